@@ -1,0 +1,163 @@
+//! The model library: drugs, platelet-model parameters, regimen presets (and, as they land,
+//! populations and dose rules). The defaults are embedded TOML files; a user's TOML/JSON file or
+//! dict is deep-merged over them.
+
+use crate::drug::{DrugSpec, ParamSpec, Route};
+use crate::error::{ModelError, Result};
+use crate::platelets::{FRIBERG_PARAMS, PLATELET_PARAMS};
+use crate::regimen::Regimen;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The embedded default files, by name.
+pub const DEFAULT_FILES: [(&str, &str); 3] = [
+    ("drugs.toml", include_str!("../data/drugs.toml")),
+    ("platelets.toml", include_str!("../data/platelets.toml")),
+    ("regimens.toml", include_str!("../data/regimens.toml")),
+];
+
+/// Everything the engine simulates from, by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Library {
+    pub drugs: BTreeMap<String, DrugSpec>,
+    /// TPO platelet model and XPO1 engagement parameters (`kon`, `koff`, `Imax`, ...).
+    pub platelets: BTreeMap<String, ParamSpec>,
+    /// Classic Friberg model parameters.
+    pub friberg: BTreeMap<String, ParamSpec>,
+    pub regimens: BTreeMap<String, Regimen>,
+}
+
+/// Recursively merges `over` into `base`: tables merge key by key, anything else is replaced.
+pub fn deep_merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => deep_merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Parses TOML or JSON text (JSON when it starts with `{`).
+pub fn parse_text(text: &str, origin: &str) -> Result<Value> {
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(|e| ModelError::new(origin, format!("invalid JSON: {e}")))
+    } else {
+        let v: toml::Value = toml::from_str(text).map_err(|e| ModelError::new(origin, format!("invalid TOML: {e}")))?;
+        serde_json::to_value(v).map_err(|e| ModelError::new(origin, e.to_string()))
+    }
+}
+
+fn serde_error(e: serde_json::Error) -> ModelError {
+    // serde_path_to_error is not a dependency; serde's message names the field and the value.
+    ModelError::new("library", e.to_string())
+}
+
+impl Library {
+    /// The embedded defaults as one JSON value.
+    pub fn default_value() -> Result<Value> {
+        let mut v = Value::Object(Default::default());
+        for (name, text) in DEFAULT_FILES {
+            deep_merge(&mut v, parse_text(text, name)?);
+        }
+        Ok(v)
+    }
+
+    /// The embedded defaults.
+    pub fn embedded() -> Result<Self> {
+        Self::from_value(Self::default_value()?)
+    }
+
+    /// A library from a full JSON value, validated.
+    pub fn from_value(v: Value) -> Result<Self> {
+        let lib: Library = serde_json::from_value(v).map_err(serde_error)?;
+        lib.validate()?;
+        Ok(lib)
+    }
+
+    /// This library with `over` (a partial library) deep-merged on top.
+    pub fn with_overrides(&self, over: Value) -> Result<Self> {
+        if !over.is_object() {
+            return Err(ModelError::new("library", "overrides must be a table/dict"));
+        }
+        let mut v = serde_json::to_value(self).map_err(serde_error)?;
+        deep_merge(&mut v, over);
+        Self::from_value(v)
+    }
+
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(serde_error)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        for (name, d) in &self.drugs {
+            d.validate(name)?;
+        }
+        for p in PLATELET_PARAMS {
+            if !self.platelets.contains_key(p) {
+                return Err(ModelError::new(format!("platelets.{p}"), "is required but missing"));
+            }
+        }
+        for p in self.platelets.keys() {
+            if !PLATELET_PARAMS.contains(&p.as_str()) {
+                return Err(ModelError::new(
+                    format!("platelets.{p}"),
+                    format!("unknown parameter (known: {})", PLATELET_PARAMS.join(", ")),
+                ));
+            }
+        }
+        for p in FRIBERG_PARAMS {
+            if !self.friberg.contains_key(p) {
+                return Err(ModelError::new(format!("friberg.{p}"), "is required but missing"));
+            }
+        }
+        for p in self.friberg.keys() {
+            if !FRIBERG_PARAMS.contains(&p.as_str()) {
+                return Err(ModelError::new(
+                    format!("friberg.{p}"),
+                    format!("unknown parameter (known: {})", FRIBERG_PARAMS.join(", ")),
+                ));
+            }
+        }
+        for (name, r) in &self.regimens {
+            r.validate().map_err(|e| e.within(&format!("regimens.{name}")))?;
+            for d in r.drugs() {
+                self.drug(&d).map_err(|e| e.within(&format!("regimens.{name}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn drug(&self, name: &str) -> Result<&DrugSpec> {
+        self.drugs.get(name).ok_or_else(|| {
+            ModelError::new(
+                "drug",
+                format!("unknown drug {name:?} (available: {})", self.drugs.keys().cloned().collect::<Vec<_>>().join(", ")),
+            )
+        })
+    }
+
+    pub fn default_route(&self, name: &str) -> Result<Route> {
+        Ok(self.drug(name)?.default_route)
+    }
+
+    pub fn regimen(&self, name: &str) -> Result<&Regimen> {
+        self.regimens.get(name).ok_or_else(|| {
+            ModelError::new(
+                "regimen",
+                format!(
+                    "unknown preset {name:?} (available: {})",
+                    self.regimens.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+    }
+}

@@ -1,0 +1,213 @@
+//! One patient's coupled ODE system: every drug of the regimen (depot, central, peripherals,
+//! cumulative AUC) plus the platelet states, with all rate constants precomputed.
+
+use crate::drug::{EffectKind, PkParams};
+use crate::platelets::{PlateletModel, PlateletParams, PlateletRates};
+
+/// Index layout and rate constants of one drug inside the state vector.
+#[derive(Debug, Clone)]
+pub struct DrugSlot {
+    pub name: String,
+    pub pk: PkParams,
+    /// Depot index (extravascular input), if the drug has one.
+    pub depot: Option<usize>,
+    pub central: usize,
+    pub periph1: Option<usize>,
+    pub periph2: Option<usize>,
+    /// Cumulative AUC of the concentration, mg.h/L.
+    pub auc: usize,
+    k10: f64,
+    k12: f64,
+    k21: f64,
+    k13: f64,
+    k31: f64,
+    inv_vc: f64,
+}
+
+impl DrugSlot {
+    /// Concentration (mg/L) in a state vector.
+    #[inline]
+    pub fn conc(&self, y: &[f64]) -> f64 {
+        y[self.central] * self.inv_vc
+    }
+}
+
+/// Indices of the platelet states (all `usize::MAX` when absent).
+#[derive(Debug, Clone, Copy)]
+pub struct PdLayout {
+    pub x: Option<usize>,
+    pub prol: usize,
+    pub tr1: usize,
+    pub tr2: usize,
+    pub tr3: usize,
+    pub plt: usize,
+    /// TPO (TPO model only).
+    pub tpo: Option<usize>,
+}
+
+/// The compiled system of one patient.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub drugs: Vec<DrugSlot>,
+    pub n: usize,
+    pub platelet_model: PlateletModel,
+    pub pd: Option<PdLayout>,
+    pub pp: PlateletParams,
+    pub rates: PlateletRates,
+    /// Index into `drugs` of the XPO1-engaging drug (selinexor), if present.
+    xpo1: Option<usize>,
+    release: Vec<usize>,
+    kill: Vec<usize>,
+    signal: Vec<usize>,
+}
+
+impl Model {
+    /// Builds the layout. `drugs` pairs each drug name with its resolved parameters.
+    pub fn new(drugs: Vec<(String, PkParams)>, platelet_model: PlateletModel, pp: PlateletParams) -> Self {
+        let mut n = 0;
+        let mut take = |k: usize| {
+            let i = n;
+            n += k;
+            i
+        };
+        let mut slots = Vec::with_capacity(drugs.len());
+        for (name, pk) in drugs {
+            let depot = pk.has_depot().then(|| take(1));
+            let central = take(1);
+            let periph1 = (pk.compartments >= 2).then(|| take(1));
+            let periph2 = (pk.compartments >= 3).then(|| take(1));
+            let auc = take(1);
+            let (k10, k12, k21, k13, k31) = pk.micro();
+            slots.push(DrugSlot { name, pk, depot, central, periph1, periph2, auc, k10, k12, k21, k13, k31, inv_vc: 1.0 / pk.vc });
+        }
+        let by = |k: EffectKind| -> Vec<usize> {
+            slots.iter().enumerate().filter(|(_, s)| s.pk.effect == Some(k)).map(|(i, _)| i).collect()
+        };
+        let xpo1 = by(EffectKind::Xpo1).first().copied();
+        let (release, kill, signal) = (by(EffectKind::Release), by(EffectKind::Kill), by(EffectKind::Signal));
+        let pd = (platelet_model != PlateletModel::None).then(|| {
+            let x = xpo1.map(|_| take(1));
+            let prol = take(1);
+            let (tr1, tr2, tr3, plt) = (take(1), take(1), take(1), take(1));
+            let tpo = (platelet_model == PlateletModel::Tpo).then(|| take(1));
+            PdLayout { x, prol, tr1, tr2, tr3, plt, tpo }
+        });
+        Self { drugs: slots, n, platelet_model, pd, pp, rates: pp.rates(), xpo1, release, kill, signal }
+    }
+
+    /// The drug slot of a name.
+    pub fn drug(&self, name: &str) -> Option<(usize, &DrugSlot)> {
+        self.drugs.iter().enumerate().find(|(_, d)| d.name == name)
+    }
+
+    /// Initial state: no drug, platelet system at baseline.
+    pub fn initial_state(&self, y: &mut [f64]) {
+        y.fill(0.0);
+        if let Some(pd) = self.pd {
+            let base = if self.platelet_model.is_friberg() {
+                self.pp.p0
+            } else {
+                self.rates.kcirc * self.pp.p0 / self.rates.ktr
+            };
+            for i in [pd.prol, pd.tr1, pd.tr2, pd.tr3] {
+                y[i] = base;
+            }
+            y[pd.plt] = self.pp.p0;
+            if let Some(t) = pd.tpo {
+                y[t] = 1.0;
+            }
+        }
+    }
+
+    /// Right-hand side. `rate[i]` is the zero-order infusion rate (mg/h) into drug i's central.
+    #[inline]
+    pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], rate: &[f64]) {
+        for (d, s) in self.drugs.iter().enumerate() {
+            let ac = y[s.central];
+            let mut dc = rate[d] - s.k10 * ac;
+            if let Some(g) = s.depot {
+                let flow = s.pk.ka * y[g];
+                dy[g] = -flow;
+                dc += flow;
+            }
+            if let Some(p) = s.periph1 {
+                let flow = s.k12 * ac - s.k21 * y[p];
+                dy[p] = flow;
+                dc -= flow;
+            }
+            if let Some(p) = s.periph2 {
+                let flow = s.k13 * ac - s.k31 * y[p];
+                dy[p] = flow;
+                dc -= flow;
+            }
+            let c = ac * s.inv_vc;
+            if s.pk.mm {
+                let vmax = if s.pk.kdes > 0.0 { s.pk.vmax * (-s.pk.kdes * t).exp() } else { s.pk.vmax };
+                dc -= vmax * c / (s.pk.km + c.max(0.0));
+            }
+            dy[s.central] = dc;
+            dy[s.auc] = c;
+        }
+        if let Some(pd) = self.pd {
+            self.pd_rhs(&pd, y, dy);
+        }
+        dy[self.n..].fill(0.0);
+    }
+
+    #[inline]
+    fn pd_rhs(&self, pd: &PdLayout, y: &[f64], dy: &mut [f64]) {
+        let r = &self.rates;
+        let mut release = 1.0;
+        for &d in &self.release {
+            let s = &self.drugs[d];
+            let c = s.conc(y).max(0.0);
+            release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
+        }
+        let mut kkill = 0.0;
+        for &d in &self.kill {
+            let s = &self.drugs[d];
+            kkill += s.pk.e1 * s.conc(y).max(0.0);
+        }
+        let mut keep_other = 1.0;
+        for &d in &self.signal {
+            let s = &self.drugs[d];
+            let c = s.conc(y).max(0.0);
+            keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
+        }
+        let c_sel = self.xpo1.map_or(0.0, |d| self.drugs[d].conc(y).max(0.0));
+        let mut x = 0.0;
+        if let Some(ix) = pd.x {
+            x = y[ix];
+            dy[ix] = self.pp.kon * c_sel * (1.0 - x) - self.pp.koff * x;
+        }
+        let prol = y[pd.prol];
+        let (tr1, tr2, tr3, plt) = (y[pd.tr1], y[pd.tr2], y[pd.tr3], y[pd.plt]);
+        let ktr = r.ktr;
+        match pd.tpo {
+            Some(it) => {
+                let tpo = y[it];
+                let signal = (tpo * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
+                dy[pd.prol] = ktr * prol * (signal.powf(self.pp.gamma) - 1.0) - kkill * prol;
+                dy[pd.tr1] = ktr * (prol - tr1);
+                dy[pd.tr2] = ktr * (tr1 - tr2);
+                dy[pd.tr3] = ktr * tr2 - ktr * release * tr3;
+                dy[pd.plt] = ktr * release * tr3 - r.kcirc * plt;
+                dy[it] = r.ksyn - r.kel_t * tpo - r.kp * plt * tpo;
+            }
+            None => {
+                // Friberg: ktr from friberg.MTT, circulation at ktr, feedback (P0/Circ)^gamma.
+                let ktr = 4.0 / self.pp.f_mtt;
+                let edrug = match self.platelet_model {
+                    PlateletModel::FribergEmax => self.pp.f_emax * c_sel / (self.pp.f_ec50 + c_sel),
+                    _ => self.pp.f_slope * c_sel,
+                };
+                let feedback = (self.pp.p0 / plt.max(1e-12)).powf(self.pp.f_gamma);
+                dy[pd.prol] = ktr * prol * ((1.0 - edrug) * keep_other * feedback - 1.0) - kkill * prol;
+                dy[pd.tr1] = ktr * (prol - tr1);
+                dy[pd.tr2] = ktr * (tr1 - tr2);
+                dy[pd.tr3] = ktr * tr2 - ktr * release * tr3;
+                dy[pd.plt] = ktr * release * tr3 - ktr * plt;
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! One patient's covariates and derived body size.
+
+use crate::error::{in_range, positive, ModelError, Result};
+use serde::{Deserialize, Serialize};
+
+/// Sex, used as a categorical covariate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    #[default]
+    Male,
+    Female,
+}
+
+/// Covariates of one patient. Defaults describe a typical 70 kg, 170 cm, 65-year-old man with
+/// 170 x 10^9/L platelets (MODEL.md section 5 medians; ASSUMPTION for the others).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Patient {
+    /// Body weight, kg.
+    pub weight: f64,
+    /// Height, cm.
+    pub height: f64,
+    /// Age, years.
+    pub age: f64,
+    pub sex: Sex,
+    /// Creatinine clearance, mL/min.
+    pub crcl: f64,
+    /// Baseline platelets, 10^9/L; `None` takes the platelet model's `P0`.
+    pub platelets: Option<f64>,
+}
+
+impl Default for Patient {
+    fn default() -> Self {
+        Self {
+            weight: 70.0,
+            height: 170.0,
+            age: 65.0,
+            sex: Sex::Male,
+            crcl: 90.0,
+            platelets: None,
+        }
+    }
+}
+
+impl Patient {
+    /// Body surface area by Mosteller: sqrt(height[cm] * weight[kg] / 3600), m2.
+    pub fn bsa(&self) -> f64 {
+        (self.height * self.weight / 3600.0).sqrt()
+    }
+
+    /// Rejects impossible covariates, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        in_range("patient.weight", self.weight, 1.0, 400.0)?;
+        in_range("patient.height", self.height, 30.0, 250.0)?;
+        in_range("patient.age", self.age, 0.0, 120.0)?;
+        positive("patient.crcl", self.crcl)?;
+        if let Some(p) = self.platelets {
+            positive("patient.platelets", p)?;
+        }
+        Ok(())
+    }
+
+    /// Value of a named covariate (`WT`, `HT`, `BSA`, `AGE`, `CRCL`, `FEMALE`).
+    pub fn covariate(&self, name: &str) -> Result<f64> {
+        Ok(match name {
+            "WT" => self.weight,
+            "HT" => self.height,
+            "BSA" => self.bsa(),
+            "AGE" => self.age,
+            "CRCL" => self.crcl,
+            "FEMALE" => f64::from(u8::from(self.sex == Sex::Female)),
+            other => {
+                return Err(ModelError::new(
+                    "covariate",
+                    format!("unknown covariate {other:?} (known: WT, HT, BSA, AGE, CRCL, FEMALE)"),
+                ))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mosteller_bsa() {
+        let p = Patient {
+            weight: 70.0,
+            height: 170.0,
+            ..Patient::default()
+        };
+        assert!((p.bsa() - (170.0f64 * 70.0 / 3600.0).sqrt()).abs() < 1e-12);
+        assert!((p.bsa() - 1.8181).abs() < 1e-3);
+    }
+
+    #[test]
+    fn rejects_bad_weight() {
+        let p = Patient {
+            weight: f64::NAN,
+            ..Patient::default()
+        };
+        let e = p.validate().unwrap_err();
+        assert_eq!(e.field, "patient.weight");
+    }
+}

@@ -1,0 +1,149 @@
+//! Single-subject simulation: resolve parameters, expand the regimen, integrate, sample outputs.
+
+use crate::drug::PkParams;
+use crate::error::{ModelError, Result};
+use crate::library::Library;
+use crate::model::Model;
+use crate::patient::Patient;
+use crate::platelets::{PlateletModel, PlateletParams, FRIBERG_PARAMS, PLATELET_PARAMS};
+use crate::regimen::{DoseEvent, Regimen};
+use crate::solver::{self, Action, ActionKind, LabController, NoController, SolverOptions, SolverStats, StepObserver};
+use std::collections::BTreeMap;
+
+/// Parameter overrides: namespace (drug name, `platelets` or `friberg`) -> name -> value.
+pub type Overrides = BTreeMap<String, BTreeMap<String, f64>>;
+
+/// Checks that every override names a known namespace and parameter with a valid value.
+pub fn check_overrides(lib: &Library, over: &Overrides) -> Result<()> {
+    for (ns, params) in over {
+        match ns.as_str() {
+            "platelets" | "friberg" => {
+                let known: &[&str] = if ns == "platelets" { &PLATELET_PARAMS } else { &FRIBERG_PARAMS };
+                for (p, v) in params {
+                    if !known.contains(&p.as_str()) {
+                        return Err(ModelError::new(
+                            format!("params.{ns}.{p}"),
+                            format!("unknown parameter (known: {})", known.join(", ")),
+                        ));
+                    }
+                    if !v.is_finite() || *v < 0.0 {
+                        return Err(ModelError::new(format!("params.{ns}.{p}"), format!("must be finite and >= 0, got {v}")));
+                    }
+                }
+            }
+            drug => {
+                let spec = lib.drug(drug).map_err(|e| e.within("params"))?;
+                spec.check_overrides(drug, params)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Random effects of one subject: namespace -> parameter -> eta (multiplier exp(eta)).
+pub type Etas = BTreeMap<String, BTreeMap<String, f64>>;
+
+/// Builds one patient's model for the given drugs.
+pub fn build_model(
+    lib: &Library,
+    drugs: &[String],
+    patient: &Patient,
+    over: &Overrides,
+    etas: Option<&Etas>,
+    platelet_model: PlateletModel,
+) -> Result<Model> {
+    patient.validate()?;
+    let mut resolved: Vec<(String, PkParams)> = Vec::with_capacity(drugs.len());
+    for d in drugs {
+        let spec = lib.drug(d)?;
+        let pk = spec.resolve(d, patient, over.get(d), etas.and_then(|e| e.get(d)))?;
+        resolved.push((d.clone(), pk));
+    }
+    let pp = PlateletParams::resolve(
+        &lib.platelets,
+        &lib.friberg,
+        over.get("platelets"),
+        over.get("friberg"),
+        patient.platelets,
+        etas.and_then(|e| e.get("platelets")),
+    )?;
+    Ok(Model::new(resolved, platelet_model, pp))
+}
+
+/// Output of [`simulate`]: the model, the dose events and the state at each time.
+pub struct Simulation {
+    pub model: Model,
+    pub events: Vec<DoseEvent>,
+    pub times: Vec<f64>,
+    /// `states[i]` is the full state at `times[i]` (pre-dose at dose times).
+    pub states: Vec<Vec<f64>>,
+    pub stats: SolverStats,
+}
+
+/// Checks output times: finite, >= 0, ascending.
+pub fn check_times(times: &[f64]) -> Result<()> {
+    for (i, &t) in times.iter().enumerate() {
+        if !t.is_finite() || t < 0.0 {
+            return Err(ModelError::new(format!("times[{i}]"), format!("must be finite and >= 0, got {t}")));
+        }
+        if i > 0 && t < times[i - 1] {
+            return Err(ModelError::new(
+                format!("times[{i}]"),
+                format!("times must be sorted ascending: {t} follows {}", times[i - 1]),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Simulates one patient on a regimen up to `horizon_h`, sampling the state at `times` (h).
+#[allow(clippy::too_many_arguments)]
+pub fn simulate(
+    lib: &Library,
+    regimen: &Regimen,
+    patient: &Patient,
+    over: &Overrides,
+    horizon_h: f64,
+    times: &[f64],
+    platelet_model: PlateletModel,
+    opts: &SolverOptions,
+) -> Result<Simulation> {
+    check_overrides(lib, over)?;
+    check_times(times)?;
+    if !(horizon_h.is_finite() && horizon_h > 0.0) {
+        return Err(ModelError::new("days", format!("must be finite and > 0, got {} days", horizon_h / 24.0)));
+    }
+    let drugs = regimen.drugs();
+    let model = build_model(lib, &drugs, patient, over, None, platelet_model)?;
+    let events = regimen.expand(patient, horizon_h, &|d| lib.default_route(d))?;
+    let (states, stats) = run_events(&model, &events, times, horizon_h, &[], opts, &mut solver::NoObserver, &mut NoController)?;
+    Ok(Simulation { model, events, times: times.to_vec(), states, stats })
+}
+
+/// Integrates a model through dose events, output times and lab visits.
+#[allow(clippy::too_many_arguments)]
+pub fn run_events(
+    model: &Model,
+    events: &[DoseEvent],
+    times: &[f64],
+    horizon_h: f64,
+    labs: &[f64],
+    opts: &SolverOptions,
+    obs: &mut dyn StepObserver,
+    ctl: &mut dyn LabController,
+) -> Result<(Vec<Vec<f64>>, SolverStats)> {
+    let mut actions: Vec<Action> = Vec::with_capacity(events.len() * 2 + times.len() + labs.len());
+    for e in events {
+        solver::dose_actions(model, e, &mut actions)?;
+    }
+    for (i, &t) in times.iter().enumerate() {
+        actions.push(Action { time: t, kind: ActionKind::Output(i), drug: usize::MAX, given_at: t });
+    }
+    for (i, &t) in labs.iter().enumerate() {
+        actions.push(Action { time: t, kind: ActionKind::Lab(i), drug: usize::MAX, given_at: t });
+    }
+    let t_end = times.last().copied().unwrap_or(0.0).max(horizon_h);
+    let mut states = vec![vec![0.0; model.n]; times.len()];
+    let stats = solver::run(model, actions, t_end, opts, obs, ctl, &mut states)?;
+    Ok((states, stats))
+}
