@@ -5,6 +5,7 @@
 
 pub mod drug;
 pub mod error;
+pub mod exposure;
 pub mod library;
 pub mod model;
 pub mod patient;

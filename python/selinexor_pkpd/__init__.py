@@ -1,0 +1,63 @@
+"""selinexor-pkpd: a fast PK/PD engine for selinexor and its partner drugs.
+
+Compartment PK (closed form and ODE), XPO1 engagement, a TPO-feedback platelet model with
+TPO-signalling inhibition, virtual populations and the once- vs twice-weekly comparison, with a
+Rust core behind a pandas/numpy API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import ModelError
+from ._library import Library, default_files, get_library, set_library
+from .patient import Patient
+from .regimen import Regimen, dose
+from .simulate import closed_form, exposure, simulate
+
+__version__ = "0.1.0"
+
+
+def drug(name: str, *, library: Any = None) -> dict[str, Any]:
+    """The definition of a drug: parameters with units and sources, IIV, covariates, effect."""
+    from ._library import resolve_library
+
+    return resolve_library(library).drug(name)
+
+
+def drugs(*, library: Any = None) -> list[str]:
+    """Names of the available drugs."""
+    from ._library import resolve_library
+
+    return resolve_library(library).drugs
+
+
+def presets(*, library: Any = None) -> list[str]:
+    """Names of the regimen presets (REGIMENS.md)."""
+    from ._library import resolve_library
+
+    return resolve_library(library).presets
+
+
+def regimen(name: str, *, library: Any = None) -> Regimen:
+    """A regimen preset by name, e.g. ``regimen("xd_80_biw")``."""
+    return Regimen.preset(name, library=library)
+
+
+__all__ = [
+    "Library",
+    "ModelError",
+    "Patient",
+    "Regimen",
+    "closed_form",
+    "default_files",
+    "dose",
+    "drug",
+    "drugs",
+    "exposure",
+    "get_library",
+    "presets",
+    "regimen",
+    "set_library",
+    "simulate",
+]
