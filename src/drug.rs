@@ -216,7 +216,10 @@ impl DrugSpec {
             if !known && !effect_names.contains(&p.as_str()) {
                 return Err(ModelError::new(
                     field(&format!("params.{p}")),
-                    format!("unknown parameter for this drug (known: {})", self.known_list()),
+                    format!(
+                        "unknown parameter for this drug (known: {})",
+                        self.known_list()
+                    ),
                 ));
             }
             non_negative(&field(&format!("params.{p}")), spec.value)?;
@@ -234,21 +237,32 @@ impl DrugSpec {
         required.extend(effect_names.iter().copied());
         for r in required {
             if !self.params.contains_key(r) {
-                return Err(ModelError::new(field(&format!("params.{r}")), "is required but missing"));
+                return Err(ModelError::new(
+                    field(&format!("params.{r}")),
+                    "is required but missing",
+                ));
             }
         }
         for (p, cv) in &self.iiv {
             if !self.params.contains_key(p) {
-                return Err(ModelError::new(field(&format!("iiv.{p}")), "names no parameter of this drug"));
+                return Err(ModelError::new(
+                    field(&format!("iiv.{p}")),
+                    "names no parameter of this drug",
+                ));
             }
             non_negative(&field(&format!("iiv.{p}")), *cv)?;
         }
         for (i, c) in self.covariates.iter().enumerate() {
             let f = field(&format!("covariates[{i}]"));
             if !self.params.contains_key(&c.param) {
-                return Err(ModelError::new(format!("{f}.param"), format!("unknown parameter {:?}", c.param)));
+                return Err(ModelError::new(
+                    format!("{f}.param"),
+                    format!("unknown parameter {:?}", c.param),
+                ));
             }
-            Patient::default().covariate(&c.covariate).map_err(|e| e.within(&f))?;
+            Patient::default()
+                .covariate(&c.covariate)
+                .map_err(|e| e.within(&f))?;
             match (c.reference, c.exponent, c.factor) {
                 (Some(r), Some(_), None) => {
                     positive(&format!("{f}.reference"), r)?;
@@ -268,7 +282,11 @@ impl DrugSpec {
     }
 
     fn known_list(&self) -> String {
-        let mut v: Vec<&str> = PK_PARAMS.iter().copied().filter(|p| self.uses_pk_param(p)).collect();
+        let mut v: Vec<&str> = PK_PARAMS
+            .iter()
+            .copied()
+            .filter(|p| self.uses_pk_param(p))
+            .collect();
         if let Some(e) = self.effect {
             v.extend(e.param_names());
         }
@@ -285,7 +303,10 @@ impl DrugSpec {
             if !ok {
                 return Err(ModelError::new(
                     f,
-                    format!("unknown parameter for drug {name:?} (known: {})", self.known_list()),
+                    format!(
+                        "unknown parameter for drug {name:?} (known: {})",
+                        self.known_list()
+                    ),
                 ));
             }
             non_negative(&f, *v)?;
@@ -324,7 +345,7 @@ impl DrugSpec {
                 };
             }
             if let Some(eta) = etas.and_then(|e| e.get(p)) {
-                v *= eta.exp();
+                v = crate::population::apply_eta(p, v, *eta);
             }
             Ok(v)
         };
@@ -370,11 +391,19 @@ impl DrugSpec {
             positive(&field(e2n), pk.e2)?;
             crate::error::in_range(&field(e1n), pk.e1, 0.0, 1.0)?;
         }
-        for (n, v) in [("ka", pk.ka), ("F", pk.f), ("tlag", pk.tlag), ("kdes", pk.kdes)] {
+        for (n, v) in [
+            ("ka", pk.ka),
+            ("F", pk.f),
+            ("tlag", pk.tlag),
+            ("kdes", pk.kdes),
+        ] {
             non_negative(&field(n), v)?;
         }
         if pk.cl == 0.0 && !pk.mm {
-            return Err(ModelError::new(field("CL"), "must be > 0 (the drug is never eliminated)"));
+            return Err(ModelError::new(
+                field("CL"),
+                "must be > 0 (the drug is never eliminated)",
+            ));
         }
         Ok(pk)
     }

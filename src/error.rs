@@ -45,7 +45,10 @@ pub fn positive(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(ModelError::new(field, format!("must be a finite number > 0, got {value}")))
+        Err(ModelError::new(
+            field,
+            format!("must be a finite number > 0, got {value}"),
+        ))
     }
 }
 
@@ -54,7 +57,10 @@ pub fn non_negative(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() && value >= 0.0 {
         Ok(value)
     } else {
-        Err(ModelError::new(field, format!("must be a finite number >= 0, got {value}")))
+        Err(ModelError::new(
+            field,
+            format!("must be a finite number >= 0, got {value}"),
+        ))
     }
 }
 
@@ -63,6 +69,9 @@ pub fn in_range(field: &str, value: f64, lo: f64, hi: f64) -> Result<f64> {
     if value.is_finite() && value >= lo && value <= hi {
         Ok(value)
     } else {
-        Err(ModelError::new(field, format!("must be in [{lo}, {hi}], got {value}")))
+        Err(ModelError::new(
+            field,
+            format!("must be in [{lo}, {hi}], got {value}"),
+        ))
     }
 }

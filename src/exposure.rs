@@ -31,7 +31,10 @@ pub fn window_grid(windows: &[(f64, f64)], dt: f64) -> Result<Vec<f64>> {
     let mut g = Vec::new();
     for (i, &(a, b)) in windows.iter().enumerate() {
         if !(a.is_finite() && b.is_finite() && a >= 0.0 && b > a) {
-            return Err(ModelError::new(format!("windows[{i}]"), format!("need 0 <= start < end, got ({a}, {b})")));
+            return Err(ModelError::new(
+                format!("windows[{i}]"),
+                format!("need 0 <= start < end, got ({a}, {b})"),
+            ));
         }
         let n = ((b - a) / dt).ceil().max(1.0) as usize;
         g.extend((0..=n).map(|k| a + (b - a) * k as f64 / n as f64));
@@ -47,14 +50,22 @@ pub fn metrics(sim: &Simulation, drug: &str, windows: &[(f64, f64)]) -> Result<V
         .model
         .drug(drug)
         .ok_or_else(|| ModelError::new("drug", format!("{drug:?} is not in this regimen")))?;
-    let doses: Vec<_> = sim.events.iter().filter(|e| e.drug == drug).cloned().collect();
+    let doses: Vec<_> = sim
+        .events
+        .iter()
+        .filter(|e| e.drug == drug)
+        .cloned()
+        .collect();
     let conc: Vec<f64> = sim.states.iter().map(|y| slot.conc(y)).collect();
     let mut out = Vec::with_capacity(windows.len());
     for &(a, b) in windows {
         let lo = sim.times.partition_point(|&t| t < a);
         let hi = sim.times.partition_point(|&t| t <= b);
         if hi <= lo + 1 {
-            return Err(ModelError::new("windows", format!("window ({a}, {b}) has fewer than 2 grid points")));
+            return Err(ModelError::new(
+                "windows",
+                format!("window ({a}, {b}) has fewer than 2 grid points"),
+            ));
         }
         let (ts, cs) = (&sim.times[lo..hi], &conc[lo..hi]);
         let (mut cmax, mut tmax, mut cmin) = (f64::MIN, a, f64::MAX);
@@ -70,8 +81,21 @@ pub fn metrics(sim: &Simulation, drug: &str, windows: &[(f64, f64)]) -> Result<V
             }
         }
         let auc_ode = sim.states[hi - 1][slot.auc] - sim.states[lo][slot.auc];
-        let auc_exact = if slot.pk.mm { f64::NAN } else { closed_form::auc(&slot.pk, &doses, a, b)? };
-        out.push(WindowMetrics { start: a, end: b, cmax, tmax, cmin, auc_trapz: trapz, auc_ode, auc_exact });
+        let auc_exact = if slot.pk.mm {
+            f64::NAN
+        } else {
+            closed_form::auc(&slot.pk, &doses, a, b)?
+        };
+        out.push(WindowMetrics {
+            start: a,
+            end: b,
+            cmax,
+            tmax,
+            cmin,
+            auc_trapz: trapz,
+            auc_ode,
+            auc_exact,
+        });
     }
     Ok(out)
 }

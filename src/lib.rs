@@ -7,13 +7,17 @@ pub mod drug;
 pub mod error;
 pub mod exposure;
 pub mod library;
+pub mod metrics;
 pub mod model;
 pub mod patient;
 pub mod pk;
 pub mod platelets;
+pub mod population;
 pub mod regimen;
+pub mod rules;
 pub mod simulate;
 pub mod solver;
+pub mod trial;
 
 mod bindings;
 

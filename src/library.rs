@@ -5,16 +5,20 @@
 use crate::drug::{DrugSpec, ParamSpec, Route};
 use crate::error::{ModelError, Result};
 use crate::platelets::{FRIBERG_PARAMS, PLATELET_PARAMS};
+use crate::population::PopulationSpec;
 use crate::regimen::Regimen;
+use crate::rules::DoseRules;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The embedded default files, by name.
-pub const DEFAULT_FILES: [(&str, &str); 3] = [
+pub const DEFAULT_FILES: [(&str, &str); 5] = [
     ("drugs.toml", include_str!("../data/drugs.toml")),
     ("platelets.toml", include_str!("../data/platelets.toml")),
     ("regimens.toml", include_str!("../data/regimens.toml")),
+    ("populations.toml", include_str!("../data/populations.toml")),
+    ("dose_rules.toml", include_str!("../data/dose_rules.toml")),
 ];
 
 /// Everything the engine simulates from, by name.
@@ -27,6 +31,8 @@ pub struct Library {
     /// Classic Friberg model parameters.
     pub friberg: BTreeMap<String, ParamSpec>,
     pub regimens: BTreeMap<String, Regimen>,
+    pub populations: BTreeMap<String, PopulationSpec>,
+    pub dose_rules: BTreeMap<String, DoseRules>,
 }
 
 /// Recursively merges `over` into `base`: tables merge key by key, anything else is replaced.
@@ -49,9 +55,11 @@ pub fn deep_merge(base: &mut Value, over: Value) {
 /// Parses TOML or JSON text (JSON when it starts with `{`).
 pub fn parse_text(text: &str, origin: &str) -> Result<Value> {
     if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| ModelError::new(origin, format!("invalid JSON: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| ModelError::new(origin, format!("invalid JSON: {e}")))
     } else {
-        let v: toml::Value = toml::from_str(text).map_err(|e| ModelError::new(origin, format!("invalid TOML: {e}")))?;
+        let v: toml::Value = toml::from_str(text)
+            .map_err(|e| ModelError::new(origin, format!("invalid TOML: {e}")))?;
         serde_json::to_value(v).map_err(|e| ModelError::new(origin, e.to_string()))
     }
 }
@@ -103,7 +111,10 @@ impl Library {
         }
         for p in PLATELET_PARAMS {
             if !self.platelets.contains_key(p) {
-                return Err(ModelError::new(format!("platelets.{p}"), "is required but missing"));
+                return Err(ModelError::new(
+                    format!("platelets.{p}"),
+                    "is required but missing",
+                ));
             }
         }
         for p in self.platelets.keys() {
@@ -116,7 +127,10 @@ impl Library {
         }
         for p in FRIBERG_PARAMS {
             if !self.friberg.contains_key(p) {
-                return Err(ModelError::new(format!("friberg.{p}"), "is required but missing"));
+                return Err(ModelError::new(
+                    format!("friberg.{p}"),
+                    "is required but missing",
+                ));
             }
         }
         for p in self.friberg.keys() {
@@ -127,10 +141,20 @@ impl Library {
                 ));
             }
         }
+        for (name, p) in &self.populations {
+            p.validate()
+                .map_err(|e| e.within(&format!("populations.{name}")))?;
+        }
+        for (name, r) in &self.dose_rules {
+            r.validate()
+                .map_err(|e| e.within(&format!("dose_rules.{name}")))?;
+        }
         for (name, r) in &self.regimens {
-            r.validate().map_err(|e| e.within(&format!("regimens.{name}")))?;
+            r.validate()
+                .map_err(|e| e.within(&format!("regimens.{name}")))?;
             for d in r.drugs() {
-                self.drug(&d).map_err(|e| e.within(&format!("regimens.{name}")))?;
+                self.drug(&d)
+                    .map_err(|e| e.within(&format!("regimens.{name}")))?;
             }
         }
         Ok(())
@@ -140,13 +164,70 @@ impl Library {
         self.drugs.get(name).ok_or_else(|| {
             ModelError::new(
                 "drug",
-                format!("unknown drug {name:?} (available: {})", self.drugs.keys().cloned().collect::<Vec<_>>().join(", ")),
+                format!(
+                    "unknown drug {name:?} (available: {})",
+                    self.drugs.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
             )
         })
     }
 
     pub fn default_route(&self, name: &str) -> Result<Route> {
         Ok(self.drug(name)?.default_route)
+    }
+
+    pub fn population(&self, name: &str) -> Result<&PopulationSpec> {
+        self.populations.get(name).ok_or_else(|| {
+            ModelError::new(
+                "population",
+                format!(
+                    "unknown population {name:?} (available: {})",
+                    self.populations
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+    }
+
+    /// Dose rules by name; `label` picks `label_biw` for a regimen giving the ruled drug on more
+    /// than one day a week and `label_qw` otherwise.
+    pub fn dose_rules_for(&self, name: &str, regimen: &Regimen) -> Result<&DoseRules> {
+        let name = if name == "label" {
+            let per_week = regimen
+                .blocks
+                .iter()
+                .find_map(|b| {
+                    b.doses.iter().find(|d| d.drug == "selinexor").map(|d| {
+                        d.days_in_cycle(b.cycle_days, "regimen")
+                            .map(|v| v.len() as f64 * 7.0 / f64::from(b.cycle_days))
+                    })
+                })
+                .transpose()?
+                .unwrap_or(1.0);
+            if per_week > 1.5 {
+                "label_biw"
+            } else {
+                "label_qw"
+            }
+        } else {
+            name
+        };
+        self.dose_rules.get(name).ok_or_else(|| {
+            ModelError::new(
+                "dose_rules",
+                format!(
+                    "unknown dose rules {name:?} (available: label, {})",
+                    self.dose_rules
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
     }
 
     pub fn regimen(&self, name: &str) -> Result<&Regimen> {

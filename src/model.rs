@@ -63,7 +63,11 @@ pub struct Model {
 
 impl Model {
     /// Builds the layout. `drugs` pairs each drug name with its resolved parameters.
-    pub fn new(drugs: Vec<(String, PkParams)>, platelet_model: PlateletModel, pp: PlateletParams) -> Self {
+    pub fn new(
+        drugs: Vec<(String, PkParams)>,
+        platelet_model: PlateletModel,
+        pp: PlateletParams,
+    ) -> Self {
         let mut n = 0;
         let mut take = |k: usize| {
             let i = n;
@@ -78,26 +82,109 @@ impl Model {
             let periph2 = (pk.compartments >= 3).then(|| take(1));
             let auc = take(1);
             let (k10, k12, k21, k13, k31) = pk.micro();
-            slots.push(DrugSlot { name, pk, depot, central, periph1, periph2, auc, k10, k12, k21, k13, k31, inv_vc: 1.0 / pk.vc });
+            slots.push(DrugSlot {
+                name,
+                pk,
+                depot,
+                central,
+                periph1,
+                periph2,
+                auc,
+                k10,
+                k12,
+                k21,
+                k13,
+                k31,
+                inv_vc: 1.0 / pk.vc,
+            });
         }
         let by = |k: EffectKind| -> Vec<usize> {
-            slots.iter().enumerate().filter(|(_, s)| s.pk.effect == Some(k)).map(|(i, _)| i).collect()
+            slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.pk.effect == Some(k))
+                .map(|(i, _)| i)
+                .collect()
         };
         let xpo1 = by(EffectKind::Xpo1).first().copied();
-        let (release, kill, signal) = (by(EffectKind::Release), by(EffectKind::Kill), by(EffectKind::Signal));
+        let (release, kill, signal) = (
+            by(EffectKind::Release),
+            by(EffectKind::Kill),
+            by(EffectKind::Signal),
+        );
         let pd = (platelet_model != PlateletModel::None).then(|| {
             let x = xpo1.map(|_| take(1));
             let prol = take(1);
             let (tr1, tr2, tr3, plt) = (take(1), take(1), take(1), take(1));
             let tpo = (platelet_model == PlateletModel::Tpo).then(|| take(1));
-            PdLayout { x, prol, tr1, tr2, tr3, plt, tpo }
+            PdLayout {
+                x,
+                prol,
+                tr1,
+                tr2,
+                tr3,
+                plt,
+                tpo,
+            }
         });
-        Self { drugs: slots, n, platelet_model, pd, pp, rates: pp.rates(), xpo1, release, kill, signal }
+        Self {
+            drugs: slots,
+            n,
+            platelet_model,
+            pd,
+            pp,
+            rates: pp.rates(),
+            xpo1,
+            release,
+            kill,
+            signal,
+        }
     }
 
     /// The drug slot of a name.
     pub fn drug(&self, name: &str) -> Option<(usize, &DrugSlot)> {
         self.drugs.iter().enumerate().find(|(_, d)| d.name == name)
+    }
+
+    /// A resolved parameter by namespace and public name (drug, `platelets` or `friberg`).
+    pub fn param(&self, ns: &str, p: &str) -> Option<f64> {
+        let pp = &self.pp;
+        Some(match (ns, p) {
+            ("platelets", "kon") => pp.kon,
+            ("platelets", "koff") => pp.koff,
+            ("platelets", "Imax") => pp.imax,
+            ("platelets", "gamma") => pp.gamma,
+            ("platelets", "P0") => pp.p0,
+            ("platelets", "MTT") => pp.mtt,
+            ("platelets", "lifespan") => pp.lifespan,
+            ("platelets", "tpo_half") => pp.tpo_half,
+            ("platelets", "fP") => pp.fp,
+            ("friberg", "MTT") => pp.f_mtt,
+            ("friberg", "gamma") => pp.f_gamma,
+            ("friberg", "slope") => pp.f_slope,
+            ("friberg", "Emax") => pp.f_emax,
+            ("friberg", "EC50") => pp.f_ec50,
+            (d, p) => {
+                let k = &self.drug(d)?.1.pk;
+                match p {
+                    "ka" => k.ka,
+                    "CL" => k.cl,
+                    "Vc" => k.vc,
+                    "Q" => k.q,
+                    "Vp" => k.vp,
+                    "Q2" => k.q2,
+                    "Vp2" => k.vp2,
+                    "F" => k.f,
+                    "tlag" => k.tlag,
+                    "Vmax" => k.vmax,
+                    "Km" => k.km,
+                    "kdes" => k.kdes,
+                    "Emax" | "Imax" | "slope" => k.e1,
+                    "EC50" | "IC50" => k.e2,
+                    _ => return None,
+                }
+            }
+        })
     }
 
     /// Initial state: no drug, platelet system at baseline.
@@ -142,7 +229,11 @@ impl Model {
             }
             let c = ac * s.inv_vc;
             if s.pk.mm {
-                let vmax = if s.pk.kdes > 0.0 { s.pk.vmax * (-s.pk.kdes * t).exp() } else { s.pk.vmax };
+                let vmax = if s.pk.kdes > 0.0 {
+                    s.pk.vmax * (-s.pk.kdes * t).exp()
+                } else {
+                    s.pk.vmax
+                };
                 dc -= vmax * c / (s.pk.km + c.max(0.0));
             }
             dy[s.central] = dc;
@@ -202,7 +293,8 @@ impl Model {
                     _ => self.pp.f_slope * c_sel,
                 };
                 let feedback = (self.pp.p0 / plt.max(1e-12)).powf(self.pp.f_gamma);
-                dy[pd.prol] = ktr * prol * ((1.0 - edrug) * keep_other * feedback - 1.0) - kkill * prol;
+                dy[pd.prol] =
+                    ktr * prol * ((1.0 - edrug) * keep_other * feedback - 1.0) - kkill * prol;
                 dy[pd.tr1] = ktr * (prol - tr1);
                 dy[pd.tr2] = ktr * (tr1 - tr2);
                 dy[pd.tr3] = ktr * tr2 - ktr * release * tr3;

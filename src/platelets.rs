@@ -42,7 +42,9 @@ impl PlateletModel {
 }
 
 /// Parameter names of the `platelets` namespace (TPO model and XPO1 engagement).
-pub const PLATELET_PARAMS: [&str; 9] = ["kon", "koff", "Imax", "gamma", "P0", "MTT", "lifespan", "tpo_half", "fP"];
+pub const PLATELET_PARAMS: [&str; 9] = [
+    "kon", "koff", "Imax", "gamma", "P0", "MTT", "lifespan", "tpo_half", "fP",
+];
 /// Parameter names of the `friberg` namespace.
 pub const FRIBERG_PARAMS: [&str; 5] = ["MTT", "gamma", "slope", "Emax", "EC50"];
 
@@ -86,14 +88,18 @@ impl PlateletParams {
         baseline: Option<f64>,
         etas: Option<&BTreeMap<String, f64>>,
     ) -> Result<Self> {
-        let get = |ns: &str, lib: &BTreeMap<String, ParamSpec>, over: Option<&BTreeMap<String, f64>>, p: &str| -> Result<f64> {
+        let get = |ns: &str,
+                   lib: &BTreeMap<String, ParamSpec>,
+                   over: Option<&BTreeMap<String, f64>>,
+                   p: &str|
+         -> Result<f64> {
             let mut v = over
                 .and_then(|o| o.get(p).copied())
                 .or_else(|| lib.get(p).map(|s| s.value))
                 .ok_or_else(|| ModelError::new(format!("{ns}.{p}"), "missing from the library"))?;
             if ns == "platelets" {
                 if let Some(e) = etas.and_then(|e| e.get(p)) {
-                    v *= e.exp();
+                    v = crate::population::apply_eta(p, v, *e);
                 }
             }
             Ok(v)
@@ -121,13 +127,20 @@ impl PlateletParams {
             if let Some(e) = etas.and_then(|e| e.get("P0")) {
                 out.p0 *= e.exp();
             }
+            positive("patient.platelets", out.p0)?;
         }
         out.validate()?;
         Ok(out)
     }
 
     pub fn validate(&self) -> Result<()> {
-        positive("platelets.kon", self.kon).or_else(|e| if self.kon == 0.0 { Ok(0.0) } else { Err(e) })?;
+        positive("platelets.kon", self.kon).or_else(|e| {
+            if self.kon == 0.0 {
+                Ok(0.0)
+            } else {
+                Err(e)
+            }
+        })?;
         positive("platelets.koff", self.koff)?;
         in_range("platelets.Imax", self.imax, 0.0, 1.0)?;
         in_range("platelets.gamma", self.gamma, 0.0, 10.0)?;

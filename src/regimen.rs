@@ -141,19 +141,34 @@ impl DoseEvent {
 }
 
 fn parse_range(s: &str, field: &str, open_end: u32) -> Result<(u32, u32)> {
-    let bad = || ModelError::new(field, format!("cannot read {s:?}: write a number, \"a-b\" or \"a-\""));
+    let bad = || {
+        ModelError::new(
+            field,
+            format!("cannot read {s:?}: write a number, \"a-b\" or \"a-\""),
+        )
+    };
     let t = s.trim();
     if let Some((a, b)) = t.split_once('-') {
         let lo: u32 = a.trim().parse().map_err(|_| bad())?;
-        let hi: u32 = if b.trim().is_empty() { open_end } else { b.trim().parse().map_err(|_| bad())? };
+        let hi: u32 = if b.trim().is_empty() {
+            open_end
+        } else {
+            b.trim().parse().map_err(|_| bad())?
+        };
         if lo == 0 || hi < lo {
-            return Err(ModelError::new(field, format!("range {s:?} must be ascending and start at 1 or later")));
+            return Err(ModelError::new(
+                field,
+                format!("range {s:?} must be ascending and start at 1 or later"),
+            ));
         }
         Ok((lo, hi))
     } else {
         let d: u32 = t.parse().map_err(|_| bad())?;
         if d == 0 {
-            return Err(ModelError::new(field, "days and cycles count from 1, got 0"));
+            return Err(ModelError::new(
+                field,
+                "days and cycles count from 1, got 0",
+            ));
         }
         Ok((d, d))
     }
@@ -170,13 +185,19 @@ impl DoseSpec {
                 DaySel::Range(s) => parse_range(s, &f, cycle_days)?,
             };
             if hi > cycle_days {
-                return Err(ModelError::new(f, format!("day {hi} is outside its {cycle_days}-day cycle")));
+                return Err(ModelError::new(
+                    f,
+                    format!("day {hi} is outside its {cycle_days}-day cycle"),
+                ));
             }
             out.extend(lo..=hi);
         }
         for (i, &w) in self.weekdays.iter().enumerate() {
             if !(1..=7).contains(&w) {
-                return Err(ModelError::new(format!("{field}.weekdays[{i}]"), format!("must be 1..7, got {w}")));
+                return Err(ModelError::new(
+                    format!("{field}.weekdays[{i}]"),
+                    format!("must be 1..7, got {w}"),
+                ));
             }
             let mut d = w;
             while d <= cycle_days {
@@ -210,11 +231,15 @@ impl DoseSpec {
         Ok(match self.unit {
             DoseUnit::Mg => amount,
             DoseUnit::MgPerM2 => {
-                patient.validate().map_err(|e| ModelError::new(field, format!("a mg/m2 dose needs height and weight: {e}")))?;
+                patient.validate().map_err(|e| {
+                    ModelError::new(field, format!("a mg/m2 dose needs height and weight: {e}"))
+                })?;
                 amount * patient.bsa()
             }
             DoseUnit::MgPerKg => {
-                patient.validate().map_err(|e| ModelError::new(field, format!("a mg/kg dose needs the weight: {e}")))?;
+                patient.validate().map_err(|e| {
+                    ModelError::new(field, format!("a mg/kg dose needs the weight: {e}"))
+                })?;
                 amount * patient.weight
             }
         })
@@ -228,7 +253,10 @@ impl DoseSpec {
         }
         non_negative(&format!("{field}.hour"), self.hour)?;
         if self.hour >= 24.0 {
-            return Err(ModelError::new(format!("{field}.hour"), format!("must be < 24, got {}", self.hour)));
+            return Err(ModelError::new(
+                format!("{field}.hour"),
+                format!("must be < 24, got {}", self.hour),
+            ));
         }
         if let Some(d) = self.duration_h {
             positive(&format!("{field}.duration_h"), d)?;
@@ -237,10 +265,16 @@ impl DoseSpec {
             positive(&format!("{field}.rate_mg_h"), r)?;
         }
         if self.duration_h.is_some() && self.rate_mg_h.is_some() {
-            return Err(ModelError::new(field, "give duration_h or rate_mg_h, not both"));
+            return Err(ModelError::new(
+                field,
+                "give duration_h or rate_mg_h, not both",
+            ));
         }
         if self.days.is_empty() && self.weekdays.is_empty() {
-            return Err(ModelError::new(format!("{field}.days"), "no dose day given (use days or weekdays)"));
+            return Err(ModelError::new(
+                format!("{field}.days"),
+                "no dose day given (use days or weekdays)",
+            ));
         }
         self.days_in_cycle(cycle_days, field)?;
         self.applies_to_cycle(1, field)?;
@@ -252,7 +286,10 @@ impl Regimen {
     /// Checks structure and values, naming the offending field.
     pub fn validate(&self) -> Result<()> {
         if self.blocks.is_empty() {
-            return Err(ModelError::new("regimen.blocks", "a regimen needs at least one block of cycles"));
+            return Err(ModelError::new(
+                "regimen.blocks",
+                "a regimen needs at least one block of cycles",
+            ));
         }
         for (b, block) in self.blocks.iter().enumerate() {
             let f = format!("regimen.blocks[{b}]");
@@ -262,7 +299,10 @@ impl Regimen {
             match block.cycles {
                 Some(0) => return Err(ModelError::new(format!("{f}.cycles"), "must be >= 1")),
                 None if b + 1 < self.blocks.len() => {
-                    return Err(ModelError::new(format!("{f}.cycles"), "only the last block may be open-ended"))
+                    return Err(ModelError::new(
+                        format!("{f}.cycles"),
+                        "only the last block may be open-ended",
+                    ))
                 }
                 _ => {}
             }
@@ -273,7 +313,10 @@ impl Regimen {
         for (name, days) in [("cycle1", &self.labs.cycle1), ("later", &self.labs.later)] {
             for (i, &d) in days.iter().enumerate() {
                 if d == 0 {
-                    return Err(ModelError::new(format!("regimen.labs.{name}[{i}]"), "days count from 1"));
+                    return Err(ModelError::new(
+                        format!("regimen.labs.{name}[{i}]"),
+                        "days count from 1",
+                    ));
                 }
             }
         }
@@ -312,7 +355,11 @@ impl Regimen {
     pub fn lab_times(&self, horizon_h: f64) -> Vec<f64> {
         let mut out = Vec::new();
         for (k, (start, _, _, len)) in self.cycles_until(horizon_h).into_iter().enumerate() {
-            let days = if k == 0 { &self.labs.cycle1 } else { &self.labs.later };
+            let days = if k == 0 {
+                &self.labs.cycle1
+            } else {
+                &self.labs.later
+            };
             for &d in days.iter().filter(|&&d| d <= len) {
                 let t = start + f64::from(d - 1) * 24.0;
                 if t < horizon_h {
@@ -351,7 +398,10 @@ impl Regimen {
                     (Route::Iv, None, None) => 0.0,
                     (_, None, None) => 0.0,
                     _ => {
-                        return Err(ModelError::new(field, "infusion duration or rate given for a non-IV route"))
+                        return Err(ModelError::new(
+                            field,
+                            "infusion duration or rate given for a non-IV route",
+                        ))
                     }
                 };
                 for day in d.days_in_cycle(len, &field)? {

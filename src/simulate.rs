@@ -7,7 +7,9 @@ use crate::model::Model;
 use crate::patient::Patient;
 use crate::platelets::{PlateletModel, PlateletParams, FRIBERG_PARAMS, PLATELET_PARAMS};
 use crate::regimen::{DoseEvent, Regimen};
-use crate::solver::{self, Action, ActionKind, LabController, NoController, SolverOptions, SolverStats, StepObserver};
+use crate::solver::{
+    self, Action, ActionKind, LabController, NoController, SolverOptions, SolverStats, StepObserver,
+};
 use std::collections::BTreeMap;
 
 /// Parameter overrides: namespace (drug name, `platelets` or `friberg`) -> name -> value.
@@ -18,7 +20,11 @@ pub fn check_overrides(lib: &Library, over: &Overrides) -> Result<()> {
     for (ns, params) in over {
         match ns.as_str() {
             "platelets" | "friberg" => {
-                let known: &[&str] = if ns == "platelets" { &PLATELET_PARAMS } else { &FRIBERG_PARAMS };
+                let known: &[&str] = if ns == "platelets" {
+                    &PLATELET_PARAMS
+                } else {
+                    &FRIBERG_PARAMS
+                };
                 for (p, v) in params {
                     if !known.contains(&p.as_str()) {
                         return Err(ModelError::new(
@@ -27,7 +33,10 @@ pub fn check_overrides(lib: &Library, over: &Overrides) -> Result<()> {
                         ));
                     }
                     if !v.is_finite() || *v < 0.0 {
-                        return Err(ModelError::new(format!("params.{ns}.{p}"), format!("must be finite and >= 0, got {v}")));
+                        return Err(ModelError::new(
+                            format!("params.{ns}.{p}"),
+                            format!("must be finite and >= 0, got {v}"),
+                        ));
                     }
                 }
             }
@@ -84,12 +93,18 @@ pub struct Simulation {
 pub fn check_times(times: &[f64]) -> Result<()> {
     for (i, &t) in times.iter().enumerate() {
         if !t.is_finite() || t < 0.0 {
-            return Err(ModelError::new(format!("times[{i}]"), format!("must be finite and >= 0, got {t}")));
+            return Err(ModelError::new(
+                format!("times[{i}]"),
+                format!("must be finite and >= 0, got {t}"),
+            ));
         }
         if i > 0 && t < times[i - 1] {
             return Err(ModelError::new(
                 format!("times[{i}]"),
-                format!("times must be sorted ascending: {t} follows {}", times[i - 1]),
+                format!(
+                    "times must be sorted ascending: {t} follows {}",
+                    times[i - 1]
+                ),
             ));
         }
     }
@@ -111,16 +126,35 @@ pub fn simulate(
     check_overrides(lib, over)?;
     check_times(times)?;
     if !(horizon_h.is_finite() && horizon_h > 0.0) {
-        return Err(ModelError::new("days", format!("must be finite and > 0, got {} days", horizon_h / 24.0)));
+        return Err(ModelError::new(
+            "days",
+            format!("must be finite and > 0, got {} days", horizon_h / 24.0),
+        ));
     }
     let drugs = regimen.drugs();
     let model = build_model(lib, &drugs, patient, over, None, platelet_model)?;
     let events = regimen.expand(patient, horizon_h, &|d| lib.default_route(d))?;
-    let (states, stats) = run_events(&model, &events, times, horizon_h, &[], opts, &mut solver::NoObserver, &mut NoController)?;
-    Ok(Simulation { model, events, times: times.to_vec(), states, stats })
+    let (states, stats, _) = run_events(
+        &model,
+        &events,
+        times,
+        horizon_h,
+        &[],
+        opts,
+        &mut solver::NoObserver,
+        &mut NoController,
+    )?;
+    Ok(Simulation {
+        model,
+        events,
+        times: times.to_vec(),
+        states,
+        stats,
+    })
 }
 
-/// Integrates a model through dose events, output times and lab visits.
+/// Integrates a model through dose events, output times and lab visits; returns the states at
+/// `times`, the counters and the final state.
 #[allow(clippy::too_many_arguments)]
 pub fn run_events(
     model: &Model,
@@ -131,19 +165,29 @@ pub fn run_events(
     opts: &SolverOptions,
     obs: &mut dyn StepObserver,
     ctl: &mut dyn LabController,
-) -> Result<(Vec<Vec<f64>>, SolverStats)> {
+) -> Result<(Vec<Vec<f64>>, SolverStats, Vec<f64>)> {
     let mut actions: Vec<Action> = Vec::with_capacity(events.len() * 2 + times.len() + labs.len());
     for e in events {
         solver::dose_actions(model, e, &mut actions)?;
     }
     for (i, &t) in times.iter().enumerate() {
-        actions.push(Action { time: t, kind: ActionKind::Output(i), drug: usize::MAX, given_at: t });
+        actions.push(Action {
+            time: t,
+            kind: ActionKind::Output(i),
+            drug: usize::MAX,
+            given_at: t,
+        });
     }
     for (i, &t) in labs.iter().enumerate() {
-        actions.push(Action { time: t, kind: ActionKind::Lab(i), drug: usize::MAX, given_at: t });
+        actions.push(Action {
+            time: t,
+            kind: ActionKind::Lab(i),
+            drug: usize::MAX,
+            given_at: t,
+        });
     }
     let t_end = times.last().copied().unwrap_or(0.0).max(horizon_h);
     let mut states = vec![vec![0.0; model.n]; times.len()];
-    let stats = solver::run(model, actions, t_end, opts, obs, ctl, &mut states)?;
-    Ok((states, stats))
+    let (stats, last) = solver::run(model, actions, t_end, opts, obs, ctl, &mut states)?;
+    Ok((states, stats, last))
 }

@@ -21,7 +21,11 @@ pub struct SolverOptions {
 
 impl Default for SolverOptions {
     fn default() -> Self {
-        Self { rtol: 1e-6, atol: 1e-9, max_steps: 100_000 }
+        Self {
+            rtol: 1e-6,
+            atol: 1e-9,
+            max_steps: 100_000,
+        }
     }
 }
 
@@ -33,7 +37,10 @@ impl SolverOptions {
             }
         }
         if self.rtol < 1e-13 {
-            return Err(ModelError::new("rtol", format!("below what double precision can deliver: {}", self.rtol)));
+            return Err(ModelError::new(
+                "rtol",
+                format!("below what double precision can deliver: {}", self.rtol),
+            ));
         }
         Ok(())
     }
@@ -94,22 +101,52 @@ impl Action {
 
 /// Actions of one administration in a model (depot jump after lag, central jump, infusion edges).
 pub fn dose_actions(model: &Model, e: &DoseEvent, out: &mut Vec<Action>) -> Result<()> {
-    let (d, slot) = model
-        .drug(&e.drug)
-        .ok_or_else(|| ModelError::new("regimen.drug", format!("drug {:?} is not in the model", e.drug)))?;
-    let mk = |time, kind| Action { time, kind, drug: d, given_at: e.time };
+    let (d, slot) = model.drug(&e.drug).ok_or_else(|| {
+        ModelError::new(
+            "regimen.drug",
+            format!("drug {:?} is not in the model", e.drug),
+        )
+    })?;
+    let mk = |time, kind| Action {
+        time,
+        kind,
+        drug: d,
+        given_at: e.time,
+    };
     if e.route.to_depot() {
         let g = slot.depot.ok_or_else(|| {
-            ModelError::new("route", format!("{} is given {} but has no absorption (ka)", e.drug, e.route.name()))
+            ModelError::new(
+                "route",
+                format!(
+                    "{} is given {} but has no absorption (ka)",
+                    e.drug,
+                    e.route.name()
+                ),
+            )
         })?;
-        out.push(mk(e.time + slot.pk.tlag, ActionKind::Jump { state: g, amount: e.amount * slot.pk.f }));
+        out.push(mk(
+            e.time + slot.pk.tlag,
+            ActionKind::Jump {
+                state: g,
+                amount: e.amount * slot.pk.f,
+            },
+        ));
     } else if e.duration > 0.0 {
         let r = e.amount / e.duration;
         out.push(mk(e.time, ActionKind::Rate { drug: d, delta: r }));
-        out.push(mk(e.time + e.duration, ActionKind::Rate { drug: d, delta: -r }));
+        out.push(mk(
+            e.time + e.duration,
+            ActionKind::Rate { drug: d, delta: -r },
+        ));
     } else {
         debug_assert!(e.route == Route::Iv);
-        out.push(mk(e.time, ActionKind::Jump { state: slot.central, amount: e.amount }));
+        out.push(mk(
+            e.time,
+            ActionKind::Jump {
+                state: slot.central,
+                amount: e.amount,
+            },
+        ));
     }
     Ok(())
 }
@@ -117,7 +154,14 @@ pub fn dose_actions(model: &Model, e: &DoseEvent, out: &mut Vec<Action>) -> Resu
 /// Called at each lab visit with the time, the state and the pending actions (sorted by time);
 /// it may add or remove pending actions.
 pub trait LabController {
-    fn lab(&mut self, model: &Model, index: usize, t: f64, y: &[f64], pending: &mut Vec<Action>) -> Result<()>;
+    fn lab(
+        &mut self,
+        model: &Model,
+        index: usize,
+        t: f64,
+        y: &[f64],
+        pending: &mut Vec<Action>,
+    ) -> Result<()>;
 }
 
 /// A controller that changes nothing.
@@ -137,16 +181,21 @@ struct Segment<'a> {
 impl<const N: usize> System<f64, SVector<f64, N>> for Segment<'_> {
     #[inline]
     fn system(&self, t: f64, y: &SVector<f64, N>, dy: &mut SVector<f64, N>) {
-        self.model.rhs(t, y.as_slice(), dy.as_mut_slice(), self.rate);
+        self.model
+            .rhs(t, y.as_slice(), dy.as_mut_slice(), self.rate);
     }
     fn solout(&mut self, t: f64, y: &SVector<f64, N>, dy: &SVector<f64, N>) -> bool {
-        self.obs.step(t, &y.as_slice()[..self.model.n], &dy.as_slice()[..self.model.n]);
+        self.obs.step(
+            t,
+            &y.as_slice()[..self.model.n],
+            &dy.as_slice()[..self.model.n],
+        );
         false
     }
 }
 
 /// Integrates `model` from 0 to `t_end` through `actions`, writing each output's state into
-/// `outputs[i]` (length `model.n` each).
+/// `outputs[i]` (length `model.n` each). Returns the counters and the state at `t_end`.
 pub fn run(
     model: &Model,
     actions: Vec<Action>,
@@ -155,7 +204,7 @@ pub fn run(
     obs: &mut dyn StepObserver,
     ctl: &mut dyn LabController,
     outputs: &mut [Vec<f64>],
-) -> Result<SolverStats> {
+) -> Result<(SolverStats, Vec<f64>)> {
     macro_rules! sized {
         ($($n:literal),*) => {
             match model.n {
@@ -181,7 +230,7 @@ fn run_n<const N: usize>(
     obs: &mut dyn StepObserver,
     ctl: &mut dyn LabController,
     outputs: &mut [Vec<f64>],
-) -> Result<SolverStats> {
+) -> Result<(SolverStats, Vec<f64>)> {
     opts.validate()?;
     let scale = (model.n as f64 / N as f64).sqrt();
     let (rtol, atol) = (opts.rtol * scale, opts.atol * scale);
@@ -200,21 +249,51 @@ fn run_n<const N: usize>(
             model.rhs(t, y.as_slice(), dy.as_mut_slice(), &rate);
             stats.rhs_evals += 1;
             obs.step(t, &y.as_slice()[..model.n], &dy.as_slice()[..model.n]);
-            let seg = Segment { model, rate: &rate, obs: &mut *obs };
+            let seg = Segment {
+                model,
+                rate: &rate,
+                obs: &mut *obs,
+            };
             let mut solver = Dopri5::from_param(
-                seg, t, next, 0.0, y, rtol, atol, 0.9, 0.04, 0.2, 10.0, next - t, h, opts.max_steps, 1000,
+                seg,
+                t,
+                next,
+                0.0,
+                y,
+                rtol,
+                atol,
+                0.9,
+                0.04,
+                0.2,
+                10.0,
+                next - t,
+                h,
+                opts.max_steps,
+                1000,
                 OutputType::Sparse,
             );
-            let st = solver.integrate().map_err(|e| ModelError::new("solver", format!("integration failed: {e}")))?;
+            let st = solver
+                .integrate()
+                .map_err(|e| ModelError::new("solver", format!("integration failed: {e}")))?;
             stats.rhs_evals += u64::from(st.num_eval);
             stats.accepted_steps += u64::from(st.accepted_steps);
             stats.rejected_steps += u64::from(st.rejected_steps);
             stats.segments += 1;
             let xs = solver.x_out();
-            h = if xs.len() >= 3 { xs[xs.len() - 2] - xs[xs.len() - 3] } else { 0.0 };
-            y = *solver.y_out().last().ok_or_else(|| ModelError::new("solver", "no solution produced"))?;
+            h = if xs.len() >= 3 {
+                xs[xs.len() - 2] - xs[xs.len() - 3]
+            } else {
+                0.0
+            };
+            y = *solver
+                .y_out()
+                .last()
+                .ok_or_else(|| ModelError::new("solver", "no solution produced"))?;
             if !y.iter().all(|v| v.is_finite()) {
-                return Err(ModelError::new("solver", format!("non-finite state at t = {next} h")));
+                return Err(ModelError::new(
+                    "solver",
+                    format!("non-finite state at t = {next} h"),
+                ));
             }
             t = next;
         }
@@ -241,5 +320,5 @@ fn run_n<const N: usize>(
             }
         }
     }
-    Ok(stats)
+    Ok((stats, y.as_slice()[..model.n].to_vec()))
 }

@@ -31,11 +31,15 @@ fn test_library() -> Library {
 }
 
 fn regimen(drug: &str, route: &str, duration: Option<f64>, days: &[u32]) -> Regimen {
-    let mut dose = json!({ "drug": drug, "amount": 100.0, "route": route, "days": days, "hour": 1.5 });
+    let mut dose =
+        json!({ "drug": drug, "amount": 100.0, "route": route, "days": days, "hour": 1.5 });
     if let Some(d) = duration {
         dose["duration_h"] = json!(d);
     }
-    serde_json::from_value(json!({ "blocks": [{ "cycle_days": 28, "cycles": 1, "doses": [dose] }] })).unwrap()
+    serde_json::from_value(
+        json!({ "blocks": [{ "cycle_days": 28, "cycles": 1, "doses": [dose] }] }),
+    )
+    .unwrap()
 }
 
 fn grid(end_h: f64, n: usize) -> Vec<f64> {
@@ -43,8 +47,22 @@ fn grid(end_h: f64, n: usize) -> Vec<f64> {
 }
 
 fn run(lib: &Library, r: &Regimen, times: &[f64], rtol: f64) -> Simulation {
-    let opts = SolverOptions { rtol, atol: rtol * 1e-3, ..Default::default() };
-    simulate(lib, r, &Patient::default(), &Overrides::new(), 28.0 * 24.0, times, PlateletModel::None, &opts).unwrap()
+    let opts = SolverOptions {
+        rtol,
+        atol: rtol * 1e-3,
+        ..Default::default()
+    };
+    simulate(
+        lib,
+        r,
+        &Patient::default(),
+        &Overrides::new(),
+        28.0 * 24.0,
+        times,
+        PlateletModel::None,
+        &opts,
+    )
+    .unwrap()
 }
 
 /// Largest relative difference between ODE and closed form, over times where C > 1e-3 Cmax.
@@ -53,7 +71,12 @@ fn max_rel_error(lib: &Library, r: &Regimen, drug: &str, rtol: f64, points: usiz
     let sim = run(lib, r, &times, rtol);
     let (_, slot) = sim.model.drug(drug).unwrap();
     let ode: Vec<f64> = sim.states.iter().map(|y| slot.conc(y)).collect();
-    let evs: Vec<_> = sim.events.iter().filter(|e| e.drug == drug).cloned().collect();
+    let evs: Vec<_> = sim
+        .events
+        .iter()
+        .filter(|e| e.drug == drug)
+        .cloned()
+        .collect();
     let exact = closed_form::concentrations(&slot.pk, &evs, &times).unwrap();
     let cmax = exact.iter().cloned().fold(0.0, f64::max);
     assert!(cmax > 0.0);
@@ -91,7 +114,11 @@ fn ode_matches_closed_form_to_1e6() {
     let lib = test_library();
     for (drug, r) in cases() {
         let err = max_rel_error(&lib, &r, drug, 1e-10, 2000);
-        assert!(err < 1e-6, "{drug} {:?}: max rel error {err:e}", r.blocks[0].doses[0]);
+        assert!(
+            err < 1e-6,
+            "{drug} {:?}: max rel error {err:e}",
+            r.blocks[0].doses[0]
+        );
     }
 }
 
@@ -102,10 +129,16 @@ fn the_agreement_check_can_fail() {
     // (Few output times, so the solver's own steps decide the accuracy.)
     let (drug, r) = &cases()[3];
     let err = max_rel_error(&lib, r, drug, 1e-3, 40);
-    assert!(err > 1e-6, "a loose solve should not reach 1e-6, got {err:e}");
+    assert!(
+        err > 1e-6,
+        "a loose solve should not reach 1e-6, got {err:e}"
+    );
     // And a tight solve does not reach an agreement no double-precision solve can give.
     let err = max_rel_error(&lib, r, drug, 1e-10, 40);
-    assert!(err > 1e-14, "1e-14 agreement is beyond the solver, got {err:e}");
+    assert!(
+        err > 1e-14,
+        "1e-14 agreement is beyond the solver, got {err:e}"
+    );
 }
 
 #[test]
@@ -122,7 +155,11 @@ fn mass_balance_amounts_plus_eliminated_equal_dosed() {
                 .iter()
                 .map(|e| {
                     let f = if e.route.to_depot() { s.pk.f } else { 1.0 };
-                    let frac = if e.duration > 0.0 { ((t - e.time) / e.duration).clamp(0.0, 1.0) } else { f64::from(u8::from(e.time < *t)) };
+                    let frac = if e.duration > 0.0 {
+                        ((t - e.time) / e.duration).clamp(0.0, 1.0)
+                    } else {
+                        f64::from(u8::from(e.time < *t))
+                    };
                     f * e.amount * frac
                 })
                 .sum();
@@ -132,10 +169,17 @@ fn mass_balance_amounts_plus_eliminated_equal_dosed() {
                 .filter(|e| e.route.to_depot() && e.time < *t && e.time + s.pk.tlag >= *t)
                 .map(|e| s.pk.f * e.amount)
                 .sum();
-            let in_body: f64 = [s.depot, Some(s.central), s.periph1, s.periph2].iter().flatten().map(|&i| y[i]).sum();
+            let in_body: f64 = [s.depot, Some(s.central), s.periph1, s.periph2]
+                .iter()
+                .flatten()
+                .map(|&i| y[i])
+                .sum();
             let eliminated = s.pk.cl * y[s.auc];
             let balance = in_body + eliminated + lagged;
-            assert!((balance - dosed).abs() <= 1e-7 * dosed.max(1.0), "{drug} t={t}: {balance} vs {dosed}");
+            assert!(
+                (balance - dosed).abs() <= 1e-7 * dosed.max(1.0),
+                "{drug} t={t}: {balance} vs {dosed}"
+            );
         }
     }
 }
@@ -148,24 +192,46 @@ fn selinexor_80mg_reproduces_label_figures() {
     }))
     .unwrap();
     let times = grid(24.0 * 7.0, 24 * 7 * 100);
-    let sim = simulate(&lib, &r, &Patient::default(), &Overrides::new(), 24.0 * 7.0, &times, PlateletModel::None, &SolverOptions::default()).unwrap();
+    let sim = simulate(
+        &lib,
+        &r,
+        &Patient::default(),
+        &Overrides::new(),
+        24.0 * 7.0,
+        &times,
+        PlateletModel::None,
+        &SolverOptions::default(),
+    )
+    .unwrap();
     let (_, s) = sim.model.drug("selinexor").unwrap();
     let c: Vec<f64> = sim.states.iter().map(|y| s.conc(y) * 1000.0).collect(); // ng/mL
-    let (imax, cmax) = c.iter().enumerate().fold((0, 0.0), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
+    let (imax, cmax) = c
+        .iter()
+        .enumerate()
+        .fold((0, 0.0), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
     let tmax = times[imax];
     // MODEL.md: Cmax about 610 ng/mL (label 680 +/- 124), Tmax about 1.6 h (label within 4 h),
     // AUCinf about 4470 ng.h/mL (label 5386 +/- 1116), t1/2 about 7.4 h (label 6-8 h).
     assert!((cmax - 610.0).abs() < 25.0, "Cmax {cmax}");
-    assert!((cmax - 680.0).abs() < 124.0, "Cmax within label mean +/- SD: {cmax}");
+    assert!(
+        (cmax - 680.0).abs() < 124.0,
+        "Cmax within label mean +/- SD: {cmax}"
+    );
     assert!(tmax > 1.2 && tmax < 2.0 && tmax < 4.0, "Tmax {tmax}");
     let auc_inf = 80.0 / s.pk.cl * 1000.0;
     assert!((auc_inf - 4470.0).abs() < 10.0, "AUCinf {auc_inf}");
     let auc_state = sim.states.last().unwrap()[s.auc] * 1000.0;
-    assert!((auc_state - auc_inf).abs() / auc_inf < 0.01, "AUC(0-168h) {auc_state}");
+    assert!(
+        (auc_state - auc_inf).abs() / auc_inf < 0.01,
+        "AUC(0-168h) {auc_state}"
+    );
     // Terminal half-life from the log-linear slope between 24 and 48 h.
     let at = |h: f64| c[(h * 100.0) as usize];
     let thalf = 24.0 * std::f64::consts::LN_2 / (at(24.0) / at(48.0)).ln();
-    assert!(thalf > 6.0 && thalf < 8.0 && (thalf - 7.4).abs() < 0.3, "t1/2 {thalf}");
+    assert!(
+        thalf > 6.0 && thalf < 8.0 && (thalf - 7.4).abs() < 0.3,
+        "t1/2 {thalf}"
+    );
 }
 
 #[test]
@@ -175,9 +241,18 @@ fn route_without_absorption_is_an_error() {
         "blocks": [{ "cycle_days": 28, "cycles": 1, "doses": [{ "drug": "carfilzomib", "amount": 20, "route": "oral", "days": [1] }] }]
     }))
     .unwrap();
-    let e = simulate(&lib, &r, &Patient::default(), &Overrides::new(), 48.0, &[1.0], PlateletModel::None, &SolverOptions::default())
-        .err()
-        .unwrap();
+    let e = simulate(
+        &lib,
+        &r,
+        &Patient::default(),
+        &Overrides::new(),
+        48.0,
+        &[1.0],
+        PlateletModel::None,
+        &SolverOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(e.message.contains("ka"), "{e}");
     let _ = Route::Oral;
 }

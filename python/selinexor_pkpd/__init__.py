@@ -12,6 +12,7 @@ from typing import Any
 from ._errors import ModelError
 from ._library import Library, default_files, get_library, set_library
 from .patient import Patient
+from .population import Population, PopulationResult, population, populations, simulate_population
 from .regimen import Regimen, dose
 from .simulate import closed_form, exposure, simulate
 
@@ -48,6 +49,8 @@ __all__ = [
     "Library",
     "ModelError",
     "Patient",
+    "Population",
+    "PopulationResult",
     "Regimen",
     "closed_form",
     "default_files",
@@ -56,8 +59,11 @@ __all__ = [
     "drugs",
     "exposure",
     "get_library",
+    "population",
+    "populations",
     "presets",
     "regimen",
     "set_library",
     "simulate",
+    "simulate_population",
 ]

@@ -198,7 +198,7 @@ class Regimen:
 
     def validated_json(self, library: Library) -> str:
         """The regimen as JSON after validation against ``library`` (raises ModelError)."""
-        return library._native.check_regimen(json.dumps(self._spec))
+        return _core.check_regimen(library._native, json.dumps(self._spec))
 
     def events(self, patient: PatientLike = None, *, days: float = 28.0,
                library: LibrarySource | None = None) -> pd.DataFrame:

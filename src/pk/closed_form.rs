@@ -28,7 +28,11 @@ impl Disposition {
         }
         let (k10, k12, k21, k13, k31) = p.micro();
         Ok(match p.compartments {
-            1 => Self { n: 1, lambda: [k10, 0.0, 0.0], coef: [1.0, 0.0, 0.0] },
+            1 => Self {
+                n: 1,
+                lambda: [k10, 0.0, 0.0],
+                coef: [1.0, 0.0, 0.0],
+            },
             2 => {
                 let s = k10 + k12 + k21;
                 let disc = (s * s - 4.0 * k10 * k21).max(0.0).sqrt();
@@ -48,7 +52,11 @@ impl Disposition {
                 let c = |i: usize, j: usize, k: usize| {
                     (k21 - l[i]) * (k31 - l[i]) / ((l[j] - l[i]) * (l[k] - l[i]))
                 };
-                Self { n: 3, lambda: l, coef: [c(0, 1, 2), c(1, 0, 2), c(2, 0, 1)] }
+                Self {
+                    n: 3,
+                    lambda: l,
+                    coef: [c(0, 1, 2), c(1, 0, 2), c(2, 0, 1)],
+                }
             }
         })
     }
@@ -101,14 +109,23 @@ fn unit_response(d: &Disposition, p: &PkParams, input: Input, tau: f64) -> (f64,
                 let t_in = tau.min(dur);
                 // During infusion: r * a * t * (1-e^{-l t})/(l t).
                 let during = r * a * t_in * one_minus_exp_over(l * t_in);
-                let int_during = r * a * (t_in - t_in * one_minus_exp_over(l * t_in)) / l.max(1e-300);
+                let int_during =
+                    r * a * (t_in - t_in * one_minus_exp_over(l * t_in)) / l.max(1e-300);
                 if tau <= dur {
                     amt += during;
-                    integral += if l * t_in < 1e-8 { r * a * t_in * t_in / 2.0 } else { int_during };
+                    integral += if l * t_in < 1e-8 {
+                        r * a * t_in * t_in / 2.0
+                    } else {
+                        int_during
+                    };
                 } else {
                     let after = tau - dur;
                     amt += during * (-l * after).exp();
-                    let int_d = if l * dur < 1e-8 { r * a * dur * dur / 2.0 } else { int_during };
+                    let int_d = if l * dur < 1e-8 {
+                        r * a * dur * dur / 2.0
+                    } else {
+                        int_during
+                    };
                     integral += int_d + during * after * one_minus_exp_over(l * after);
                 }
             }
@@ -143,7 +160,10 @@ enum Input {
 fn input_of(e: &DoseEvent, p: &PkParams) -> Result<(Input, f64)> {
     if e.route.to_depot() {
         if !p.has_depot() {
-            return Err(ModelError::new("route", format!("{} dose of {} needs ka > 0", e.route.name(), e.drug)));
+            return Err(ModelError::new(
+                "route",
+                format!("{} dose of {} needs ka > 0", e.route.name(), e.drug),
+            ));
         }
         Ok((Input::FirstOrder, e.amount * p.f))
     } else if e.duration > 0.0 {
@@ -156,7 +176,10 @@ fn input_of(e: &DoseEvent, p: &PkParams) -> Result<(Input, f64)> {
 /// Concentrations (mg/L) at `times` (h) by superposition of `doses` (all of one drug).
 pub fn concentrations(p: &PkParams, doses: &[DoseEvent], times: &[f64]) -> Result<Vec<f64>> {
     let d = Disposition::new(p)?;
-    let inputs = doses.iter().map(|e| input_of(e, p)).collect::<Result<Vec<_>>>()?;
+    let inputs = doses
+        .iter()
+        .map(|e| input_of(e, p))
+        .collect::<Result<Vec<_>>>()?;
     Ok(times
         .iter()
         .map(|&t| {
@@ -177,7 +200,13 @@ pub fn auc(p: &PkParams, doses: &[DoseEvent], t0: f64, t1: f64) -> Result<f64> {
     let mut total = 0.0;
     for e in doses {
         let (inp, amt) = input_of(e, p)?;
-        let cum = |t: f64| if t > e.time { unit_response(&d, p, inp, t - e.time).1 } else { 0.0 };
+        let cum = |t: f64| {
+            if t > e.time {
+                unit_response(&d, p, inp, t - e.time).1
+            } else {
+                0.0
+            }
+        };
         total += amt * (cum(t1) - cum(t0));
     }
     Ok(total / p.vc)
@@ -189,7 +218,17 @@ mod tests {
     use crate::drug::Route;
 
     fn dose(time: f64, amount: f64, route: Route, duration: f64) -> DoseEvent {
-        DoseEvent { time, drug: "x".into(), amount, route, duration, block: 0, cycle: 1, day: 1, line: 0 }
+        DoseEvent {
+            time,
+            drug: "x".into(),
+            amount,
+            route,
+            duration,
+            block: 0,
+            cycle: 1,
+            day: 1,
+            line: 0,
+        }
     }
 
     fn pk(n: u8) -> PkParams {
@@ -218,7 +257,11 @@ mod tests {
     fn auc_to_infinity_is_dose_over_cl() {
         for n in 1..=3 {
             let p = pk(n);
-            for e in [dose(0.0, 100.0, Route::Oral, 0.0), dose(0.0, 100.0, Route::Iv, 2.0), dose(0.0, 100.0, Route::Iv, 0.0)] {
+            for e in [
+                dose(0.0, 100.0, Route::Oral, 0.0),
+                dose(0.0, 100.0, Route::Iv, 2.0),
+                dose(0.0, 100.0, Route::Iv, 0.0),
+            ] {
                 let f = if e.route == Route::Oral { p.f } else { 1.0 };
                 let a = auc(&p, &[e], 0.0, 1e6).unwrap();
                 assert!((a - f * 100.0 / p.cl).abs() < 1e-9 * a, "n={n} auc={a}");
@@ -231,7 +274,9 @@ mod tests {
         let (k10, k12, k21, k13, k31) = pk(3).micro();
         let d = Disposition::new(&pk(3)).unwrap();
         for l in d.lambda {
-            let poly = (k10 + k12 + k13 - l) * (k21 - l) * (k31 - l) - k12 * k21 * (k31 - l) - k13 * k31 * (k21 - l);
+            let poly = (k10 + k12 + k13 - l) * (k21 - l) * (k31 - l)
+                - k12 * k21 * (k31 - l)
+                - k13 * k31 * (k21 - l);
             assert!(poly.abs() < 1e-12, "{poly}");
         }
         assert!((d.coef.iter().sum::<f64>() - 1.0).abs() < 1e-12);

@@ -1,0 +1,338 @@
+"""Virtual populations and population simulation."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._errors import ModelError
+from ._library import LibrarySource, resolve_library
+from .regimen import RegimenLike, as_regimen
+from .simulate import Params, _check_days, _error, params_json
+from .summary import summarize
+
+_COVARIATES = ("weight", "height", "age", "sex", "crcl", "platelets")
+
+
+class Population:
+    """A virtual population: covariate distributions, random effects, time on treatment.
+
+    Use :func:`population` for a named preset and the ``with_*`` methods to change it, or
+    :meth:`from_table` for an explicit table of patients.
+
+    Parameters
+    ----------
+    spec : dict
+        The population definition (layout of ``data/populations.toml``).
+    n : int
+        Number of subjects to sample.
+    name : str
+    table : pandas.DataFrame, optional
+        Explicit patients (one row each) instead of sampled covariates.
+    """
+
+    def __init__(self, spec: Mapping[str, Any], n: int | None = None, *, name: str = "population",
+                 table: pd.DataFrame | None = None) -> None:
+        self.spec = copy.deepcopy(dict(spec))
+        self.name = name
+        self.table = table
+        if table is not None:
+            n = len(table) if n is None else n
+            if n != len(table):
+                raise _error("n", f"is {n} but the table has {len(table)} rows")
+        if n is None:
+            raise _error("n", "give the number of subjects")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise _error("n", f"must be a whole number >= 1, got {n!r}")
+        self.n = int(n)
+
+    # --- edits --------------------------------------------------------------------------------
+    def _copy(self, **kw: Any) -> "Population":
+        p = Population(self.spec, self.n, name=self.name, table=self.table)
+        for k, v in kw.items():
+            setattr(p, k, v)
+        return p
+
+    def with_n(self, n: int) -> "Population":
+        """The same population with ``n`` subjects."""
+        return Population(self.spec, n, name=self.name, table=self.table)
+
+    def with_covariate(self, name: str, **dist: Any) -> "Population":
+        """Replace one covariate's distribution, e.g. ``with_covariate("platelets",
+        dist="lognormal", median=120, cv=0.45, min=75)``; ``female`` takes ``p=``."""
+        spec = copy.deepcopy(self.spec)
+        if name == "female":
+            spec["covariates"]["female"] = float(dist["p"])
+        elif name not in spec["covariates"]:
+            raise _error(f"population.covariates.{name}", f"unknown covariate (known: {sorted(spec['covariates'])})")
+        else:
+            spec["covariates"][name] = dict(dist)
+        return self._copy(spec=spec)
+
+    def with_platelets(self, *, median: float | None = None, cv: float | None = None,
+                       min: float | None = None) -> "Population":  # noqa: A002
+        """Shift the baseline-platelet distribution (marrow reserve) and its eligibility floor."""
+        spec = copy.deepcopy(self.spec)
+        d = spec["covariates"]["platelets"]
+        for k, v in (("median", median), ("cv", cv), ("min", min)):
+            if v is not None:
+                d[k] = float(v)
+        return self._copy(spec=spec)
+
+    def with_iiv(self, cvs: Mapping[str, float], correlations: Sequence[tuple[str, str, float]] = ()) -> "Population":
+        """Set log-normal IIV (CV as a fraction) by ``namespace.param``, with correlations."""
+        spec = copy.deepcopy(self.spec)
+        spec["iiv"] = {**spec.get("iiv", {}), **{k: float(v) for k, v in cvs.items()}}
+        spec["correlations"] = [{"a": a, "b": b, "r": float(r)} for a, b, r in correlations]
+        return self._copy(spec=spec)
+
+    def with_omega(self, params: Sequence[str], matrix: Any) -> "Population":
+        """Use a full covariance matrix of the random effects (log scale; logit for Imax, fP, F, Emax)."""
+        spec = copy.deepcopy(self.spec)
+        spec["omega"] = {"params": list(params), "matrix": np.asarray(matrix, dtype=float).tolist()}
+        return self._copy(spec=spec)
+
+    def with_discontinuation(self, median_days: float | None) -> "Population":
+        """Exponential time on treatment with this median (days); None: treated to the end."""
+        spec = copy.deepcopy(self.spec)
+        spec["discontinuation"] = {"dist": "none"} if median_days is None else {"dist": "exponential", "median_days": float(median_days)}
+        return self._copy(spec=spec)
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, base: "Population | str" = "rrmm_heavily_pretreated", *,
+                   library: LibrarySource | None = None) -> "Population":
+        """Explicit patients: columns ``weight, height, age, sex, crcl, platelets`` (any subset;
+        missing ones take the defaults), optional ``disc_days`` and individual parameter values
+        as ``namespace.param`` columns (e.g. ``selinexor.CL``). Random effects of the other
+        parameters and the discontinuation time still come from ``base``."""
+        if not isinstance(table, pd.DataFrame) or len(table) == 0:
+            raise _error("population", "the patient table is empty")
+        b = base if isinstance(base, Population) else population(base, n=1, library=library)
+        return cls(b.spec, len(table), name=f"table({len(table)})", table=table.reset_index(drop=True))
+
+    def _rows_json(self) -> str | None:
+        if self.table is None:
+            return None
+        rows = []
+        for i, rec in enumerate(self.table.to_dict("records")):
+            patient: dict[str, Any] = {}
+            params: dict[str, dict[str, float]] = {}
+            disc = None
+            for k, v in rec.items():
+                if k in _COVARIATES:
+                    patient[k] = str(v).lower() if k == "sex" else float(v)
+                elif k == "disc_days":
+                    disc = float(v)
+                elif isinstance(k, str) and "." in k:
+                    ns, p = k.split(".", 1)
+                    params.setdefault(ns, {})[p] = float(v)
+                elif k in ("ID", "id"):
+                    continue
+                else:
+                    raise _error(f"patients[{i}].{k}", "unknown column (covariates: weight, height, age, sex, crcl, platelets; disc_days; namespace.param)")
+            for k, v in patient.items():
+                if k != "sex" and not math.isfinite(v):
+                    raise _error(f"patients[{i}].{k}", f"must be finite, got {v}")
+            rows.append({"patient": patient, "params": params, "disc_days": disc})
+        return json.dumps(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "n": self.n, "spec": copy.deepcopy(self.spec)}
+
+    def __repr__(self) -> str:
+        return f"Population({self.name!r}, n={self.n})"
+
+
+def population(name: str = "rrmm_heavily_pretreated", n: int = 1000, *, library: LibrarySource | None = None) -> Population:
+    """A population preset: ``rrmm_heavily_pretreated`` (STORM-like) or ``rrmm_early_relapse``
+    (BOSTON-like).
+
+    Parameters
+    ----------
+    name : str
+    n : int
+        Number of subjects.
+    """
+    lib = resolve_library(library)
+    return Population(json.loads(lib._native.population_json(name)), n, name=name)
+
+
+def populations(*, library: LibrarySource | None = None) -> list[str]:
+    """Names of the population presets."""
+    return resolve_library(library)._native.population_names()
+
+
+def _rules_arg(dose_rules: Any, reg_json: str, lib: Any) -> Optional[str]:
+    if dose_rules is None or dose_rules is False:
+        return None
+    if isinstance(dose_rules, str):
+        lib._native.dose_rules_json(dose_rules, reg_json)  # validates the name
+        return dose_rules
+    if isinstance(dose_rules, Mapping):
+        return json.dumps(dose_rules)
+    raise _error("dose_rules", f"must be None, a preset name ('label', 'label_qw', 'label_biw') or a dict, got {type(dose_rules).__name__}")
+
+
+class PopulationResult:
+    """The outcome of :func:`simulate_population`.
+
+    Attributes
+    ----------
+    subjects : pandas.DataFrame
+        One row per patient: ``ID``, covariates, sampled parameters (``namespace.param``),
+        platelet metrics (``nadir``, ``t_nadir_days``, ``worst_grade``, ``worst_grade_lab``,
+        ``t_onset_g1_days`` ... ``t_onset_g4_days``, ``days_g3plus``, ``days_g4``,
+        ``t_recovery_days``), dosing (``dose_intensity_mg_week``, ``relative_dose_intensity``,
+        ``n_interruptions``, ``n_reductions``, ``stopped_by_rule``, ``days_on_treatment``) and
+        selinexor exposure (``auc_week``, ``cmax``, ``days_x_above``, ``x_max``).
+    times_days : numpy.ndarray
+        Observation grid (days) of ``trajectories``.
+    trajectories : numpy.ndarray or None
+        Platelets (10^9/L), shape (n_subjects, len(times_days)), when ``observe`` was given.
+    inputs : dict
+        Everything needed to reproduce the run.
+    """
+
+    def __init__(self, subjects: pd.DataFrame, times_days: np.ndarray, trajectories: np.ndarray | None,
+                 inputs: dict[str, Any], seconds: float) -> None:
+        self.subjects = subjects
+        self.times_days = times_days
+        self.trajectories = trajectories
+        self.inputs = inputs
+        self.seconds = seconds
+
+    def summary(self) -> pd.Series:
+        """Incidences with 95% Wilson intervals, nadir percentiles, times, dosing and exposure."""
+        return summarize(self.subjects)
+
+    def bands(self, q: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+        """Platelet percentiles over time (needs ``observe``)."""
+        if self.trajectories is None:
+            raise _error("observe", "no trajectories were stored: pass observe= to simulate_population")
+        qs = np.quantile(self.trajectories, q, axis=0)
+        df = pd.DataFrame({"DAY": self.times_days})
+        for qi, row in zip(q, qs):
+            df[f"PLT_p{int(round(qi * 100)):02d}"] = row
+        return df
+
+    def __repr__(self) -> str:
+        return f"PopulationResult(n={len(self.subjects)}, seconds={self.seconds:.2f})"
+
+
+def _observe(observe: Any, days: float) -> list[float]:
+    if observe is None or observe is False:
+        return []
+    if observe is True:
+        return [float(d) for d in np.arange(0.0, days + 1e-9, 1.0)]
+    obs = [float(x) for x in np.asarray(observe, dtype=float).ravel()]
+    return obs
+
+
+def simulate_population(
+    regimen: RegimenLike,
+    population: Population,
+    *,
+    days: float = 168.0,
+    seed: int = 20261121,
+    threads: int | None = None,
+    dose_rules: Union[str, Mapping[str, Any], None] = None,
+    observe: Union[bool, Sequence[float], None] = None,
+    params: Params = None,
+    platelet_model: str = "tpo",
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    progress: bool = False,
+    chunk_size: int | None = None,
+    library: LibrarySource | None = None,
+) -> PopulationResult:
+    """Simulate a regimen over a virtual population, in parallel.
+
+    Subject ``i`` depends only on ``(seed, i)``: results are bit-identical for any ``threads``
+    and ``chunk_size``, and every regimen sees the same patients (common random numbers).
+
+    Parameters
+    ----------
+    regimen : Regimen or str
+    population : Population
+    days : float
+        Simulated time per patient (treatment stops earlier at the patient's discontinuation).
+    seed : int
+    threads : int, optional
+        Worker threads (rayon); all cores when omitted.
+    dose_rules : {"label", "label_qw", "label_biw"} or dict, optional
+        Dose-modification rules evaluated at the regimen's lab visits; ``"label"`` picks the
+        XPOVIO label ladder for the regimen's schedule. None: no modification.
+    observe : True or sequence of float, optional
+        Days at which to store each subject's platelets (True: daily).
+    params : dict, optional
+        Typical-value overrides, as in :func:`simulate`.
+    platelet_model : {"tpo", "friberg_linear", "friberg_emax"}
+    progress : bool
+        Show a tqdm progress bar.
+    chunk_size : int, optional
+        Subjects per native call (Ctrl-C is honoured between chunks); adaptive when omitted.
+
+    Returns
+    -------
+    PopulationResult
+    """
+    lib = resolve_library(library)
+    reg = as_regimen(regimen, library=lib)
+    if not isinstance(population, Population):
+        raise _error("population", f"must be a Population (see selinexor_pkpd.population), got {type(population).__name__}")
+    days = _check_days(days)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise _error("seed", f"must be a whole number >= 0, got {seed!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+        raise _error("threads", f"must be a whole number >= 1, got {threads!r}")
+    reg_json = reg.validated_json(lib)
+    obs = _observe(observe, days)
+    trial = _core.Trial(lib._native, reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib),
+                        params_json(params), days, int(seed), obs, population._rows_json(), platelet_model,
+                        float(rtol), float(atol))
+    t0 = time.perf_counter()
+    parts: list[dict[str, Any]] = []
+    n = population.n
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc=reg.name, unit="pt", leave=False)
+    try:
+        start = 0
+        size = chunk_size or 16
+        while start < n:
+            end = min(n, start + size)
+            c0 = time.perf_counter()
+            parts.append(trial.run(start, end, None if threads is None else int(threads)))
+            if bar is not None:
+                bar.update(end - start)
+            if chunk_size is None:
+                # Aim at ~0.25 s per native call so that Ctrl-C is honoured promptly.
+                dt = max(time.perf_counter() - c0, 1e-4)
+                size = int(min(max(size * 0.25 / dt, 8), 50_000))
+            start = end
+    finally:
+        if bar is not None:
+            bar.close()
+    traj = None
+    if obs:
+        traj = np.concatenate([p.pop("PLT_traj") for p in parts], axis=0)
+    cols: dict[str, Any] = {}
+    for k in parts[0]:
+        vals = [p[k] for p in parts]
+        cols[k] = np.concatenate(vals) if isinstance(vals[0], np.ndarray) else sum((list(v) for v in vals), [])
+    subjects = pd.DataFrame(cols)
+    inputs = {
+        "regimen": reg.to_dict(), "regimen_name": reg.name, "population": population.to_dict(), "days": days,
+        "seed": int(seed), "dose_rules": dose_rules, "params": json.loads(params_json(params)),
+        "platelet_model": platelet_model, "rtol": rtol, "atol": atol, "observe_days": obs,
+    }
+    return PopulationResult(subjects, np.asarray(obs, dtype=float), traj, inputs, time.perf_counter() - t0)

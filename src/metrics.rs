@@ -1,0 +1,228 @@
+//! Per-subject platelet and exposure metrics, accumulated step by step while the solver runs
+//! (nothing is stored per step): nadir, time to each grade, time in grade >= 3 and 4, recovery,
+//! selinexor Cmax and time with XPO1 engagement above a level. Extrema inside a step come from
+//! the cubic Hermite interpolant of the step's end values and derivatives; threshold crossings
+//! from linear interpolation.
+
+use crate::platelets::GRADE_THRESHOLDS;
+use crate::solver::StepObserver;
+
+/// Indices the observer reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub plt: usize,
+    /// (central index, 1/Vc) of the exposure drug (selinexor), if present.
+    pub conc: Option<(usize, f64)>,
+    pub x: Option<usize>,
+}
+
+/// The metrics of one subject (times in hours since the first dose; NaN when not reached).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlateletMetrics {
+    pub baseline: f64,
+    pub nadir: f64,
+    pub t_nadir: f64,
+    /// First time below 150, 75, 50, 25 (grade >= 1, 2, 3, 4).
+    pub t_onset: [f64; 4],
+    /// Total time below 50 (grade >= 3) and below 25 (grade 4), h.
+    pub time_g3plus: f64,
+    pub time_g4: f64,
+    /// First grade >= 3 episode: time from falling below 50 to the first return to >= 75.
+    pub t_recovery: f64,
+    pub cmax: f64,
+    /// Time with XPO1 engagement X above the observer's level, h.
+    pub time_x_above: f64,
+    pub x_max: f64,
+}
+
+/// Accumulates [`PlateletMetrics`] from the solver's steps over `[0, t_stop]`.
+pub struct MetricsObserver {
+    probe: Probe,
+    x_level: f64,
+    t_stop: f64,
+    prev: Option<(f64, f64, f64)>,
+    prev_c: Option<(f64, f64, f64)>,
+    prev_x: Option<(f64, f64)>,
+    g3_onset: f64,
+    pub m: PlateletMetrics,
+}
+
+/// Minimum (sign = 1) or maximum (sign = -1) of the cubic Hermite interpolant on one step.
+fn hermite_extremum(
+    t0: f64,
+    p0: f64,
+    d0: f64,
+    t1: f64,
+    p1: f64,
+    d1: f64,
+    sign: f64,
+) -> Option<(f64, f64)> {
+    // Only when the derivative changes sign the right way inside the step.
+    if !(sign * d0 < 0.0 && sign * d1 > 0.0) {
+        return None;
+    }
+    let h = t1 - t0;
+    let a = 6.0 * p0 + 3.0 * h * d0 - 6.0 * p1 + 3.0 * h * d1;
+    let b = -6.0 * p0 - 4.0 * h * d0 + 6.0 * p1 - 2.0 * h * d1;
+    let c = h * d0;
+    let roots: [f64; 2] = if a.abs() < 1e-300 {
+        [-c / b, f64::NAN]
+    } else {
+        let disc = b * b - 4.0 * a * c;
+        if disc < 0.0 {
+            return None;
+        }
+        let q = -0.5 * (b + b.signum() * disc.sqrt());
+        [q / a, c / q]
+    };
+    let value = |s: f64| {
+        let (s2, s3) = (s * s, s * s * s);
+        (2.0 * s3 - 3.0 * s2 + 1.0) * p0
+            + (s3 - 2.0 * s2 + s) * h * d0
+            + (-2.0 * s3 + 3.0 * s2) * p1
+            + (s3 - s2) * h * d1
+    };
+    roots
+        .iter()
+        .filter(|s| s.is_finite() && **s > 0.0 && **s < 1.0)
+        .map(|&s| (t0 + s * h, value(s)))
+        .min_by(|x, y| (sign * x.1).total_cmp(&(sign * y.1)))
+}
+
+impl MetricsObserver {
+    pub fn new(probe: Probe, baseline: f64, x_level: f64, t_stop: f64) -> Self {
+        Self {
+            probe,
+            x_level,
+            t_stop,
+            prev: None,
+            prev_c: None,
+            prev_x: None,
+            g3_onset: f64::NAN,
+            m: PlateletMetrics {
+                baseline,
+                nadir: baseline,
+                t_nadir: 0.0,
+                t_onset: [f64::NAN; 4],
+                time_g3plus: 0.0,
+                time_g4: 0.0,
+                t_recovery: f64::NAN,
+                cmax: 0.0,
+                time_x_above: 0.0,
+                x_max: 0.0,
+            },
+        }
+    }
+
+    fn platelets(&mut self, t: f64, p: f64, d: f64) {
+        let m = &mut self.m;
+        if let Some((t0, p0, d0)) = self.prev {
+            if t > t0 {
+                if let Some((tm, pm)) = hermite_extremum(t0, p0, d0, t, p, d, 1.0) {
+                    if pm < m.nadir {
+                        m.nadir = pm;
+                        m.t_nadir = tm;
+                    }
+                }
+                // Linear crossing time of a threshold `th` going down, or up.
+                let cross = |th: f64| t0 + (th - p0) / (p - p0) * (t - t0);
+                for (g, &th) in GRADE_THRESHOLDS.iter().enumerate() {
+                    if m.t_onset[g].is_nan() && p < th {
+                        m.t_onset[g] = if p0 < th { t0 } else { cross(th) };
+                    }
+                }
+                let below = |th: f64| -> f64 {
+                    match (p0 < th, p < th) {
+                        (true, true) => t - t0,
+                        (false, false) => 0.0,
+                        (true, false) => cross(th) - t0,
+                        (false, true) => t - cross(th),
+                    }
+                };
+                m.time_g3plus += below(50.0);
+                m.time_g4 += below(25.0);
+                if self.g3_onset.is_nan() && p < 50.0 {
+                    self.g3_onset = if p0 < 50.0 { t0 } else { cross(50.0) };
+                }
+                if !self.g3_onset.is_nan()
+                    && m.t_recovery.is_nan()
+                    && p >= 75.0
+                    && p0 < 75.0
+                    && t > self.g3_onset
+                {
+                    m.t_recovery = cross(75.0) - self.g3_onset;
+                }
+            }
+        }
+        if p < m.nadir {
+            m.nadir = p;
+            m.t_nadir = t;
+        }
+        self.prev = Some((t, p, d));
+    }
+}
+
+impl StepObserver for MetricsObserver {
+    fn step(&mut self, t: f64, y: &[f64], dy: &[f64]) {
+        if t > self.t_stop + 1e-9 {
+            return;
+        }
+        self.platelets(t, y[self.probe.plt], dy[self.probe.plt]);
+        if let Some((ic, inv_vc)) = self.probe.conc {
+            let (c, dc) = (y[ic] * inv_vc, dy[ic] * inv_vc);
+            if let Some((t0, c0, d0)) = self.prev_c {
+                if let Some((_, cm)) = hermite_extremum(t0, c0, d0, t, c, dc, -1.0) {
+                    self.m.cmax = self.m.cmax.max(cm);
+                }
+            }
+            self.m.cmax = self.m.cmax.max(c);
+            self.prev_c = Some((t, c, dc));
+        }
+        if let Some(ix) = self.probe.x {
+            let x = y[ix];
+            if let Some((t0, x0)) = self.prev_x {
+                let lv = self.x_level;
+                let cross = || t0 + (lv - x0) / (x - x0) * (t - t0);
+                self.m.time_x_above += match (x0 > lv, x > lv) {
+                    (true, true) => t - t0,
+                    (false, false) => 0.0,
+                    (true, false) => cross() - t0,
+                    (false, true) => t - cross(),
+                };
+            }
+            self.m.x_max = self.m.x_max.max(x);
+            self.prev_x = Some((t, x));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hermite_finds_parabola_minimum() {
+        // p(t) = (t - 0.3)^2 on [0, 1]: minimum 0 at 0.3.
+        let (tm, pm) = hermite_extremum(0.0, 0.09, -0.6, 1.0, 0.49, 1.4, 1.0).unwrap();
+        assert!((tm - 0.3).abs() < 1e-12 && pm.abs() < 1e-12, "{tm} {pm}");
+        assert!(hermite_extremum(0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0).is_none());
+    }
+
+    #[test]
+    fn time_below_threshold_by_linear_crossing() {
+        let probe = Probe {
+            plt: 0,
+            conc: None,
+            x: None,
+        };
+        let mut o = MetricsObserver::new(probe, 100.0, 0.5, 1e9);
+        for (t, p) in [(0.0, 100.0), (10.0, 40.0), (20.0, 40.0), (30.0, 100.0)] {
+            o.step(t, &[p], &[0.0]);
+        }
+        // Below 50 from t = 8.33 to 21.67.
+        assert!((o.m.time_g3plus - (21.0 + 2.0 / 3.0 - 8.0 - 1.0 / 3.0)).abs() < 1e-9);
+        assert!((o.m.t_onset[2] - 25.0 / 3.0).abs() < 1e-9);
+        assert!((o.m.t_recovery - 17.5).abs() < 1e-9);
+        assert_eq!(o.m.nadir, 40.0);
+    }
+}

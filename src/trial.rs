@@ -1,0 +1,352 @@
+//! Virtual trials: one regimen over a population, with dose rules, time on treatment, lab
+//! visits and per-subject metrics, in parallel with rayon. Subject `i` depends only on
+//! (seed, i), so results are bit-identical for any thread count and any chunking.
+
+use crate::error::{ModelError, Result};
+use crate::library::Library;
+use crate::metrics::{MetricsObserver, PlateletMetrics, Probe};
+use crate::model::Model;
+use crate::patient::Patient;
+use crate::platelets::{ctcae_grade, PlateletModel};
+use crate::population::{IivModel, PopulationSpec, Subject};
+use crate::regimen::{DoseEvent, Regimen};
+use crate::rules::{DoseRules, RuleController, RuleOutcome};
+use crate::simulate::{build_model, check_overrides, run_events, Overrides};
+use crate::solver::SolverOptions;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// An explicit patient (one row of a user's table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientRow {
+    pub patient: Patient,
+    pub overrides: Overrides,
+    pub t_disc_days: Option<f64>,
+}
+
+/// Everything a virtual trial needs, validated once.
+pub struct TrialSetup {
+    pub lib: Library,
+    pub regimen: Regimen,
+    pub population: PopulationSpec,
+    pub iiv: IivModel,
+    pub rules: Option<DoseRules>,
+    pub over: Overrides,
+    pub horizon_h: f64,
+    pub platelet_model: PlateletModel,
+    pub opts: SolverOptions,
+    pub seed: u64,
+    /// Trajectory output times (h); empty for none.
+    pub observe: Vec<f64>,
+    pub rows: Option<Vec<PatientRow>>,
+    /// XPO1 engagement level for `days_x_above`.
+    pub x_level: f64,
+    /// Days after discontinuation that still count for toxicity (CTCAE reporting window).
+    pub follow_up_days: f64,
+    drugs: Vec<String>,
+}
+
+/// One subject's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectResult {
+    pub id: usize,
+    pub patient: Patient,
+    /// Individual values of the parameters with IIV, in `TrialSetup::iiv.params` order.
+    pub params: Vec<f64>,
+    pub metrics: PlateletMetrics,
+    pub worst_grade_lab: u8,
+    pub n_labs: u32,
+    pub rules: RuleOutcome,
+    /// Time on treatment, h (discontinuation or end of simulation).
+    pub t_treated_h: f64,
+    /// Selinexor delivered, mg, and planned over the same time on treatment.
+    pub delivered_mg: f64,
+    pub planned_mg: f64,
+    /// Selinexor AUC over the whole simulation, mg.h/L.
+    pub auc: f64,
+    /// PLT at the observation times.
+    pub trajectory: Vec<f64>,
+    pub rhs_evals: u64,
+}
+
+impl TrialSetup {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        lib: Library,
+        regimen: Regimen,
+        population: PopulationSpec,
+        rules: Option<DoseRules>,
+        over: Overrides,
+        days: f64,
+        platelet_model: PlateletModel,
+        opts: SolverOptions,
+        seed: u64,
+        observe_days: Vec<f64>,
+        rows: Option<Vec<PatientRow>>,
+    ) -> Result<Self> {
+        if !(days.is_finite() && days > 0.0) {
+            return Err(ModelError::new(
+                "days",
+                format!("must be finite and > 0, got {days}"),
+            ));
+        }
+        if platelet_model == PlateletModel::None {
+            return Err(ModelError::new(
+                "platelet_model",
+                "a virtual trial needs a platelet model",
+            ));
+        }
+        opts.validate()?;
+        regimen.validate()?;
+        population.validate()?;
+        check_overrides(&lib, &over)?;
+        if let Some(r) = &rules {
+            r.validate()?;
+        }
+        if let Some(rows) = &rows {
+            if rows.is_empty() {
+                return Err(ModelError::new("population", "the patient table is empty"));
+            }
+            for (i, r) in rows.iter().enumerate() {
+                r.patient
+                    .validate()
+                    .map_err(|e| e.within(&format!("patients[{i}]")))?;
+                check_overrides(&lib, &r.overrides)
+                    .map_err(|e| e.within(&format!("patients[{i}]")))?;
+            }
+        }
+        let observe: Vec<f64> = observe_days.iter().map(|d| d * 24.0).collect();
+        crate::simulate::check_times(&observe).map_err(|e| e.within("observe"))?;
+        // Only drugs that act on platelets enter the ODE system of a trial.
+        let drugs: Vec<String> = regimen
+            .drugs()
+            .into_iter()
+            .map(|d| lib.drug(&d).map(|s| (d, s.effect.is_some())))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .filter_map(|(d, acts)| acts.then_some(d))
+            .collect();
+        let mut lib_iiv = BTreeMap::new();
+        for d in &drugs {
+            for (p, cv) in &lib.drug(d)?.iiv {
+                lib_iiv.insert(format!("{d}.{p}"), *cv);
+            }
+        }
+        let known = |ns: &str, p: &str| -> Result<()> {
+            match ns {
+                "platelets" | "friberg" => {
+                    let mut o = Overrides::new();
+                    o.entry(ns.to_string())
+                        .or_default()
+                        .insert(p.to_string(), 1.0);
+                    check_overrides(&lib, &o)
+                }
+                d => {
+                    let spec = lib.drug(d)?;
+                    if !spec.param_names().iter().any(|n| n == p) {
+                        return Err(ModelError::new(
+                            format!("{ns}.{p}"),
+                            format!("unknown parameter of {d}"),
+                        ));
+                    }
+                    Ok(())
+                }
+            }
+        };
+        let iiv = population.iiv_model(&lib_iiv, &known)?;
+        if let Some(r) = &rules {
+            r.levels_for(&regimen)?;
+        }
+        Ok(Self {
+            lib,
+            regimen,
+            population,
+            iiv,
+            rules,
+            over,
+            horizon_h: days * 24.0,
+            platelet_model,
+            opts,
+            seed,
+            observe,
+            rows,
+            x_level: 0.5,
+            follow_up_days: 30.0,
+            drugs,
+        })
+    }
+
+    /// Number of subjects when a patient table is given.
+    pub fn table_len(&self) -> Option<usize> {
+        self.rows.as_ref().map(Vec::len)
+    }
+
+    /// Subject `id` (sampled, or row `id` of the table).
+    pub fn subject(&self, id: usize) -> Result<Subject> {
+        match &self.rows {
+            None => Ok(self.population.sample(&self.iiv, self.seed, id)),
+            Some(rows) => {
+                let r = rows
+                    .get(id)
+                    .ok_or_else(|| ModelError::new("population", format!("no patient row {id}")))?;
+                Ok(self.population.from_row(
+                    &self.iiv,
+                    self.seed,
+                    id,
+                    r.patient.clone(),
+                    r.overrides.clone(),
+                    r.t_disc_days,
+                ))
+            }
+        }
+    }
+
+    fn model_for(&self, s: &Subject) -> Result<Model> {
+        let mut over = self.over.clone();
+        for (ns, p) in &s.overrides {
+            over.entry(ns.clone())
+                .or_default()
+                .extend(p.iter().map(|(k, v)| (k.clone(), *v)));
+        }
+        build_model(
+            &self.lib,
+            &self.drugs,
+            &s.patient,
+            &over,
+            Some(&s.etas),
+            self.platelet_model,
+        )
+    }
+
+    /// Simulates subject `id`.
+    pub fn run_subject(&self, id: usize) -> Result<SubjectResult> {
+        let s = self.subject(id)?;
+        self.run(&s)
+            .map_err(|e| e.within(&format!("subject[{id}]")))
+    }
+
+    fn run(&self, s: &Subject) -> Result<SubjectResult> {
+        let model = self.model_for(s)?;
+        let pd = model
+            .pd
+            .ok_or_else(|| ModelError::new("platelet_model", "missing platelet states"))?;
+        let t_treat = s.t_disc_h.min(self.horizon_h);
+        let route = |d: &str| self.lib.default_route(d);
+        let cut = |mut ev: Vec<DoseEvent>| {
+            ev.retain(|e| e.time < t_treat && self.drugs.contains(&e.drug));
+            ev
+        };
+        let all = cut(self.regimen.expand(&s.patient, self.horizon_h, &route)?);
+        let ruled = self
+            .rules
+            .as_ref()
+            .map_or("selinexor", |r| r.drug.as_str())
+            .to_string();
+        let level_regimens = match &self.rules {
+            Some(r) => r.levels_for(&self.regimen)?,
+            None => vec![self.regimen.clone()],
+        };
+        let level_events: Vec<Vec<DoseEvent>> = level_regimens
+            .iter()
+            .map(|r| {
+                Ok(cut(r.expand(&s.patient, self.horizon_h, &route)?)
+                    .into_iter()
+                    .filter(|e| e.drug == ruled)
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        let planned_mg: f64 = level_events
+            .first()
+            .map_or(0.0, |v| v.iter().map(|e| e.amount).sum());
+        let labs: Vec<f64> = self
+            .regimen
+            .lab_times(self.horizon_h)
+            .into_iter()
+            .filter(|&t| t <= t_treat)
+            .collect();
+        let ruled_idx = model.drug(&ruled).map_or(usize::MAX, |(i, _)| i);
+        let mut ctl = RuleController::new(
+            self.rules.as_ref(),
+            level_events,
+            ruled_idx,
+            pd.plt,
+            self.horizon_h,
+        );
+        let sel = model.drug("selinexor").map(|(_, d)| d.clone());
+        let probe = Probe {
+            plt: pd.plt,
+            conc: sel.as_ref().map(|d| (d.central, 1.0 / d.pk.vc)),
+            x: pd.x,
+        };
+        let t_stop = (t_treat + self.follow_up_days * 24.0).min(self.horizon_h);
+        let mut obs = MetricsObserver::new(probe, model.pp.p0, self.x_level, t_stop);
+        let (states, stats, last) = run_events(
+            &model,
+            &all,
+            &self.observe,
+            self.horizon_h,
+            &labs,
+            &self.opts,
+            &mut obs,
+            &mut ctl,
+        )?;
+        let worst_grade_lab = ctl
+            .labs
+            .iter()
+            .map(|&(_, p)| ctcae_grade(p))
+            .max()
+            .unwrap_or(0);
+        let delivered_mg = ctl
+            .schedule
+            .iter()
+            .filter(|&&(t, _)| t < t_treat)
+            .map(|&(_, a)| a)
+            .sum();
+        let params = self
+            .iiv
+            .params
+            .iter()
+            .map(|(ns, p)| model.param(ns, p).unwrap_or(f64::NAN))
+            .collect();
+        let auc = sel.as_ref().map_or(0.0, |d| last[d.auc]);
+        Ok(SubjectResult {
+            id: s.id,
+            patient: s.patient.clone(),
+            params,
+            metrics: obs.m,
+            worst_grade_lab,
+            n_labs: ctl.labs.len() as u32,
+            rules: ctl.outcome.clone(),
+            t_treated_h: t_treat,
+            delivered_mg,
+            planned_mg,
+            auc,
+            trajectory: states.iter().map(|y| y[pd.plt]).collect(),
+            rhs_evals: stats.rhs_evals,
+        })
+    }
+
+    /// Simulates subjects `start..end` on `threads` threads (None: rayon's default).
+    pub fn run_range(
+        &self,
+        start: usize,
+        end: usize,
+        threads: Option<usize>,
+    ) -> Result<Vec<SubjectResult>> {
+        let work = || {
+            (start..end)
+                .into_par_iter()
+                .map(|i| self.run_subject(i))
+                .collect::<Result<Vec<_>>>()
+        };
+        match threads {
+            None => work(),
+            Some(0) => Err(ModelError::new("threads", "must be >= 1")),
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| ModelError::new("threads", e.to_string()))?
+                .install(work),
+        }
+    }
+}
