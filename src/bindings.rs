@@ -347,7 +347,8 @@ fn exposure_py<'py>(
     let rows = py
         .detach(|| -> crate::Result<_> {
             let grid = core_exposure::window_grid(&windows, dt_h)?;
-            let horizon = (days * 24.0).max(grid.last().copied().unwrap_or(0.0));
+            // Dosing stops at `days`; the grid may run past it (washout).
+            let horizon = days * 24.0;
             let sim = core_sim::simulate(
                 lib,
                 &inp.regimen,
@@ -513,7 +514,8 @@ fn subjects_to_dict<'py>(
     let f = |g: &dyn Fn(&SubjectResult) -> f64| rows.iter().map(g).collect::<Vec<f64>>();
     let i = |g: &dyn Fn(&SubjectResult) -> i64| rows.iter().map(g).collect::<Vec<i64>>();
     let days = |h: f64| h / 24.0;
-    let weeks = |r: &SubjectResult| (r.t_treated_h / 168.0).max(1e-12);
+    // Dose intensity per week of treatment started (a patient stopping on day 2 had 1 week).
+    let weeks = |r: &SubjectResult| (r.t_treated_h / 168.0 - 1e-9).ceil().max(1.0);
     out.set_item("ID", i(&|r| r.id as i64).into_pyarray(py))?;
     out.set_item("weight", f(&|r| r.patient.weight).into_pyarray(py))?;
     out.set_item("height", f(&|r| r.patient.height).into_pyarray(py))?;

@@ -23,6 +23,9 @@ pub struct WindowMetrics {
     pub auc_exact: f64,
 }
 
+/// Most grid points an exposure computation may use.
+pub const MAX_POINTS: f64 = 5e6;
+
 /// A grid covering every window with spacing at most `dt` and containing each window's ends.
 pub fn window_grid(windows: &[(f64, f64)], dt: f64) -> Result<Vec<f64>> {
     if !(dt.is_finite() && dt > 0.0) {
@@ -36,7 +39,14 @@ pub fn window_grid(windows: &[(f64, f64)], dt: f64) -> Result<Vec<f64>> {
                 format!("need 0 <= start < end, got ({a}, {b})"),
             ));
         }
-        let n = ((b - a) / dt).ceil().max(1.0) as usize;
+        let n = ((b - a) / dt).ceil().max(1.0);
+        if n + g.len() as f64 > MAX_POINTS {
+            return Err(ModelError::new(
+                "dt_h",
+                format!("{dt} h over these windows needs more than {MAX_POINTS} grid points"),
+            ));
+        }
+        let n = n as usize;
         g.extend((0..=n).map(|k| a + (b - a) * k as f64 / n as f64));
     }
     g.sort_by(f64::total_cmp);

@@ -52,6 +52,19 @@ pub fn deep_merge(base: &mut Value, over: Value) {
     }
 }
 
+/// A parameter value given without a source is marked `user override`, so that a default's
+/// citation never stays attached to a user's number.
+fn mark_user_values(v: &mut Value) {
+    if let Value::Object(m) = v {
+        if m.contains_key("value") && !m.contains_key("source") && !m.contains_key("dist") {
+            m.insert("source".into(), Value::String("user override".into()));
+        }
+        for x in m.values_mut() {
+            mark_user_values(x);
+        }
+    }
+}
+
 /// Parses TOML or JSON text (JSON when it starts with `{`).
 pub fn parse_text(text: &str, origin: &str) -> Result<Value> {
     if text.trim_start().starts_with('{') {
@@ -92,10 +105,11 @@ impl Library {
     }
 
     /// This library with `over` (a partial library) deep-merged on top.
-    pub fn with_overrides(&self, over: Value) -> Result<Self> {
+    pub fn with_overrides(&self, mut over: Value) -> Result<Self> {
         if !over.is_object() {
             return Err(ModelError::new("library", "overrides must be a table/dict"));
         }
+        mark_user_values(&mut over);
         let mut v = serde_json::to_value(self).map_err(serde_error)?;
         deep_merge(&mut v, over);
         Self::from_value(v)

@@ -17,9 +17,11 @@ pub enum Sex {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Patient {
-    /// Body weight, kg.
+    /// Body weight, kg (`null` reads as missing, and fails validation).
+    #[serde(deserialize_with = "nullable")]
     pub weight: f64,
-    /// Height, cm.
+    /// Height, cm (`null` reads as missing, and fails validation).
+    #[serde(deserialize_with = "nullable")]
     pub height: f64,
     /// Age, years.
     pub age: f64,
@@ -28,6 +30,10 @@ pub struct Patient {
     pub crcl: f64,
     /// Baseline platelets, 10^9/L; `None` takes the platelet model's `P0`.
     pub platelets: Option<f64>,
+}
+
+fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl Default for Patient {

@@ -6,6 +6,11 @@ use crate::error::{non_negative, positive, ModelError, Result};
 use crate::patient::Patient;
 use serde::{Deserialize, Serialize};
 
+/// Longest simulation accepted, days (100 years).
+pub const MAX_DAYS: f64 = 36_500.0;
+/// Longest cycle accepted, days.
+pub const MAX_CYCLE_DAYS: u32 = 3_650;
+
 /// Unit of a dose amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum DoseUnit {
@@ -60,7 +65,8 @@ pub struct DoseSpec {
     /// Days of each week of the cycle (1..7): `[1]` once weekly, `[1, 3]` twice weekly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weekdays: Vec<u32>,
-    /// Which cycles of the block (1-based): `"1-2"`, `"3-6"`, `"7-"`; all when absent.
+    /// Which cycles of the block (1-based, counted within the block): `"1-2"`, `"3-6"`, `"7-"`;
+    /// all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cycles: Option<String>,
     /// Clock time of the dose, hours after the start of the day (default 0).
@@ -121,7 +127,7 @@ pub struct DoseEvent {
     pub route: Route,
     /// Infusion duration, h; 0 for a bolus or an extravascular dose.
     pub duration: f64,
-    /// Index of the block, cycle (1-based) and day of the cycle (1-based).
+    /// Index of the block, study cycle (1-based, counted across blocks) and day of the cycle.
     pub block: usize,
     pub cycle: u32,
     pub day: u32,
@@ -293,8 +299,11 @@ impl Regimen {
         }
         for (b, block) in self.blocks.iter().enumerate() {
             let f = format!("regimen.blocks[{b}]");
-            if block.cycle_days == 0 {
-                return Err(ModelError::new(format!("{f}.cycle_days"), "must be >= 1"));
+            if block.cycle_days == 0 || block.cycle_days > MAX_CYCLE_DAYS {
+                return Err(ModelError::new(
+                    format!("{f}.cycle_days"),
+                    format!("must be in 1..={MAX_CYCLE_DAYS}, got {}", block.cycle_days),
+                ));
             }
             match block.cycles {
                 Some(0) => return Err(ModelError::new(format!("{f}.cycles"), "must be >= 1")),
@@ -380,17 +389,25 @@ impl Regimen {
     ) -> Result<Vec<DoseEvent>> {
         self.validate()?;
         non_negative("days", horizon_h)?;
+        if horizon_h > MAX_DAYS * 24.0 {
+            return Err(ModelError::new(
+                "days",
+                format!(
+                    "must be <= {MAX_DAYS} (100 years), got {}",
+                    horizon_h / 24.0
+                ),
+            ));
+        }
         let mut events = Vec::new();
-        for (start, b, cycle, len) in self.cycles_until(horizon_h) {
+        for (k, (start, b, cycle, len)) in self.cycles_until(horizon_h).into_iter().enumerate() {
+            let study_cycle = k as u32 + 1;
             for (i, d) in self.blocks[b].doses.iter().enumerate() {
                 let field = format!("regimen.blocks[{b}].doses[{i}]");
                 if !d.applies_to_cycle(cycle, &field)? {
                     continue;
                 }
-                let route = match d.route {
-                    Some(r) => r,
-                    None => route_of(&d.drug).map_err(|e| e.within(&field))?,
-                };
+                let default_route = route_of(&d.drug).map_err(|e| e.within(&field))?;
+                let route = d.route.unwrap_or(default_route);
                 let amount = d.amount_mg(patient, &field)?;
                 let duration = match (route, d.duration_h, d.rate_mg_h) {
                     (Route::Iv, Some(h), _) => h,
@@ -414,7 +431,7 @@ impl Regimen {
                             route,
                             duration,
                             block: b,
-                            cycle,
+                            cycle: study_cycle,
                             day,
                             line: i,
                         });

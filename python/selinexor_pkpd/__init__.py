@@ -11,6 +11,7 @@ from typing import Any
 
 from ._errors import ModelError
 from ._library import Library, default_files, get_library, set_library
+from .compare import DEFAULT_ARMS, CompareResult, compare, from_inputs
 from .patient import Patient
 from .population import Population, PopulationResult, population, populations, simulate_population
 from .regimen import Regimen, dose
@@ -46,6 +47,10 @@ def regimen(name: str, *, library: Any = None) -> Regimen:
 
 
 __all__ = [
+    "CompareResult",
+    "DEFAULT_ARMS",
+    "compare",
+    "from_inputs",
     "Library",
     "ModelError",
     "Patient",

@@ -42,10 +42,16 @@ class Library:
         source : path or dict
             A TOML or JSON file (partial library, same layout as the embedded files), or a dict.
         """
+        from ._validate import check_finite_tree, error
+
         if isinstance(source, Mapping):
+            check_finite_tree(source, "library")
             text = json.dumps(source)
         else:
-            text = Path(source).read_text(encoding="utf-8")
+            try:
+                text = Path(source).read_text(encoding="utf-8")
+            except OSError as e:
+                raise error("file", f"cannot read {str(source)!r}: {e}") from None
         return Library(self._native.with_overrides(text))
 
     @property

@@ -59,6 +59,8 @@ def patient_dict(p: PatientLike) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
         if v is None:
+            if k in ("weight", "height"):
+                out[k] = None  # missing: the core rejects it where a size is needed
             continue
         if k == "sex":
             out[k] = str(v).lower()

@@ -235,6 +235,64 @@ def _observe(observe: Any, days: float) -> list[float]:
     return obs
 
 
+class _TrialRunner:
+    """One arm prepared for chunked native runs (shared by simulate_population and compare)."""
+
+    def __init__(self, regimen: RegimenLike, population: "Population", *, days: float, seed: int,
+                 threads: int | None, dose_rules: Any, observe: Any, params: Params, platelet_model: str,
+                 rtol: float, atol: float, library: LibrarySource | None) -> None:
+        lib = resolve_library(library)
+        reg = as_regimen(regimen, library=lib)
+        if not isinstance(population, Population):
+            raise _error("population", f"must be a Population (see selinexor_pkpd.population), got {type(population).__name__}")
+        days = _check_days(days)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise _error("seed", f"must be a whole number >= 0, got {seed!r}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+            raise _error("threads", f"must be a whole number >= 1, got {threads!r}")
+        reg_json = reg.validated_json(lib)
+        self.observe = _observe(observe, days)
+        self.threads = None if threads is None else int(threads)
+        self.regimen = reg
+        self.n = population.n
+        self.trial = _core.Trial(lib._native, reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib),
+                                 params_json(params), days, int(seed), self.observe, population._rows_json(), platelet_model,
+                                 float(rtol), float(atol))
+        self.inputs = {
+            "regimen": reg.to_dict(), "regimen_name": reg.name, "population": population.to_dict(), "days": days,
+            "seed": int(seed), "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
+            "params": json.loads(params_json(params)), "platelet_model": platelet_model, "rtol": rtol, "atol": atol,
+            "observe_days": self.observe,
+        }
+
+    def run(self, start: int, end: int) -> dict[str, Any]:
+        return self.trial.run(start, end, self.threads)
+
+
+def _chunks(n: int, chunk_size: int | None, timed: Any) -> Any:
+    """Yield (start, end) chunks; adaptive (~0.25 s per chunk) when chunk_size is None."""
+    start, size = 0, chunk_size or 16
+    while start < n:
+        end = min(n, start + size)
+        c0 = time.perf_counter()
+        yield start, end
+        if chunk_size is None:
+            dt = max(time.perf_counter() - c0, 1e-4)
+            size = int(min(max(size * 0.25 / dt, 8), 50_000))
+        start = end
+
+
+def _concat(parts: list[dict[str, Any]]) -> tuple[pd.DataFrame, np.ndarray | None]:
+    traj = None
+    if parts and "PLT_traj" in parts[0]:
+        traj = np.concatenate([p.pop("PLT_traj") for p in parts], axis=0)
+    cols: dict[str, Any] = {}
+    for k in parts[0]:
+        vals = [p[k] for p in parts]
+        cols[k] = np.concatenate(vals) if isinstance(vals[0], np.ndarray) else sum((list(v) for v in vals), [])
+    return pd.DataFrame(cols), traj
+
+
 def simulate_population(
     regimen: RegimenLike,
     population: Population,
@@ -283,56 +341,23 @@ def simulate_population(
     -------
     PopulationResult
     """
-    lib = resolve_library(library)
-    reg = as_regimen(regimen, library=lib)
-    if not isinstance(population, Population):
-        raise _error("population", f"must be a Population (see selinexor_pkpd.population), got {type(population).__name__}")
-    days = _check_days(days)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise _error("seed", f"must be a whole number >= 0, got {seed!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
-        raise _error("threads", f"must be a whole number >= 1, got {threads!r}")
-    reg_json = reg.validated_json(lib)
-    obs = _observe(observe, days)
-    trial = _core.Trial(lib._native, reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib),
-                        params_json(params), days, int(seed), obs, population._rows_json(), platelet_model,
-                        float(rtol), float(atol))
+    runner = _TrialRunner(regimen, population, days=days, seed=seed, threads=threads, dose_rules=dose_rules,
+                          observe=observe, params=params, platelet_model=platelet_model, rtol=rtol, atol=atol,
+                          library=library)
     t0 = time.perf_counter()
     parts: list[dict[str, Any]] = []
-    n = population.n
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n, desc=reg.name, unit="pt", leave=False)
+        bar = tqdm(total=runner.n, desc=runner.regimen.name, unit="pt", leave=False)
     try:
-        start = 0
-        size = chunk_size or 16
-        while start < n:
-            end = min(n, start + size)
-            c0 = time.perf_counter()
-            parts.append(trial.run(start, end, None if threads is None else int(threads)))
+        for start, end in _chunks(runner.n, chunk_size, None):
+            parts.append(runner.run(start, end))
             if bar is not None:
                 bar.update(end - start)
-            if chunk_size is None:
-                # Aim at ~0.25 s per native call so that Ctrl-C is honoured promptly.
-                dt = max(time.perf_counter() - c0, 1e-4)
-                size = int(min(max(size * 0.25 / dt, 8), 50_000))
-            start = end
     finally:
         if bar is not None:
             bar.close()
-    traj = None
-    if obs:
-        traj = np.concatenate([p.pop("PLT_traj") for p in parts], axis=0)
-    cols: dict[str, Any] = {}
-    for k in parts[0]:
-        vals = [p[k] for p in parts]
-        cols[k] = np.concatenate(vals) if isinstance(vals[0], np.ndarray) else sum((list(v) for v in vals), [])
-    subjects = pd.DataFrame(cols)
-    inputs = {
-        "regimen": reg.to_dict(), "regimen_name": reg.name, "population": population.to_dict(), "days": days,
-        "seed": int(seed), "dose_rules": dose_rules, "params": json.loads(params_json(params)),
-        "platelet_model": platelet_model, "rtol": rtol, "atol": atol, "observe_days": obs,
-    }
-    return PopulationResult(subjects, np.asarray(obs, dtype=float), traj, inputs, time.perf_counter() - t0)
+    subjects, traj = _concat(parts)
+    return PopulationResult(subjects, np.asarray(runner.observe, dtype=float), traj, runner.inputs, time.perf_counter() - t0)

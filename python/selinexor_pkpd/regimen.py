@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import _core
 from ._library import Library, LibrarySource, resolve_library
+from ._validate import check_regimen_spec, error
 from .patient import PatientLike, patient_json
 
 DaySpec = Union[int, str]
@@ -138,14 +139,22 @@ class Regimen:
     def from_file(cls, path: str | os.PathLike[str]) -> "Regimen":
         """Read a regimen from a ``.json`` or ``.toml`` file (the layout of ``data/regimens.toml``)."""
         p = Path(path)
-        text = p.read_text(encoding="utf-8")
-        if p.suffix.lower() == ".toml":
-            try:
-                import tomllib  # type: ignore[import-not-found]
-            except ModuleNotFoundError:  # Python < 3.11
-                import tomli as tomllib  # type: ignore[no-redef]
-            return cls(tomllib.loads(text), name=p.stem)
-        return cls(json.loads(text), name=p.stem)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as e:
+            raise error("file", f"cannot read {str(p)!r}: {e}") from None
+        try:
+            if p.suffix.lower() == ".toml":
+                try:
+                    import tomllib  # type: ignore[import-not-found]
+                except ModuleNotFoundError:  # Python < 3.11
+                    import tomli as tomllib  # type: ignore[no-redef]
+                spec = tomllib.loads(text)
+            else:
+                spec = json.loads(text)
+        except ValueError as e:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+            raise error("file", f"{str(p)!r} is not valid {p.suffix.lstrip('.').upper() or 'JSON'}: {e}") from None
+        return cls(spec, name=p.stem)
 
     @classmethod
     def preset(cls, name: str, *, library: LibrarySource | None = None) -> "Regimen":
@@ -196,9 +205,14 @@ class Regimen:
                     out.append(d["drug"])
         return out
 
+    def _json(self) -> str:
+        """The regimen as JSON for the core, after the shape checks that name the field."""
+        check_regimen_spec(self._spec)
+        return json.dumps(self._spec)
+
     def validated_json(self, library: Library) -> str:
         """The regimen as JSON after validation against ``library`` (raises ModelError)."""
-        return _core.check_regimen(library._native, json.dumps(self._spec))
+        return _core.check_regimen(library._native, self._json())
 
     def events(self, patient: PatientLike = None, *, days: float = 28.0,
                library: LibrarySource | None = None) -> pd.DataFrame:
@@ -211,8 +225,11 @@ class Regimen:
             ``AMT`` (mg), ``ROUTE``, ``CMT`` (depot/central), ``RATE`` (mg/h, 0 unless
             infusion), ``DUR`` (h), ``EVID`` (1).
         """
+        from .simulate import _check_days
+
         lib = resolve_library(library)
-        cols = _core.expand_regimen(lib._native, json.dumps(self._spec), patient_json(patient), float(days))
+        days = _check_days(days)
+        cols = _core.expand_regimen(lib._native, self._json(), patient_json(patient), days)
         df = pd.DataFrame(cols)
         df.insert(0, "ID", 1)
         df.insert(2, "DAY", (df["TIME"] // 24 + 1).astype(int))
@@ -232,7 +249,7 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, (int, float)):
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v)
+        return json.dumps(v, ensure_ascii=False)
     if isinstance(v, Mapping):
         return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None) + " }"
     if isinstance(v, (list, tuple)):

@@ -46,13 +46,21 @@ def params_json(params: Params) -> str:
     return json.dumps(out)
 
 
+MAX_OUTPUTS = 5_000_000
+
+
 def _times(times: Optional[Sequence[float]], days: float, dt_h: float) -> np.ndarray:
     if times is None:
-        if not (math.isfinite(dt_h) and dt_h > 0):
-            raise _error("dt_h", f"must be > 0, got {dt_h!r}")
+        if not (isinstance(dt_h, (int, float)) and math.isfinite(dt_h) and dt_h > 0):
+            raise _error("dt_h", f"must be a number > 0, got {dt_h!r}")
+        if days * 24.0 / dt_h > MAX_OUTPUTS:
+            raise _error("dt_h", f"{dt_h!r} h over {days} days gives more than {MAX_OUTPUTS} output times")
         n = int(round(days * 24.0 / dt_h))
         return np.linspace(0.0, n * dt_h, n + 1)
-    t = np.asarray(times, dtype=float).ravel()
+    try:
+        t = np.asarray(times, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise _error("times", f"must be numbers (hours), got {times!r:.80}") from None
     if t.size == 0:
         raise _error("times", "is empty")
     return np.ascontiguousarray(t)
@@ -123,7 +131,7 @@ def simulate(
     reg = as_regimen(regimen, library=lib)
     days = _check_days(days)
     t = _times(times, days, dt_h)
-    cols = _core.simulate(lib._native, json.dumps(reg.to_dict()), patient_json(patient), params_json(params),
+    cols = _core.simulate(lib._native, reg._json(), patient_json(patient), params_json(params),
                           days, t, platelet_model, float(rtol), float(atol))
     stats = {"rhs_evals": cols.pop("_rhs_evals"), "steps": cols.pop("_steps")}
     df = pd.DataFrame(cols)
@@ -152,7 +160,7 @@ def closed_form(
     reg = as_regimen(regimen, library=lib)
     days = _check_days(days)
     t = _times(times, days, dt_h)
-    cols = _core.closed_form(lib._native, json.dumps(reg.to_dict()), patient_json(patient), params_json(params), days, t)
+    cols = _core.closed_form(lib._native, reg._json(), patient_json(patient), params_json(params), days, t)
     df = pd.DataFrame(cols)
     df.insert(1, "DAY", df["TIME"] / 24.0)
     return df
@@ -208,11 +216,20 @@ def exposure(
         else:
             raise _error("interval", f"must be 'dose', 'week' or a list of (start_day, end_day), got {interval!r}")
     else:
-        win = [(float(a) * 24.0, float(b) * 24.0) for a, b in interval]
+        try:
+            win = [(float(a) * 24.0, float(b) * 24.0) for a, b in interval]
+        except (TypeError, ValueError):
+            raise _error("interval", f"must be 'dose', 'week' or a list of (start_day, end_day), got {interval!r:.80}") from None
+        if not win:
+            raise _error("interval", "is empty")
         starts, ends = [w[0] for w in win], [w[1] for w in win]
-    keep = [(a, b) for a, b in zip(starts, ends) if b > a]
-    cols = _core.exposure(lib._native, json.dumps(reg.to_dict()), patient_json(patient), params_json(params),
-                          days, drug, [a for a, _ in keep], [b for _, b in keep], float(dt_h))
+    for i, (a, b) in enumerate(zip(starts, ends)):
+        if not (math.isfinite(a) and math.isfinite(b) and 0 <= a < b):
+            raise _error(f"interval[{i}]", f"window (start_day, end_day) needs 0 <= start < end, got ({a / 24.0!r}, {b / 24.0!r})")
+    if not (isinstance(dt_h, (int, float)) and math.isfinite(dt_h) and dt_h > 0):
+        raise _error("dt_h", f"must be a number > 0, got {dt_h!r}")
+    cols = _core.exposure(lib._native, reg._json(), patient_json(patient), params_json(params),
+                          days, drug, list(starts), list(ends), float(dt_h))
     df = pd.DataFrame(cols)
     df.insert(0, "start_day", df.pop("start_h") / 24.0)
     df.insert(1, "end_day", df.pop("end_h") / 24.0)

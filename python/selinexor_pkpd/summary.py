@@ -81,3 +81,83 @@ def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float
 
 
 __all__: Sequence[str] = ["wilson", "summarize", "paired_difference"]
+
+
+class StreamingSummary:
+    """Bounded-memory version of :func:`summarize`: counts, sums and fixed-bin histograms.
+
+    Percentiles come from histograms (nadir bins of 0.25 x 10^9/L up to 2000, time bins of
+    0.05 day up to 2000 days), so memory does not grow with the number of subjects.
+    """
+
+    _HIST = {
+        "nadir": (0.0, 2000.0, 8000),
+        "t_nadir_days": (0.0, 2000.0, 40000),
+        "t_onset_g3_days": (0.0, 2000.0, 40000),
+        "t_onset_g1_days": (0.0, 2000.0, 40000),
+        "t_recovery_days": (0.0, 2000.0, 40000),
+        "dose_intensity_mg_week": (0.0, 2000.0, 20000),
+        "days_on_treatment": (0.0, 2000.0, 40000),
+        "auc_week": (0.0, 500.0, 50000),
+        "cmax": (0.0, 50.0, 50000),
+        "days_x_above": (0.0, 2000.0, 40000),
+    }
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.counts: dict[str, int] = {}
+        self.sums: dict[str, float] = {}
+        self.hists = {k: np.zeros(b, dtype=np.int64) for k, (_, _, b) in self._HIST.items()}
+
+    def add(self, s: pd.DataFrame) -> None:
+        self.n += len(s)
+        flags = {
+            "g3plus_lab": s["worst_grade_lab"] >= 3, "g3_lab": s["worst_grade_lab"] == 3,
+            "g4_lab": s["worst_grade_lab"] == 4, "g3plus": s["worst_grade"] >= 3, "g3": s["worst_grade"] == 3,
+            "g4": s["worst_grade"] == 4, "any_grade": s["worst_grade"] >= 1,
+            "interrupted": s["n_interruptions"] > 0, "reduced": s["n_reductions"] > 0,
+            "modified": (s["n_interruptions"] > 0) | (s["n_reductions"] > 0),
+        }
+        for k, m in flags.items():
+            self.counts[k] = self.counts.get(k, 0) + int(m.sum())
+        for k in ("days_g3plus", "dose_intensity_mg_week", "relative_dose_intensity"):
+            self.sums[k] = self.sums.get(k, 0.0) + float(s[k].sum())
+        for k, (lo, hi, bins) in self._HIST.items():
+            x = s[k].to_numpy(dtype=float)
+            x = x[~np.isnan(x)]
+            h, _ = np.histogram(np.clip(x, lo, hi - 1e-9), bins=bins, range=(lo, hi))
+            self.hists[k] += h
+
+    def _pct(self, k: str, q: float) -> float:
+        lo, hi, bins = self._HIST[k]
+        h = self.hists[k]
+        total = h.sum()
+        if total == 0:
+            return math.nan
+        c = np.cumsum(h)
+        i = int(np.searchsorted(c, q * total))
+        width = (hi - lo) / bins
+        return lo + (i + 0.5) * width
+
+    def result(self) -> pd.Series:
+        n = self.n
+        out: dict[str, float] = {"n": n}
+        for k, c in self.counts.items():
+            lo, hi = wilson(c, n)
+            out[k], out[f"{k}_lo"], out[f"{k}_hi"] = c / n, lo, hi
+        out["nadir_median"] = self._pct("nadir", 0.5)
+        out["nadir_p05"] = self._pct("nadir", 0.05)
+        out["nadir_p95"] = self._pct("nadir", 0.95)
+        out["t_nadir_days_median"] = self._pct("t_nadir_days", 0.5)
+        out["t_onset_g3_days_median"] = self._pct("t_onset_g3_days", 0.5)
+        out["t_onset_g1_days_median"] = self._pct("t_onset_g1_days", 0.5)
+        out["t_recovery_days_median"] = self._pct("t_recovery_days", 0.5)
+        out["days_g3plus_mean"] = self.sums["days_g3plus"] / n
+        out["dose_intensity_mg_week_mean"] = self.sums["dose_intensity_mg_week"] / n
+        out["dose_intensity_mg_week_median"] = self._pct("dose_intensity_mg_week", 0.5)
+        out["relative_dose_intensity_mean"] = self.sums["relative_dose_intensity"] / n
+        out["days_on_treatment_median"] = self._pct("days_on_treatment", 0.5)
+        out["auc_week_median"] = self._pct("auc_week", 0.5)
+        out["cmax_median"] = self._pct("cmax", 0.5)
+        out["days_x_above_median"] = self._pct("days_x_above", 0.5)
+        return pd.Series(out)

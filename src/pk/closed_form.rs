@@ -173,6 +173,17 @@ fn input_of(e: &DoseEvent, p: &PkParams) -> Result<(Input, f64)> {
     }
 }
 
+fn check_finite(v: f64) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(ModelError::new(
+            "params",
+            "the closed form overflows: check volumes and rate constants",
+        ))
+    }
+}
+
 /// Concentrations (mg/L) at `times` (h) by superposition of `doses` (all of one drug).
 pub fn concentrations(p: &PkParams, doses: &[DoseEvent], times: &[f64]) -> Result<Vec<f64>> {
     let d = Disposition::new(p)?;
@@ -180,18 +191,18 @@ pub fn concentrations(p: &PkParams, doses: &[DoseEvent], times: &[f64]) -> Resul
         .iter()
         .map(|e| input_of(e, p))
         .collect::<Result<Vec<_>>>()?;
-    Ok(times
+    times
         .iter()
         .map(|&t| {
-            doses
+            let a: f64 = doses
                 .iter()
                 .zip(&inputs)
                 .filter(|(e, _)| e.time < t)
                 .map(|(e, &(inp, amt))| amt * unit_response(&d, p, inp, t - e.time).0)
-                .sum::<f64>()
-                / p.vc
+                .sum();
+            check_finite(a / p.vc)
         })
-        .collect())
+        .collect()
 }
 
 /// Exact AUC (mg.h/L) of the concentration over `[t0, t1]`.
@@ -209,7 +220,7 @@ pub fn auc(p: &PkParams, doses: &[DoseEvent], t0: f64, t1: f64) -> Result<f64> {
         };
         total += amt * (cum(t1) - cum(t0));
     }
-    Ok(total / p.vc)
+    check_finite(total / p.vc)
 }
 
 #[cfg(test)]

@@ -180,8 +180,6 @@ def test_vd_boston(patient):
     assert sorted(ev["DRUG"].unique()) == ["bortezomib", "dexamethasone"]
 
 
-@pytest.mark.xfail(reason="BUG: CYCLE restarts at 1 in the second block of vd_boston (first 35-day cycle "
-                          "is study cycle 9); lab_times counts cycles across blocks", strict=True)
 def test_vd_boston_cycle_numbers_count_across_blocks():
     ev = sp.regimen("vd_boston").events(sp.Patient(), days=8 * 21 + 2 * 35)
     btz = drug_rows(ev, "bortezomib")
@@ -450,8 +448,6 @@ def test_hand_written_json_file(tmp_path):
     check_line(ev, "bortezomib", [1, 8, 15, 22], 1.3 * mosteller(170, 70), route="sc")
 
 
-@pytest.mark.xfail(reason="BUG: Regimen.to_file(.toml) writes invalid TOML for characters outside the BMP "
-                          "(json.dumps escapes them as UTF-16 surrogate pairs, which TOML rejects)", strict=True)
 def test_toml_round_trip_non_bmp_text(tmp_path):
     r = sp.Regimen({"description": "selinexor \U0001F48A weekly",
                     "blocks": [{"cycle_days": 7, "doses": [sp.dose("selinexor", 80, weekdays=[1])]}]})
@@ -460,8 +456,6 @@ def test_toml_round_trip_non_bmp_text(tmp_path):
     assert sp.Regimen.from_file(path) == r
 
 
-@pytest.mark.xfail(reason="BUG: Regimen.from_file on a malformed file raises tomllib.TOMLDecodeError / "
-                          "json.JSONDecodeError instead of ModelError", strict=True)
 @pytest.mark.parametrize("ext, text", [("toml", "[[blocks]]\ncycle_days = \n"), ("json", '{"blocks": [')])
 def test_malformed_regimen_file_raises_model_error(ext, text, tmp_path):
     path = tmp_path / f"bad.{ext}"

@@ -1,0 +1,843 @@
+#!/usr/bin/env python
+"""Calibrate the free platelet-model parameters against the training targets of MODEL.md section 7.
+
+Every training arm is simulated as its protocol ran it (regimen preset, label dose rules, lab-visit
+schedule, time on treatment) and graded on the lab visits, as trials grade:
+
+    STORM part 2 / XPOVIO label pool  xd_80_biw,  dose_rules="label_biw", rrmm_heavily_pretreated
+    BOSTON SVd                        svd_100_qw, dose_rules="label_qw",  rrmm_early_relapse
+    BOSTON Vd                         vd_boston,  no dose rules,          rrmm_early_relapse
+
+The objective is the sum over targets of ((simulated - observed) / SE_observed)^2, plus weak priors
+that keep poorly identified parameters near their (sourced or assumed) starting values, plus penalties
+for the physiological constraints of MODEL.md section 3 (typical patient on 80 mg BIW: nadir in weeks
+3-6 and no overshoot above 1.2 x baseline within 12 weeks; bortezomib rebound). Candidates are passed
+through the API (typical values as ``params=``, per-subject values and baselines as a patient table)
+without rebuilding; the patients are common random numbers (fixed seed), so the objective is a smooth,
+deterministic function of the parameters. Nelder-Mead runs on a bounded, transformed scale in three
+stages (selinexor/platelet system on STORM; bortezomib on Vd; all parameters jointly on all arms).
+
+    python calibration/calibrate.py                 # fit and print the report
+    python calibration/calibrate.py --write         # ... and write data/*.toml, docs/calibration.md,
+                                                    #     calibration/report.csv
+    python calibration/calibrate.py --verify        # check the shipped defaults (no overrides)
+
+Options: --n (subjects per arm in the search), --seed, --maxiter (evaluations per stage, scaled),
+--check-n and --check-seed (final check), --quick (small smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+import selinexor_pkpd as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+DOCS = ROOT / "docs"
+DATE = "2026-11-21"
+LN2 = math.log(2.0)
+
+# ------------------------------------------------------------------------------------------------
+# Trial arms and targets (MODEL.md section 7)
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arm:
+    key: str
+    regimen: str
+    rules: str | None
+    population: str
+    days: float
+    label: str
+
+
+ARMS = {
+    "storm": Arm("storm", "xd_80_biw", "label_biw", "rrmm_heavily_pretreated", 182.0,
+                 "STORM part 2 / label pool: selinexor 80 mg BIW + dex (label_biw rules)"),
+    "svd": Arm("svd", "svd_100_qw", "label_qw", "rrmm_early_relapse", 280.0,
+               "BOSTON SVd: selinexor 100 mg QW + bortezomib SC QW + dex (label_qw rules)"),
+    "vd": Arm("vd", "vd_boston", None, "rrmm_early_relapse", 280.0,
+              "BOSTON Vd: bortezomib SC BIW x 8 cycles then QW + dex (no selinexor rules)"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    arm: str
+    metric: str
+    k: int | None
+    n: int
+    label: str
+    source: str
+    fit: bool = True
+    value: float | None = None  # non-binomial targets (median onset, days)
+    se: float | None = None
+
+    @property
+    def observed(self) -> float:
+        return self.k / self.n if self.k is not None else float(self.value)
+
+    @property
+    def se_obs(self) -> float:
+        if self.se is not None:
+            return self.se
+        p = self.observed
+        return math.sqrt(p * (1 - p) / self.n)
+
+    def ci(self) -> tuple[float, float]:
+        """Exact (Clopper-Pearson) 95% interval of the observed proportion."""
+        if self.k is None:
+            return (self.observed - 1.96 * self.se_obs, self.observed + 1.96 * self.se_obs)
+        return clopper_pearson(self.k, self.n)
+
+
+def clopper_pearson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    lo = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return lo, hi
+
+
+CHARI = "Chari A et al., N Engl J Med 2019;381:727"
+LABEL = "XPOVIO US label, section 5.1 (pool of 202 patients on 80 mg BIW + dex)"
+GROSICKI = "Grosicki S et al., Lancet 2020;396:1563"
+
+TARGETS = [
+    Target("storm_g3", "storm", "g3_lab", 31, 123, "STORM grade 3 thrombocytopenia (25%)", CHARI),
+    Target("storm_g4", "storm", "g4_lab", 41, 123, "STORM grade 4 thrombocytopenia (33%)", CHARI),
+    Target("storm_g3plus", "storm", "g3plus_lab", 72, 123, "STORM grade 3-4 (58-59%; = grade 3 + grade 4, not fitted twice)",
+           CHARI, fit=False),
+    Target("label_g3plus", "storm", "g3plus_lab", 123, 202, "label pool grade 3-4 (61%)", LABEL),
+    Target("label_any", "storm", "any_te_lab", 149, 202, "label pool any grade, treatment-emergent (74%)", LABEL),
+    Target("label_onset", "storm", "onset_te_lab_median", None, 202, "label pool median time to onset, study day (22)",
+           LABEL, value=22.0, se=3.0),
+    Target("svd_g3plus", "svd", "g3plus_lab", 77, 195, "BOSTON SVd grade 3-4 (77/195)", GROSICKI),
+    Target("vd_g3plus", "vd", "g3plus_lab", 35, 207, "BOSTON Vd grade 3-4 (35/207)", GROSICKI),
+]
+
+# Median time on treatment (days). STORM: 9.0 weeks (range 1-60), Chari 2019. BOSTON: ASSUMPTION,
+# see DISC_SOURCES.
+TIME_ON_TREATMENT = {"storm": 63.0, "svd": 210.0, "vd": 224.0}
+DISC_SOURCES = {
+    "rrmm_heavily_pretreated": "STORM median duration of treatment 9.0 weeks (range 1-60), Chari A et al., N Engl J Med 2019;381:727",
+    "rrmm_early_relapse": "ASSUMPTION: BOSTON median treatment duration about 30 weeks (SVd) and 32 weeks (Vd), "
+                          "recalled from Grosicki S et al., Lancet 2020;396:1563 and not verified in the sources available here; "
+                          "one median (31 weeks) for both arms",
+}
+DISC_MEDIAN = {"rrmm_heavily_pretreated": 63.0, "rrmm_early_relapse": 217.0}
+
+# ------------------------------------------------------------------------------------------------
+# Free parameters
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Param:
+    name: str          # internal name
+    start: float
+    lo: float
+    hi: float
+    scale: str         # "log" or "lin": the scale of the bounded transform and of the prior
+    prior_sd: float | None  # SD of a normal prior centred on `start`, on `scale`; None: flat
+    where: str         # where it is written
+    note: str = ""
+
+    def to_y(self, x: float) -> float:
+        return math.log(x) if self.scale == "log" else x
+
+    def from_y(self, y: float) -> float:
+        return math.exp(y) if self.scale == "log" else y
+
+    def to_u(self, x: float) -> float:
+        a, b = self.to_y(self.lo), self.to_y(self.hi)
+        f = (self.to_y(x) - a) / (b - a)
+        f = min(max(f, 1e-6), 1 - 1e-6)
+        return float(special.logit(f))
+
+    def from_u(self, u: float) -> float:
+        a, b = self.to_y(self.lo), self.to_y(self.hi)
+        return self.from_y(a + (b - a) * float(special.expit(u)))
+
+    def prior(self, x: float) -> float:
+        if self.prior_sd is None:
+            return 0.0
+        return ((self.to_y(x) - self.to_y(self.start)) / self.prior_sd) ** 2
+
+
+PARAMS = [
+    Param("Imax", 0.9, 0.5, 0.999, "lin", 0.25, "platelets.Imax", "maximal TPO-signalling inhibition"),
+    Param("kon", 1.0, 0.05, 20.0, "log", math.log(4), "platelets.kon", "XPO1 engagement rate, L/mg/h"),
+    Param("koff", 0.02, 0.005, 0.1, "log", math.log(2), "platelets.koff", "XPO1 recovery rate, 1/h (t1/2 7-139 h)"),
+    Param("gamma", 0.2, 0.05, 0.6, "log", math.log(2), "platelets.gamma", "feedback exponent"),
+    Param("tpo_half", 30.0, 20.0, 46.0, "lin", 8.0, "platelets.tpo_half", "TPO half-life, h (20-46 h reported)"),
+    Param("fP", 0.8, 0.3, 0.95, "lin", 0.15, "platelets.fP", "fraction of TPO cleared by platelets"),
+    Param("cv_kon", 0.6, 0.1, 3.0, "log", math.log(2), "populations.*.iiv.platelets.kon", "IIV (CV) of kon"),
+    Param("cv_Imax", 0.3, 0.02, 3.0, "log", math.log(4), "populations.*.iiv.platelets.Imax", "IIV of Imax (SD on the logit scale = sqrt(ln(1+CV^2)))"),
+    Param("P0_heavy", 150.0, 100.0, 220.0, "lin", 25.0, "populations.rrmm_heavily_pretreated.covariates.platelets.median",
+          "median baseline platelets, heavily pretreated (ASSUMPTION start)"),
+    Param("P0_early", 197.0, 150.0, 250.0, "lin", 15.0, "populations.rrmm_early_relapse.covariates.platelets.median",
+          "median baseline platelets, 1-3 prior lines (TOURMALINE-MM1 197)"),
+    Param("P0_cv", 0.45, 0.25, 0.7, "lin", 0.1, "populations.*.covariates.platelets.cv", "CV of baseline platelets (MODEL.md 45%)"),
+    Param("Emax_btz", 0.99, 0.5, 0.9999, "lin", None, "drugs.bortezomib.params.Emax", "bortezomib maximal release block"),
+    Param("EC50_btz", 5e-5, 5e-6, 5e-3, "log", math.log(3), "drugs.bortezomib.params.EC50", "bortezomib EC50, mg/L"),
+]
+PBYNAME = {p.name: p for p in PARAMS}
+START = {p.name: p.start for p in PARAMS}
+
+STAGES = [
+    # (name, parameters, arms, evaluations at --maxiter 100 (scaled))
+    ("A: selinexor + platelet system on STORM / label pool",
+     ["Imax", "kon", "koff", "gamma", "tpo_half", "fP", "cv_kon", "cv_Imax", "P0_heavy", "P0_cv"], ["storm"], 260),
+    ("B: bortezomib on BOSTON Vd", ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 36),
+    ("C: joint, all arms", ["Imax", "kon", "koff", "gamma", "fP", "cv_kon", "EC50_btz", "P0_early"], ["storm", "svd", "vd"], 50),
+]
+
+# Physiological constraints (MODEL.md section 3), on the typical patient (platelets.P0):
+NADIR_WEEKS = (3, 6)            # nadir on 80 mg BIW in the 3rd-6th week (day 14-42 after the first dose)
+OVERSHOOT_MAX = 1.2             # no overshoot above 1.2 x baseline within 12 weeks
+NADIR_MARGIN = (16.0, 40.0)     # penalised outside this window (inside the allowed one, for margin)
+OVERSHOOT_PEN = 1.15
+VD_REBOUND_SOFT = 2.0           # soft penalty on the typical Vd rebound (x baseline, first 24 weeks)
+
+# ------------------------------------------------------------------------------------------------
+# Common random numbers: fixed virtual patients per population
+# ------------------------------------------------------------------------------------------------
+
+
+def lab_days(regimen: sp.Regimen, days: float) -> np.ndarray:
+    """Lab-visit times (days after the first dose) of a regimen preset, as the engine schedules them."""
+    spec = regimen.to_dict()
+    labs = spec.get("labs") or {"cycle1": [1, 8, 15, 22], "later": [1, 15]}
+    out, start, k = [], 0.0, 0
+    blocks = spec["blocks"]
+    b = 0
+    left = blocks[0].get("cycles")
+    while start < days:
+        blk = blocks[b]
+        length = blk["cycle_days"]
+        for d in labs["cycle1"] if k == 0 else labs["later"]:
+            if d <= length and start + d - 1 < days:
+                out.append(start + d - 1)
+        start += length
+        k += 1
+        if left is not None:
+            left -= 1
+            if left == 0 and b + 1 < len(blocks):
+                b += 1
+                left = blocks[b].get("cycles")
+    return np.array(sorted(out), dtype=float)
+
+
+class Cohort:
+    """Fixed virtual patients of one population: covariates from the engine's sampler, and the
+    uniforms / normals behind baseline platelets, kon, Imax and time on treatment."""
+
+    def __init__(self, population: str, n: int, seed: int) -> None:
+        self.population = population
+        self.n = n
+        self.seed = seed
+        base = sp.population(population, n)
+        r = sp.simulate_population("xd_80_biw", base, days=1.0, seed=seed)
+        self.covariates = r.subjects[["weight", "height", "age", "sex", "crcl"]].reset_index(drop=True)
+        rng = np.random.default_rng([seed, 7919, len(population)])
+        self.u_p0 = rng.random(n)
+        self.z_kon = rng.standard_normal(n)
+        self.z_imax = rng.standard_normal(n)
+        self.u_disc = rng.random(n)
+        self.base = base
+
+    def table(self, x: dict[str, float]) -> pd.DataFrame:
+        heavy = self.population == "rrmm_heavily_pretreated"
+        med = x["P0_heavy"] if heavy else x["P0_early"]
+        s = math.sqrt(math.log(1 + x["P0_cv"] ** 2))
+        lo = stats.norm.cdf((math.log(75.0) - math.log(med)) / s)
+        hi = stats.norm.cdf((math.log(700.0) - math.log(med)) / s)
+        p0 = med * np.exp(s * stats.norm.ppf(lo + self.u_p0 * (hi - lo)))
+        t = self.covariates.copy()
+        t["platelets"] = p0
+        sk = math.sqrt(math.log(1 + x["cv_kon"] ** 2))
+        t["platelets.kon"] = x["kon"] * np.exp(sk * self.z_kon)
+        si = math.sqrt(math.log(1 + x["cv_Imax"] ** 2))
+        t["platelets.Imax"] = special.expit(special.logit(x["Imax"]) + si * self.z_imax)
+        t["disc_days"] = -np.log1p(-self.u_disc) * DISC_MEDIAN[self.population] / LN2
+        return t
+
+
+def typical_params(x: dict[str, float]) -> dict[str, dict[str, float]]:
+    return {
+        "platelets": {k: x[k] for k in ("Imax", "kon", "koff", "gamma", "tpo_half", "fP")},
+        "bortezomib": {"Emax": x["Emax_btz"], "EC50": x["EC50_btz"]},
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Metrics
+# ------------------------------------------------------------------------------------------------
+
+
+def grade(p: np.ndarray) -> np.ndarray:
+    """CTCAE v4.03 platelet count decreased."""
+    p = np.asarray(p, dtype=float)
+    return (p < 150).astype(int) + (p < 75) + (p < 50) + (p < 25)
+
+
+def grouped_median(days: np.ndarray, grid: np.ndarray) -> float:
+    """Median of event days observed on a lab grid, interpolated within the grid interval
+    (events spread evenly between visits): smooth in the parameters, unlike the plain median."""
+    days = np.asarray(days, dtype=float)
+    days = days[np.isfinite(days)]
+    if len(days) == 0:
+        return math.nan
+    grid = np.unique(np.concatenate([grid, days]))
+    cdf = np.array([(days <= g).mean() for g in grid])
+    k = int(np.searchsorted(cdf, 0.5))
+    if k == 0:
+        return float(grid[0])
+    g0, g1, c0, c1 = grid[k - 1], grid[k], cdf[k - 1], cdf[k]
+    return float(g0 + (0.5 - c0) / (c1 - c0) * (g1 - g0))
+
+
+def arm_metrics(res: sp.PopulationResult, labs: np.ndarray) -> dict[str, float]:
+    s = res.subjects
+    out = dict(res.summary())
+    n = len(s)
+    out["n"] = n
+    # Treatment-emergent any grade on the lab visits: a post-baseline visit (while on treatment)
+    # whose grade is worse than the baseline grade. Onset: study day (days after first dose + 1).
+    traj = res.trajectories
+    g0 = grade(s["P0"].to_numpy())
+    on = labs[None, :] <= s["days_on_treatment"].to_numpy()[:, None] + 1e-9
+    post = labs[None, :] > 0
+    g = grade(traj)
+    te = (g > g0[:, None]) & on & post
+    any_te = te.any(axis=1)
+    first = np.where(any_te, labs[np.argmax(te, axis=1)], np.nan)
+    out["any_te_lab"] = float(any_te.mean())
+    out["onset_te_lab_median"] = grouped_median(first[any_te] + 1.0, labs + 1.0) if any_te.any() else math.nan
+    out["onset_te_lab_median_plain"] = float(np.median(first[any_te] + 1.0)) if any_te.any() else math.nan
+    out["any_grade_lab_incl_baseline"] = float((s["worst_grade_lab"] >= 1).mean())
+    # consistency with the engine's lab grading
+    g_on = np.where(on, g, 0).max(axis=1)
+    out["_lab_check"] = float((g_on == s["worst_grade_lab"].to_numpy()).mean())
+    for key in ("t_onset_g1_days", "t_nadir_days", "nadir", "days_on_treatment"):
+        out[f"{key}_median_all"] = float(s[key].median())
+    return out
+
+
+def typical_checks(x: dict[str, float] | None, library: Any = None) -> dict[str, float]:
+    """Typical patient (library P0) on 80 mg BIW for 12 weeks, no dose rules; and on Vd for 24 weeks."""
+    params = typical_params(x) if x is not None else None
+    df = sp.simulate("xd_80_biw", days=84, dt_h=2.0, params=params, library=library)
+    p = df["PLT"].to_numpy()
+    p0 = p[0]
+    i = int(np.argmin(p))
+    out = {"biw_t_nadir_days": float(df["DAY"].iloc[i]), "biw_nadir_rel": float(p[i] / p0),
+           "biw_max_rel": float(p.max() / p0), "biw_max_after_nadir_rel": float(p[i:].max() / p0)}
+    dv = sp.simulate("vd_boston", days=168, dt_h=2.0, params=params, library=library)
+    q = dv["PLT"].to_numpy()
+    c1 = dv["DAY"].to_numpy() <= 21
+    out.update({"vd_c1_nadir_rel": float(q[c1].min() / q[0]), "vd_max_rel": float(q.max() / q[0]),
+                "vd_min_rel": float(q.min() / q[0])})
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation and objective
+# ------------------------------------------------------------------------------------------------
+
+
+class Evaluator:
+    def __init__(self, n: int, seed: int, n_boston: int | None = None, threads: int | None = None) -> None:
+        self.seed = seed
+        self.threads = threads
+        nb = n_boston or n
+        self.cohorts = {
+            "rrmm_heavily_pretreated": Cohort("rrmm_heavily_pretreated", n, seed),
+            "rrmm_early_relapse": Cohort("rrmm_early_relapse", nb, seed),
+        }
+        self.labs = {k: lab_days(sp.regimen(a.regimen), a.days) for k, a in ARMS.items()}
+        self.n_evals = 0
+        self.history: list[dict[str, Any]] = []
+
+    def simulate_arm(self, arm: str, x: dict[str, float]) -> dict[str, float]:
+        a = ARMS[arm]
+        c = self.cohorts[a.population]
+        pop = sp.Population.from_table(c.table(x), base=c.base)
+        res = sp.simulate_population(a.regimen, pop, days=a.days, seed=self.seed, dose_rules=a.rules,
+                                     params=typical_params(x), observe=self.labs[arm], threads=self.threads)
+        return arm_metrics(res, self.labs[arm])
+
+    def objective(self, x: dict[str, float], arms: list[str], free: list[str]) -> tuple[float, dict[str, Any]]:
+        self.n_evals += 1
+        sims = {a: self.simulate_arm(a, x) for a in arms}
+        terms: dict[str, float] = {}
+        for t in TARGETS:
+            if t.fit and t.arm in arms:
+                v = sims[t.arm][t.metric]
+                terms[t.key] = 25.0 if not math.isfinite(v) else ((v - t.observed) / t.se_obs) ** 2
+        prior = sum(PBYNAME[k].prior(x[k]) for k in free)
+        chk = typical_checks(x)
+        pen = (max(0.0, chk["biw_t_nadir_days"] - NADIR_MARGIN[1]) / 2.0) ** 2
+        pen += (max(0.0, NADIR_MARGIN[0] - chk["biw_t_nadir_days"]) / 2.0) ** 2
+        pen += (max(0.0, chk["biw_max_rel"] - OVERSHOOT_PEN) / 0.02) ** 2
+        pen += (max(0.0, chk["vd_max_rel"] - VD_REBOUND_SOFT) / 0.25) ** 2
+        total = sum(terms.values()) + prior + pen
+        rec = {"eval": self.n_evals, "total": total, "fit": sum(terms.values()), "prior": prior, "penalty": pen,
+               **{f"x.{k}": x[k] for k in free}, **{f"t.{k}": v for k, v in terms.items()},
+               **{f"sim.{a}.{m}": sims[a][m] for a in arms for m in ("g3_lab", "g4_lab", "g3plus_lab", "any_te_lab", "onset_te_lab_median")},
+               **{f"chk.{k}": v for k, v in chk.items()}}
+        self.history.append(rec)
+        return total, rec
+
+
+def fit_stage(ev: Evaluator, x0: dict[str, float], free: list[str], arms: list[str], maxfev: int,
+              name: str, log: Callable[[str], None]) -> dict[str, float]:
+    ps = [PBYNAME[k] for k in free]
+    u0 = np.array([p.to_u(x0[p.name]) for p in ps])
+    best: dict[str, Any] = {"f": math.inf, "x": dict(x0), "rec": None}
+    t0 = time.perf_counter()
+
+    def unpack(u: np.ndarray) -> dict[str, float]:
+        x = dict(x0)
+        for p, ui in zip(ps, u):
+            x[p.name] = p.from_u(float(ui))
+        return x
+
+    def f(u: np.ndarray) -> float:
+        x = unpack(u)
+        val, rec = ev.objective(x, arms, free)
+        if val < best["f"]:
+            best.update(f=val, x=x, rec=rec)
+            sims = " ".join(f"{k[4:]}={v:.3f}" for k, v in rec.items() if k.startswith("sim.") and isinstance(v, float)
+                            and not k.endswith("onset_te_lab_median") and (("g3plus" in k) or ("storm" in k and ("g3_lab" in k or "g4_lab" in k or "any" in k))))
+            onset = rec.get("sim.storm.onset_te_lab_median")
+            log(f"  [{name[:1]}] eval {ev.n_evals:4d}  t={time.perf_counter() - t0:6.1f}s  f={val:8.3f} (fit {rec['fit']:.2f} prior {rec['prior']:.2f} "
+                f"pen {rec['penalty']:.2f})  {sims}" + (f" onset={onset:.1f}" if onset is not None else "")
+                + "  " + " ".join(f"{k}={x[k]:.4g}" for k in free))
+        return val
+
+    init = np.vstack([u0] + [u0 + 0.6 * np.eye(len(u0))[i] for i in range(len(u0))])
+    log(f"Stage {name}: {len(free)} parameters, arms {arms}, up to {maxfev} evaluations")
+    optimize.minimize(f, u0, method="Nelder-Mead",
+                      options={"maxfev": maxfev, "initial_simplex": init, "xatol": 0.02, "fatol": 0.05, "adaptive": True})
+    log(f"Stage {name} done: f={best['f']:.3f} after {time.perf_counter() - t0:.0f} s")
+    return best["x"]
+
+
+# ------------------------------------------------------------------------------------------------
+# The calibrated library (as an override, and as edits of the shipped TOML files)
+# ------------------------------------------------------------------------------------------------
+
+
+def library_override(x: dict[str, float]) -> dict[str, Any]:
+    """The calibrated values as a library override (the same values that --write puts in data/)."""
+    pops = {}
+    for name, med in (("rrmm_heavily_pretreated", x["P0_heavy"]), ("rrmm_early_relapse", x["P0_early"])):
+        spec = sp.population(name, 1).spec
+        spec["covariates"]["platelets"] = {**spec["covariates"]["platelets"], "median": rnd(med), "cv": rnd(x["P0_cv"])}
+        spec["iiv"] = {**spec.get("iiv", {}), "platelets.kon": rnd(x["cv_kon"]), "platelets.Imax": rnd(x["cv_Imax"])}
+        spec["discontinuation"] = {"dist": "exponential", "median_days": DISC_MEDIAN[name]}
+        pops[name] = spec
+    return {
+        "platelets": {k: {"value": rnd(x[k])} for k in ("Imax", "kon", "koff", "gamma", "tpo_half", "fP")},
+        "drugs": {"bortezomib": {"params": {"Emax": {"value": rnd(x["Emax_btz"])}, "EC50": {"value": rnd(x["EC50_btz"])}}}},
+        "populations": pops,
+    }
+
+
+def rnd(v: float, sig: int = 4) -> float:
+    """Round to 4 significant digits (the precision written to the files)."""
+    if v == 0 or not math.isfinite(v):
+        return v
+    return float(f"{v:.{sig}g}")
+
+
+def rounded(x: dict[str, float]) -> dict[str, float]:
+    return {k: rnd(v) for k, v in x.items()}
+
+
+def _fmt(v: float) -> str:
+    s = f"{v:.4g}"
+    if "e" in s:
+        m, e = s.split("e")
+        s = f"{float(m)}e{int(e)}"
+    elif "." not in s:
+        s += ".0"
+    return s
+
+
+def _set_value_line(text: str, section: str, key: str, value: float, source: str) -> str:
+    """In TOML `text`, within [section], replace `key = { value = ..., ..., source = "..." }`."""
+    m = re.search(rf"^\[{re.escape(section)}\]\s*$", text, flags=re.M)
+    if not m:
+        raise SystemExit(f"section [{section}] not found")
+    end = re.search(r"^\[", text[m.end():], flags=re.M)
+    stop = m.end() + (end.start() if end else len(text) - m.end())
+    body = text[m.end():stop]
+    pat = re.compile(rf'^({re.escape(key)}\s*=\s*\{{\s*value\s*=\s*)([^,]+)(,.*?source\s*=\s*")([^"]*)(".*)$', flags=re.M)
+    if not pat.search(body):
+        raise SystemExit(f"{section}.{key} not found")
+    body = pat.sub(lambda mm: f"{mm.group(1)}{_fmt(value)}{mm.group(3)}{source}{mm.group(5)}", body, count=1)
+    return text[:m.end()] + body + text[stop:]
+
+
+def _set_population(text: str, name: str, median: float, cv: float, cv_kon: float, cv_imax: float,
+                    disc: float, note: str) -> str:
+    m = re.search(rf"^\[populations\.{re.escape(name)}\]\s*$", text, flags=re.M)
+    if not m:
+        raise SystemExit(f"population {name} not found")
+    end = re.search(r"^\[", text[m.end():], flags=re.M)
+    stop = m.end() + (end.start() if end else len(text) - m.end())
+    body = text[m.end():stop]
+
+    def sub(pattern: str, repl: Callable[[re.Match[str]], str]) -> None:
+        nonlocal body
+        new, k = re.subn(pattern, repl, body, count=1, flags=re.M)
+        if k != 1:
+            raise SystemExit(f"populations.{name}: pattern {pattern!r} not found")
+        body = new
+
+    sub(r"^(covariates\.platelets\s*=\s*\{.*?median\s*=\s*)([0-9.eE+-]+)(.*?cv\s*=\s*)([0-9.eE+-]+)(.*)$",
+        lambda mm: f"{mm.group(1)}{_fmt(median)}{mm.group(3)}{_fmt(cv)}{mm.group(5)}")
+    sub(r"^iiv\s*=.*$", lambda mm: f'iiv = {{ "platelets.kon" = {_fmt(cv_kon)}, "platelets.Imax" = {_fmt(cv_imax)} }}')
+    sub(r"^(discontinuation\s*=\s*\{.*?median_days\s*=\s*)([0-9.eE+-]+)(.*)$",
+        lambda mm: f"{mm.group(1)}{_fmt(disc)}{mm.group(3)}")
+    # a comment line above the calibrated values, replaced on each run
+    body = re.sub(r"^# calibrated: .*\n", "", body, flags=re.M)
+    body = re.sub(r"^(covariates\.platelets\s*=)", f"# calibrated: {note}\n\\1", body, count=1, flags=re.M)
+    return text[:m.end()] + body + text[stop:]
+
+
+def write_files(x: dict[str, float], log: Callable[[str], None]) -> None:
+    cal = f"calibrated by calibration/calibrate.py on {DATE} against MODEL.md section 7 (STORM, XPOVIO label pool, BOSTON SVd and Vd grade 3-4 thrombocytopenia on lab visits; docs/calibration.md)"
+    srcs = {
+        "kon": f"XPO1 engagement rate; start 1.0 (MODEL.md section 2); {cal}",
+        "koff": f"XPO1 recovery (Cys528 covalent, slowly reversible); start 0.02 (t1/2 about 35 h, MODEL.md section 2); {cal}",
+        "Imax": f"maximal TPO-signalling inhibition by XPO1 engagement; start 0.9; {cal}",
+        "gamma": f"sensitivity of progenitor proliferation to the TPO signal (gamma near 1 oscillates, MODEL.md section 3); start 0.2; {cal}",
+        "tpo_half": f"TPO half-life, bounded to the reported 20-46 h (rhTPO 24-40 h); start 30 h (ASSUMPTION); {cal}",
+        "fP": f"fraction of TPO cleared by platelets at baseline (c-MPL clearance dominates); start 0.8 (ASSUMPTION); {cal}",
+    }
+    path = DATA / "platelets.toml"
+    text = path.read_text(encoding="utf-8")
+    for k, s in srcs.items():
+        text = _set_value_line(text, "platelets", k, x[k], s)
+    path.write_text(text, encoding="utf-8")
+    log(f"wrote {path.relative_to(ROOT)}")
+
+    path = DATA / "drugs.toml"
+    text = path.read_text(encoding="utf-8")
+    text = _set_value_line(text, "drugs.bortezomib.params", "Emax", x["Emax_btz"],
+                           f"release block (Lonial S et al., Blood 2005;106:3777 pattern); start 1.0 (ASSUMPTION); {cal}; identified mainly by BOSTON Vd")
+    text = _set_value_line(text, "drugs.bortezomib.params", "EC50", x["EC50_btz"],
+                           f"start 5e-5 mg/L (0.05 ng/mL, simulated ~60% fall of Lonial 2005, docs/research/partner_effects.md); {cal}; identified mainly by BOSTON Vd (17% grade 3-4)")
+    path.write_text(text, encoding="utf-8")
+    log(f"wrote {path.relative_to(ROOT)}")
+
+    path = DATA / "populations.toml"
+    text = path.read_text(encoding="utf-8")
+    for name, med in (("rrmm_heavily_pretreated", x["P0_heavy"]), ("rrmm_early_relapse", x["P0_early"])):
+        note = (f"baseline-platelet median/cv and IIV of kon and Imax {cal}; "
+                f"discontinuation median: {DISC_SOURCES[name]}")
+        text = _set_population(text, name, med, x["P0_cv"], x["cv_kon"], x["cv_Imax"], DISC_MEDIAN[name], note)
+    path.write_text(text, encoding="utf-8")
+    log(f"wrote {path.relative_to(ROOT)}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Final check (engine sampler, n per arm) and report
+# ------------------------------------------------------------------------------------------------
+
+
+def check(library: Any, n: int, seed: int, days_override: dict[str, float] | None = None,
+          threads: int | None = None) -> dict[str, dict[str, float]]:
+    """Simulate every arm with the library's own populations (no patient table, no overrides)."""
+    out = {}
+    for key, a in ARMS.items():
+        days = (days_override or {}).get(key, a.days)
+        labs = lab_days(sp.regimen(a.regimen, library=library), days)
+        pop = sp.population(a.population, n, library=library)
+        res = sp.simulate_population(a.regimen, pop, days=days, seed=seed, dose_rules=a.rules, observe=labs,
+                                     library=library, threads=threads)
+        out[key] = arm_metrics(res, labs)
+    return out
+
+
+def report_rows(sims: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    rows = []
+    for t in TARGETS:
+        lo, hi = t.ci()
+        v = sims[t.arm][t.metric]
+        rows.append({
+            "target": t.key, "description": t.label, "source": t.source, "arm": t.arm, "metric": t.metric,
+            "observed": t.observed, "obs_k": t.k, "obs_n": t.n, "ci_lo": lo, "ci_hi": hi,
+            "ci_kind": "Clopper-Pearson 95%" if t.k is not None else f"+/- 1.96 x assumed SE {t.se}",
+            "simulated": v, "sim_n": int(sims[t.arm]["n"]), "within_ci": bool(lo <= v <= hi),
+            "fitted": t.fit,
+        })
+    for arm, obs in TIME_ON_TREATMENT.items():
+        rows.append({"target": f"{arm}_days_on_treatment", "description": f"{arm}: median days on treatment",
+                     "source": CHARI if arm == "storm" else "ASSUMPTION (see DISC_SOURCES)", "arm": arm,
+                     "metric": "days_on_treatment_median", "observed": obs, "obs_k": None, "obs_n": None,
+                     "ci_lo": math.nan, "ci_hi": math.nan, "ci_kind": "", "simulated": sims[arm]["days_on_treatment_median"],
+                     "sim_n": int(sims[arm]["n"]), "within_ci": None, "fitted": False})
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]], log: Callable[[str], None]) -> None:
+    for r in rows:
+        if r["metric"] == "days_on_treatment_median":
+            log(f"  {r['target']:<26} observed {r['observed']:7.1f}            simulated {r['simulated']:7.1f} (n={r['sim_n']})")
+        elif r["obs_k"] is None:
+            log(f"  {r['target']:<26} observed {r['observed']:7.1f} [{r['ci_lo']:.1f}, {r['ci_hi']:.1f}]  simulated {r['simulated']:7.2f} (n={r['sim_n']})  within: {'yes' if r['within_ci'] else 'NO'}")
+        else:
+            log(f"  {r['target']:<26} observed {r['observed']:6.3f} ({r['obs_k']}/{r['obs_n']}) [{r['ci_lo']:.3f}, {r['ci_hi']:.3f}]  "
+                f"simulated {r['simulated']:6.3f} (n={r['sim_n']})  within: {'yes' if r['within_ci'] else 'NO'}")
+
+
+def write_doc(x: dict[str, float], rows: list[dict[str, Any]], extra: dict[str, Any], log: Callable[[str], None]) -> None:
+    L: list[str] = []
+    a = L.append
+    a("# Calibration of the default platelet model")
+    a("")
+    a(f"Generated by `calibration/calibrate.py` on {DATE} (wall time {extra['wall_s'] / 60:.1f} min; "
+      f"command `{extra['command']}`). Raw results: `calibration/report.csv`.")
+    a("")
+    a("## What is calibrated, and against what")
+    a("")
+    a("The free parameters of MODEL.md section 7 (`platelets.Imax`, `kon`, `koff`, `gamma`, `tpo_half`, `fP`; the IIV of")
+    a("drug sensitivity; the baseline-platelet distribution of each population; bortezomib `Emax`/`EC50`) are fitted to the")
+    a("training targets of MODEL.md section 7. Everything else (PK, `MTT`, `lifespan`, `platelets.P0` of the typical patient)")
+    a("keeps its sourced value. Each trial arm is simulated as its protocol ran it:")
+    a("")
+    a("| arm | regimen preset | dose rules | population | simulated days | lab visits (days after first dose) |")
+    a("|---|---|---|---|---|---|")
+    for k, arm in ARMS.items():
+        labs = lab_days(sp.regimen(arm.regimen), arm.days)
+        a(f"| {arm.label} | `{arm.regimen}` | {arm.rules or 'none'} | `{arm.population}` | {arm.days:.0f} | "
+          f"{', '.join(f'{d:.0f}' for d in labs[:8])}, ... |")
+    a("")
+    a("Grades are read on the lab visits while on treatment (`worst_grade_lab`), as trials grade. Definitions:")
+    a("")
+    a("- grade 3, grade 4, grade 3-4: worst lab-visit grade (CTCAE v4.03) while on treatment (`g3_lab`, `g4_lab`, `g3plus_lab`);")
+    a("- any grade (label 74%): **treatment-emergent** on the lab visits: a post-baseline visit whose grade is worse than the")
+    a("  baseline grade (a patient starting at 75-150, already grade 1, counts once he falls below 75). Counting every patient")
+    a("  with a baseline below 150 as an event (`worst_grade_lab >= 1`) would make any grade almost 100% in any population")
+    a("  whose median baseline is near 150; that number is reported too (`any_grade_lab_incl_baseline`);")
+    a("- median time to onset (label 22 days): study day (days after the first dose + 1) of the first treatment-emergent")
+    a("  lab visit, median among patients with an event; the fit uses the grouped median (events spread evenly between")
+    a("  visits) so that the objective is smooth; the plain median (a visit day) is reported as well. Its SE is an")
+    a("  ASSUMPTION (3 days; the label gives no interval);")
+    a("- time on treatment: exponential discontinuation for non-platelet reasons (`discontinuation.median_days`), so the")
+    a("  simulated median days on treatment equals the chosen median whenever the horizon is longer.")
+    a(f"  STORM: {DISC_SOURCES['rrmm_heavily_pretreated']}. BOSTON: {DISC_SOURCES['rrmm_early_relapse']}.")
+    a("")
+    a("## Method")
+    a("")
+    a(f"- Virtual patients are common random numbers: for each population {extra['n']} (STORM) / {extra['n_boston']} (BOSTON) subjects, seed "
+      f"{extra['seed']}; covariates from the engine's sampler, and fixed uniforms/normals behind the baseline platelets")
+    a("  (log-normal truncated to 75-700 by inverse CDF, the same distribution the engine samples by redrawing), kon")
+    a("  (log-normal IIV), Imax (logit-normal IIV) and the discontinuation time. Candidates are passed through the API")
+    a("  (`params=` for typical values, a patient table via `Population.from_table` for the per-subject values), never rebuilt.")
+    a("- Objective: sum over fitted targets of ((simulated - observed) / SE_observed)^2, SE_observed = sqrt(p(1-p)/n_obs);")
+    a("  plus normal priors (on the scale shown) centred on the starting values, which keep weakly identified parameters")
+    a("  near them; plus penalties: typical patient on 80 mg BIW (no dose rules): nadir outside days "
+      f"{NADIR_MARGIN[0]:.0f}-{NADIR_MARGIN[1]:.0f} and overshoot above {OVERSHOOT_PEN} x baseline within 12 weeks; typical patient on Vd: rebound above "
+      f"{VD_REBOUND_SOFT} x baseline in 24 weeks (soft).")
+    a("- STORM grade 3-4 (58.5%) equals grade 3 + grade 4 and is reported, not fitted a second time; the label pool (n = 202)")
+    a("  contains the STORM patients and is simulated with the same arm.")
+    a("- Nelder-Mead (scipy, adaptive) on a bounded logit transform of each parameter (on log scale where marked), in stages:")
+    for name, free, arms, fev in STAGES:
+        a(f"  {name} ({', '.join(free)}; arms {', '.join(arms)}; up to {int(fev * extra['maxiter'] / 100)} evaluations);")
+    a(f"  {extra['n_evals']} evaluations in all.")
+    a(f"- Final check: the calibrated values as a library override, the engine's own population sampler (no patient table),")
+    a(f"  n = {extra['check_n']} per arm, seed {extra['check_seed']} (not the fit seed). After the rebuild, "
+      "`python calibration/calibrate.py --verify` repeats it with the shipped defaults and no override.")
+    a("")
+    a("## Fitted values")
+    a("")
+    a("| parameter | written to | start | bounds | prior SD (scale) | fitted |")
+    a("|---|---|---|---|---|---|")
+    for p in PARAMS:
+        pr = "flat" if p.prior_sd is None else (f"{p.prior_sd:.3g} ({'log' if p.scale == 'log' else 'linear'})")
+        a(f"| {p.name}: {p.note} | `{p.where}` | {_fmt(p.start)} | {_fmt(p.lo)} - {_fmt(p.hi)} | {pr} | **{_fmt(x[p.name])}** |")
+    a(f"| discontinuation median, heavily pretreated | `populations.rrmm_heavily_pretreated.discontinuation.median_days` | 70 | chosen | | **{_fmt(DISC_MEDIAN['rrmm_heavily_pretreated'])}** |")
+    a(f"| discontinuation median, early relapse | `populations.rrmm_early_relapse.discontinuation.median_days` | 210 | chosen | | **{_fmt(DISC_MEDIAN['rrmm_early_relapse'])}** |")
+    a("")
+    a("IIV of Imax is written as a CV like the other entries of `iiv`; bounded parameters vary on the logit scale with")
+    a("SD sqrt(ln(1 + CV^2)).")
+    a("")
+    a("## Report: observed vs simulated")
+    a("")
+    a(f"Simulated with the calibrated library (engine sampler), n = {extra['check_n']} per arm, seed {extra['check_seed']}.")
+    a("")
+    a("| target | observed (k/n) | 95% CI (Clopper-Pearson) | simulated (n) | within CI | fitted |")
+    a("|---|---|---|---|---|---|")
+    for r in rows:
+        if r["metric"] == "days_on_treatment_median":
+            continue
+        if r["obs_k"] is None:
+            a(f"| {r['description']} ({r['source']}) | {r['observed']:.0f} days | {r['ci_lo']:.1f}-{r['ci_hi']:.1f} (assumed SE) | "
+              f"{r['simulated']:.1f} days ({r['sim_n']}) | {'yes' if r['within_ci'] else '**no**'} | {'yes' if r['fitted'] else 'no'} |")
+        else:
+            a(f"| {r['description']} ({r['source']}) | {100 * r['observed']:.1f}% ({r['obs_k']}/{r['obs_n']}) | "
+              f"{100 * r['ci_lo']:.1f}-{100 * r['ci_hi']:.1f}% | {100 * r['simulated']:.1f}% ({r['sim_n']}) | "
+              f"{'yes' if r['within_ci'] else '**no**'} | {'yes' if r['fitted'] else 'no'} |")
+    a("")
+    a("Time on treatment (median days):")
+    a("")
+    a("| arm | observed | simulated (n) |")
+    a("|---|---|---|")
+    for r in rows:
+        if r["metric"] == "days_on_treatment_median":
+            a(f"| {r['arm']} | {r['observed']:.0f} ({'STORM 9.0 weeks' if r['arm'] == 'storm' else 'ASSUMPTION, see above'}) | {r['simulated']:.0f} ({r['sim_n']}) |")
+    a("")
+    a("Other simulated quantities (same runs):")
+    a("")
+    a("| arm | grade 3-4, continuous trajectory | any grade incl. baseline < 150 (lab) | TE onset, plain median (study day) | continuous onset < 150, median (days) | median nadir | modified (interrupted or reduced) |")
+    a("|---|---|---|---|---|---|---|")
+    for k, s in extra["check"].items():
+        a(f"| {k} | {100 * s['g3plus']:.1f}% | {100 * s['any_grade_lab_incl_baseline']:.1f}% | {s['onset_te_lab_median_plain']:.0f} | "
+          f"{s['t_onset_g1_days_median']:.1f} | {s['nadir_median']:.0f} | {100 * s['modified']:.1f}% |")
+    a("")
+    c = extra["typical"]
+    a("Physiological checks, typical patient (platelets.P0):")
+    a("")
+    a(f"- 80 mg BIW, no dose rules, 12 weeks: nadir {c['biw_nadir_rel']:.2f} x baseline on day {c['biw_t_nadir_days']:.1f} "
+      f"(week {int(c['biw_t_nadir_days'] // 7) + 1}; required: weeks {NADIR_WEEKS[0]}-{NADIR_WEEKS[1]}); maximum {c['biw_max_rel']:.2f} x baseline "
+      f"(required <= {OVERSHOOT_MAX}).")
+    a(f"- BOSTON Vd, 24 weeks: cycle-1 nadir {c['vd_c1_nadir_rel']:.2f} x baseline (Lonial 2005: mean fall about 60%); "
+      f"maximum {c['vd_max_rel']:.2f} x baseline, minimum {c['vd_min_rel']:.2f}.")
+    if extra.get("horizon"):
+        a("")
+        a("Sensitivity to the BOSTON horizon (same seed, n as above, 364 days instead of 280):")
+        a("")
+        for k, s in extra["horizon"].items():
+            a(f"- {k}: grade 3-4 {100 * s['g3plus_lab']:.1f}% (grade 3 {100 * s['g3_lab']:.1f}%, grade 4 {100 * s['g4_lab']:.1f}%), "
+              f"median days on treatment {s['days_on_treatment_median']:.0f}")
+    a("")
+    a("## Notes and limitations")
+    a("")
+    for note in extra["notes"]:
+        a(f"- {note}")
+    a("")
+    path = DOCS / "calibration.md"
+    path.write_text("\n".join(L), encoding="utf-8")
+    log(f"wrote {path.relative_to(ROOT)}")
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=500, help="subjects per arm in the search (STORM)")
+    ap.add_argument("--n-boston", type=int, default=300, help="subjects per BOSTON arm in the search")
+    ap.add_argument("--seed", type=int, default=20261121, help="seed of the virtual patients in the search")
+    ap.add_argument("--maxiter", type=int, default=100, help="evaluation budget in percent of the default per stage")
+    ap.add_argument("--check-n", type=int, default=1000, help="subjects per arm in the final check")
+    ap.add_argument("--check-seed", type=int, default=777, help="seed of the final check (not the fit seed)")
+    ap.add_argument("--threads", type=int, default=None, help="worker threads (all cores when omitted)")
+    ap.add_argument("--write", action="store_true", help="write data/*.toml, docs/calibration.md, calibration/report.csv")
+    ap.add_argument("--verify", action="store_true", help="only check the shipped defaults (no overrides)")
+    ap.add_argument("--start", choices=["defaults", "spec"], default="spec",
+                    help="start from MODEL.md's starting values (spec) or from the shipped defaults")
+    ap.add_argument("--quick", action="store_true", help="smoke run: tiny n and budget, no writing")
+    args = ap.parse_args(argv)
+    t_start = time.perf_counter()
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+
+    if args.verify:
+        log(f"Verifying the shipped defaults: n={args.check_n} per arm, seed {args.check_seed}")
+        sims = check(sp.Library(), args.check_n, args.check_seed, threads=args.threads)
+        rows = report_rows(sims)
+        print_table(rows, log)
+        chk = typical_checks(None, sp.Library())
+        log(f"  typical 80 mg BIW: nadir day {chk['biw_t_nadir_days']:.1f}, max {chk['biw_max_rel']:.2f} x baseline; "
+            f"Vd max {chk['vd_max_rel']:.2f} x baseline")
+        bad = [r["target"] for r in rows if r["within_ci"] is False]
+        log("all targets within their 95% CI" if not bad else f"OUTSIDE the 95% CI: {', '.join(bad)}")
+        log(f"wall time {time.perf_counter() - t_start:.0f} s")
+        return 0 if not bad else 1
+
+    if args.quick:
+        args.n, args.n_boston, args.maxiter, args.check_n = 120, 80, 8, 200
+        args.write = False
+
+    x = dict(START)
+    log(f"Calibration: n={args.n} (STORM), {args.n_boston} (BOSTON), seed {args.seed}, budget {args.maxiter}%")
+    ev = Evaluator(args.n, args.seed, args.n_boston, threads=args.threads)
+    f0, rec0 = ev.objective(x, list(ARMS), [p.name for p in PARAMS])
+    log(f"start: f={f0:.2f} " + " ".join(f"{k}={v:.3f}" for k, v in rec0.items() if k.startswith("sim.")))
+    for name, free, arms, fev in STAGES:
+        x = fit_stage(ev, x, free, arms, max(4, int(fev * args.maxiter / 100)), name, log)
+    x = rounded(x)
+    f1, rec1 = ev.objective(x, list(ARMS), [p.name for p in PARAMS])
+    log(f"fitted (rounded): f={f1:.2f}  " + " ".join(f"{k}={_fmt(v)}" for k, v in x.items()))
+    log(f"search done after {ev.n_evals} evaluations, {time.perf_counter() - t_start:.0f} s")
+
+    lib = sp.Library().override(library_override(x))
+    log(f"Final check with the engine's sampler: n={args.check_n} per arm, seed {args.check_seed}")
+    sims = check(lib, args.check_n, args.check_seed, threads=args.threads)
+    rows = report_rows(sims)
+    print_table(rows, log)
+    horizon = check_horizon(lib, args) if not args.quick else None
+    typical = typical_checks(None, lib)
+    log("typical: " + " ".join(f"{k}={v:.3f}" for k, v in typical.items()))
+    bad = [r["target"] for r in rows if r["within_ci"] is False]
+    log("all targets within their 95% CI" if not bad else f"OUTSIDE the 95% CI: {', '.join(bad)}")
+    wall = time.perf_counter() - t_start
+    log(f"wall time {wall / 60:.1f} min")
+
+    if args.write:
+        write_files(x, log)
+        hist = pd.DataFrame(ev.history)
+        rep = pd.DataFrame(rows)
+        params = pd.DataFrame([{"target": f"param.{p.name}", "description": p.note, "source": p.where,
+                                "observed": p.start, "ci_lo": p.lo, "ci_hi": p.hi, "simulated": x[p.name],
+                                "metric": "parameter (observed = start, ci = bounds, simulated = fitted)"} for p in PARAMS])
+        out = pd.concat([rep, params], ignore_index=True)
+        out.to_csv(ROOT / "calibration" / "report.csv", index=False)
+        hist.to_csv(ROOT / "calibration" / "history.csv", index=False)
+        log("wrote calibration/report.csv, calibration/history.csv")
+        extra = {"wall_s": wall, "command": "python " + " ".join(["calibration/calibrate.py"] + (argv if argv is not None else sys.argv[1:])),
+                 "n": args.n, "n_boston": args.n_boston, "seed": args.seed, "maxiter": args.maxiter,
+                 "n_evals": ev.n_evals, "check_n": args.check_n, "check_seed": args.check_seed, "check": sims,
+                 "typical": typical, "horizon": horizon, "notes": NOTES}
+        write_doc(x, rows, extra, log)
+    return 0
+
+
+def check_horizon(lib: Any, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    out = {}
+    for key in ("svd", "vd"):
+        a = ARMS[key]
+        labs = lab_days(sp.regimen(a.regimen), 364.0)
+        pop = sp.population(a.population, args.check_n, library=lib)
+        res = sp.simulate_population(a.regimen, pop, days=364.0, seed=args.check_seed, dose_rules=a.rules,
+                                     observe=labs, library=lib, threads=args.threads)
+        out[key] = arm_metrics(res, labs)
+        print(f"  horizon 364 d, {key}: g3plus_lab={out[key]['g3plus_lab']:.3f}", flush=True)
+    return out
+
+
+NOTES: list[str] = []
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Input checks done before the native core sees the data, so that errors name the field."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+from ._errors import ModelError
+
+
+def error(field: str, message: str) -> ModelError:
+    err = ModelError(f"{field}: {message}")
+    err.field = field
+    return err
+
+
+def check_finite_tree(obj: Any, path: str) -> None:
+    """Raise on the first NaN or infinite number inside nested dicts/lists (JSON cannot carry them)."""
+    if isinstance(obj, bool):
+        return
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            raise error(path, f"must be a finite number, got {obj!r}")
+    elif isinstance(obj, Mapping):
+        for k, v in obj.items():
+            check_finite_tree(v, f"{path}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            check_finite_tree(v, f"{path}[{i}]")
+
+
+def _whole(v: Any, field: str, lo: int, hi: int | None = None) -> None:
+    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and float(v).is_integer() and v >= lo and (hi is None or v <= hi)
+    if not ok:
+        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise error(field, f"must be a whole number {rng}, got {v!r}")
+
+
+_DOSE_KEYS = {"drug", "amount", "unit", "route", "duration_h", "rate_mg_h", "days", "weekdays", "cycles", "hour", "adjust"}
+
+
+def check_regimen_spec(spec: Mapping[str, Any]) -> None:
+    """Shape and type checks of a regimen dict (the core checks the values again)."""
+    check_finite_tree(spec, "regimen")
+    blocks = spec.get("blocks")
+    if not isinstance(blocks, list) or not blocks:
+        raise error("regimen.blocks", "a regimen needs a non-empty list of blocks")
+    for b, block in enumerate(blocks):
+        f = f"regimen.blocks[{b}]"
+        if not isinstance(block, Mapping):
+            raise error(f, f"must be a dict, got {type(block).__name__}")
+        _whole(block.get("cycle_days"), f"{f}.cycle_days", 1, 3650)
+        if block.get("cycles") is not None:
+            _whole(block["cycles"], f"{f}.cycles", 1)
+        doses = block.get("doses")
+        if not isinstance(doses, list) or not doses:
+            raise error(f"{f}.doses", "needs at least one dose line")
+        for i, d in enumerate(doses):
+            g = f"{f}.doses[{i}]"
+            if not isinstance(d, Mapping):
+                raise error(g, f"must be a dict, got {type(d).__name__}")
+            unknown = sorted(set(d) - _DOSE_KEYS)
+            if unknown:
+                raise error(f"{g}.{unknown[0]}", f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_DOSE_KEYS))})")
+            if not isinstance(d.get("drug"), str):
+                raise error(f"{g}.drug", f"must be a drug name, got {d.get('drug')!r}")
+            a = d.get("amount")
+            if isinstance(a, bool) or not isinstance(a, (int, float)) or not a > 0:
+                raise error(f"{g}.amount", f"must be a number > 0, got {a!r}")
+            for j, day in enumerate(d.get("days", [])):
+                if isinstance(day, str):
+                    continue
+                _whole(day, f"{g}.days[{j}]", 1)  # the core names the cycle when it is too late
+            for j, w in enumerate(d.get("weekdays", [])):
+                _whole(w, f"{g}.weekdays[{j}]", 1, 7)
+    labs = spec.get("labs")
+    if labs is not None:
+        for k in ("cycle1", "later"):
+            for j, day in enumerate(labs.get(k, [])):
+                _whole(day, f"regimen.labs.{k}[{j}]", 1)

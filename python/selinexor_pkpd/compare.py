@@ -1,0 +1,370 @@
+"""The main job: compare regimens (once- vs twice-weekly selinexor) in one virtual population."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from ._library import LibrarySource
+from .population import Population, _chunks, _concat, _TrialRunner
+from .regimen import Regimen, RegimenLike
+from .simulate import Params, _error
+from .summary import Z95, StreamingSummary, summarize
+
+#: The default arms of the main comparison (REGIMENS.md): same backbone, selinexor dose/schedule varies.
+DEFAULT_ARMS: dict[str, str] = {
+    "100 mg QW": "xd_100_qw",
+    "80 mg QW": "xd_80_qw",
+    "60 mg QW": "xd_60_qw",
+    "80 mg BIW": "xd_80_biw",
+    "60 mg BIW": "xd_60_biw",
+    "40 mg BIW": "xd_40_biw",
+}
+
+#: Per-subject quantities compared pairwise by :meth:`CompareResult.differences`.
+PAIRED = {
+    "g3plus_lab": lambda s: (s["worst_grade_lab"] >= 3).astype(float),
+    "g4_lab": lambda s: (s["worst_grade_lab"] == 4).astype(float),
+    "g3plus": lambda s: (s["worst_grade"] >= 3).astype(float),
+    "modified": lambda s: ((s["n_interruptions"] > 0) | (s["n_reductions"] > 0)).astype(float),
+    "nadir": lambda s: s["nadir"].astype(float),
+    "dose_intensity_mg_week": lambda s: s["dose_intensity_mg_week"].astype(float),
+    "auc_week": lambda s: s["auc_week"].astype(float),
+    "days_g3plus": lambda s: s["days_g3plus"].astype(float),
+}
+
+
+class _Paired:
+    """Running sums of paired differences (arm - reference) per quantity."""
+
+    def __init__(self) -> None:
+        self.n: dict[str, int] = {}
+        self.s1: dict[str, float] = {}
+        self.s2: dict[str, float] = {}
+
+    def add(self, a: pd.DataFrame, ref: pd.DataFrame) -> None:
+        for k, f in PAIRED.items():
+            d = (f(a).to_numpy() - f(ref).to_numpy())
+            d = d[~np.isnan(d)]
+            self.n[k] = self.n.get(k, 0) + len(d)
+            self.s1[k] = self.s1.get(k, 0.0) + float(d.sum())
+            self.s2[k] = self.s2.get(k, 0.0) + float((d * d).sum())
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for k in PAIRED:
+            n = self.n.get(k, 0)
+            mean = self.s1[k] / n if n else math.nan
+            var = (self.s2[k] - n * mean * mean) / (n - 1) if n > 1 else math.nan
+            se = math.sqrt(max(var, 0.0) / n) if n > 1 else math.nan
+            rows.append({"metric": k, "difference": mean, "lo": mean - Z95 * se, "hi": mean + Z95 * se, "n": n})
+        return pd.DataFrame(rows)
+
+
+class CompareResult:
+    """Result of :func:`compare`.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per arm: incidences (``g3_lab``, ``g4_lab``, ``g3plus_lab`` from lab visits and
+        ``g3``, ``g4``, ``g3plus`` from the continuous trajectory) with 95% Wilson intervals
+        (``_lo``, ``_hi``), nadir median and 5th-95th percentiles, median time to nadir, onset
+        and recovery, fraction interrupted/reduced, delivered dose intensity (mg/week), and
+        selinexor exposure (AUC per week, Cmax, days with XPO1 engagement above 0.5).
+    subjects : pandas.DataFrame or None
+        All subjects of all arms (column ``arm``); None in summary-only mode.
+    inputs : dict
+        Everything needed to reproduce the run (JSON-serialisable).
+    """
+
+    def __init__(self, summary: pd.DataFrame, subjects: Optional[pd.DataFrame], bands: Optional[pd.DataFrame],
+                 paired: dict[str, _Paired], inputs: dict[str, Any], seconds: float) -> None:
+        self.summary = summary
+        self.subjects = subjects
+        self._bands = bands
+        self._paired = paired
+        self.inputs = inputs
+        self.seconds = seconds
+
+    @property
+    def arms(self) -> list[str]:
+        return list(self.summary.index)
+
+    def differences(self, reference: str | None = None) -> pd.DataFrame:
+        """Paired differences (arm - reference) over the same patients, with normal 95% CIs.
+
+        Binary outcomes give differences in incidence; ``nadir``, ``dose_intensity_mg_week``,
+        ``auc_week`` and ``days_g3plus`` mean differences.
+        """
+        ref = reference or self.inputs["reference"]
+        if ref != self.inputs["reference"]:
+            if self.subjects is None:
+                raise _error("reference", f"summary-only results hold differences against {self.inputs['reference']!r} only")
+            return _differences_from_subjects(self.subjects, ref)
+        out = []
+        for arm, p in self._paired.items():
+            t = p.table()
+            t.insert(0, "arm", arm)
+            out.append(t)
+        df = pd.concat(out, ignore_index=True)
+        df.insert(1, "reference", ref)
+        return df
+
+    def bands(self) -> pd.DataFrame:
+        """Platelet percentiles (5th, 50th, 95th) over time per arm (long format)."""
+        if self._bands is None:
+            raise _error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
+        return self._bands
+
+    def plot(self, path: str | os.PathLike[str] | None = None):
+        """Figures: platelet median and 5-95% band per arm with grade 3/4 thresholds; grade 3/4
+        incidence per arm with 95% intervals; dose intensity against grade 3+ incidence.
+
+        Returns
+        -------
+        numpy.ndarray of matplotlib Axes (3,). With ``path``, the figure is also saved (PNG).
+        """
+        from .plots import plot_compare
+
+        return plot_compare(self, path)
+
+    def to_csv(self, directory: str | os.PathLike[str]) -> list[Path]:
+        """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv, inputs.json."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        written = [d / "summary.csv", d / "differences.csv", d / "inputs.json"]
+        self.summary.to_csv(written[0], index_label="arm")
+        self.differences().to_csv(written[1], index=False)
+        written[2].write_text(json.dumps(self.inputs, indent=2, default=str), encoding="utf-8")
+        if self.subjects is not None:
+            written.append(d / "subjects.csv")
+            self.subjects.to_csv(written[-1], index=False)
+        if self._bands is not None:
+            written.append(d / "bands.csv")
+            self._bands.to_csv(written[-1], index=False)
+        return written
+
+    def to_parquet(self, directory: str | os.PathLike[str]) -> list[Path]:
+        """Write summary and subjects as parquet (needs pyarrow)."""
+        try:
+            import pyarrow  # noqa: F401
+        except ModuleNotFoundError as e:
+            raise ModuleNotFoundError("to_parquet needs pyarrow: pip install pyarrow") from e
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        out = [d / "summary.parquet"]
+        self.summary.reset_index().to_parquet(out[0])
+        if self.subjects is not None:
+            out.append(d / "subjects.parquet")
+            self.subjects.to_parquet(out[-1])
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """A compact, human-readable version of the summary (percent and rounded values)."""
+        s = self.summary
+
+        def pct(k: str) -> pd.Series:
+            return s.apply(lambda r: f"{100 * r[k]:.0f} ({100 * r[k + '_lo']:.0f}-{100 * r[k + '_hi']:.0f})", axis=1)
+
+        t = pd.DataFrame(index=s.index)
+        t["G3 %"] = (100 * s["g3_lab"]).round(0).astype(int)
+        t["G4 %"] = (100 * s["g4_lab"]).round(0).astype(int)
+        t["G3+ % (95% CI)"] = pct("g3plus_lab")
+        t["nadir med (p5-p95)"] = s.apply(lambda r: f"{r['nadir_median']:.0f} ({r['nadir_p05']:.0f}-{r['nadir_p95']:.0f})", axis=1)
+        t["t nadir d"] = s["t_nadir_days_median"].round(0)
+        t["onset G3 d"] = s["t_onset_g3_days_median"].round(0)
+        t["recov d"] = s["t_recovery_days_median"].round(0)
+        t["interr %"] = (100 * s["interrupted"]).round(0).astype(int)
+        t["reduc %"] = (100 * s["reduced"]).round(0).astype(int)
+        t["mg/wk"] = s["dose_intensity_mg_week_mean"].round(0)
+        t["AUC/wk"] = s["auc_week_median"].round(1)
+        t["Cmax"] = s["cmax_median"].round(2)
+        t["X>0.5 d"] = s["days_x_above_median"].round(0)
+        return t
+
+    def __repr__(self) -> str:
+        return f"CompareResult(arms={self.arms}, n={int(self.summary['n'].iloc[0])}, seconds={self.seconds:.1f})"
+
+
+def _differences_from_subjects(subjects: pd.DataFrame, ref: str) -> pd.DataFrame:
+    arms = list(dict.fromkeys(subjects["arm"]))
+    if ref not in arms:
+        raise _error("reference", f"unknown arm {ref!r} (arms: {arms})")
+    r = subjects[subjects["arm"] == ref].reset_index(drop=True)
+    out = []
+    for a in arms:
+        p = _Paired()
+        p.add(subjects[subjects["arm"] == a].reset_index(drop=True), r)
+        t = p.table()
+        t.insert(0, "arm", a)
+        out.append(t)
+    df = pd.concat(out, ignore_index=True)
+    df.insert(1, "reference", ref)
+    return df
+
+
+def compare(
+    arms: Union[Mapping[str, RegimenLike], Sequence[str], None] = None,
+    population: Population | None = None,
+    *,
+    days: float = 168.0,
+    seed: int = 20261121,
+    dose_rules: Union[str, Mapping[str, Any], None] = "label",
+    threads: int | None = None,
+    progress: bool = True,
+    reference: str | None = None,
+    observe: Union[bool, Sequence[float]] = True,
+    summary_only: bool = False,
+    params: Params = None,
+    platelet_model: str = "tpo",
+    chunk_size: int | None = None,
+    library: LibrarySource | None = None,
+) -> CompareResult:
+    """Compare regimens in one virtual population with common random numbers.
+
+    Every arm sees the same patients (subject ``i`` depends only on ``seed`` and ``i``), so the
+    differences between arms are paired.
+
+    Parameters
+    ----------
+    arms : dict of label -> Regimen or preset name, or list of preset names
+        Default: the six arms of REGIMENS.md (100/80/60 mg QW, 80/60/40 mg BIW, each with
+        dexamethasone 20 mg per selinexor dose).
+    population : Population
+        Default: ``population("rrmm_heavily_pretreated", n=1000)``.
+    days : float
+        Simulated time per patient.
+    seed : int
+    dose_rules : {"label", "label_qw", "label_biw"}, dict or None
+        The XPOVIO label rules by default (the ladder follows each arm's schedule).
+    threads : int, optional
+    progress : bool
+        tqdm progress bar (shown for runs longer than about a second).
+    reference : str, optional
+        Reference arm of the paired differences (default: the first arm).
+    observe : bool or sequence of days
+        Keep platelet trajectories for the bands (True: daily).
+    summary_only : bool
+        Stream: keep only per-arm summaries, paired-difference sums and histograms (memory
+        does not grow with the number of patients). No subjects, no bands.
+
+    Returns
+    -------
+    CompareResult
+    """
+    from .population import population as make_population
+
+    if arms is None:
+        arms = DEFAULT_ARMS
+    if not isinstance(arms, Mapping):
+        arms = {str(a): a for a in arms}
+    if len(arms) == 0:
+        raise _error("arms", "give at least one arm")
+    pop = population if population is not None else make_population("rrmm_heavily_pretreated", n=1000, library=library)
+    labels = list(arms)
+    ref = reference or labels[0]
+    if ref not in arms:
+        raise _error("reference", f"unknown arm {ref!r} (arms: {labels})")
+    obs = False if summary_only else observe
+    runners = {
+        label: _TrialRunner(r, pop, days=days, seed=seed, threads=threads, dose_rules=dose_rules, observe=obs,
+                            params=params, platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library)
+        for label, r in arms.items()
+    }
+    t0 = time.perf_counter()
+    stream = {a: StreamingSummary() for a in labels}
+    paired = {a: _Paired() for a in labels}
+    parts: dict[str, list[dict[str, Any]]] = {a: [] for a in labels}
+    bar = None
+    try:
+        for start, end in _chunks(pop.n, chunk_size, None):
+            chunk: dict[str, pd.DataFrame] = {}
+            for a in labels:
+                cols = runners[a].run(start, end)
+                traj = cols.pop("PLT_traj", None)
+                df, _ = _concat([cols])
+                chunk[a] = df
+                stream[a].add(df)
+                if not summary_only:
+                    if traj is not None:
+                        cols["PLT_traj"] = traj
+                    parts[a].append(cols)
+                if bar is None and progress and time.perf_counter() - t0 > 1.0:
+                    from tqdm.auto import tqdm
+
+                    bar = tqdm(total=pop.n * len(labels), desc="compare", unit="pt")
+                    bar.update(start * len(labels) + (labels.index(a) + 1) * (end - start))
+                elif bar is not None:
+                    bar.update(end - start)
+            for a in labels:
+                paired[a].add(chunk[a], chunk[ref])
+    finally:
+        if bar is not None:
+            bar.close()
+    subjects = None
+    bands = None
+    if summary_only:
+        summary = pd.DataFrame({a: stream[a].result() for a in labels}).T
+    else:
+        tables = []
+        band_rows = []
+        for a in labels:
+            df, traj = _concat(parts[a])
+            df.insert(0, "arm", a)
+            tables.append(df)
+            if traj is not None:
+                q = np.quantile(traj, [0.05, 0.5, 0.95], axis=0)
+                band_rows.append(pd.DataFrame({"arm": a, "DAY": runners[a].observe, "PLT_p05": q[0],
+                                               "PLT_p50": q[1], "PLT_p95": q[2]}))
+        subjects = pd.concat(tables, ignore_index=True)
+        summary = pd.DataFrame({a: summarize(subjects[subjects["arm"] == a]) for a in labels}).T
+        bands = pd.concat(band_rows, ignore_index=True) if band_rows else None
+    summary.index.name = "arm"
+    summary.insert(0, "regimen", [runners[a].regimen.name for a in labels])
+    summary.insert(1, "planned_mg_week", [_planned_weekly(runners[a].regimen) for a in labels])
+    inputs = {
+        "arms": {a: runners[a].inputs["regimen"] for a in labels},
+        "arm_presets": {a: (r if isinstance(r, str) else None) for a, r in arms.items()},
+        "reference": ref, "population": pop.to_dict(), "days": float(days), "seed": int(seed),
+        "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
+        "params": runners[labels[0]].inputs["params"], "platelet_model": platelet_model,
+        "observe_days": runners[labels[0]].observe, "summary_only": summary_only,
+    }
+    return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0)
+
+
+def _planned_weekly(reg: Regimen) -> float:
+    """Planned selinexor mg per week of the regimen's first block (NaN if not dosed)."""
+    for b in reg.to_dict()["blocks"]:
+        for d in b["doses"]:
+            if d["drug"] == "selinexor":
+                days = len(d.get("weekdays", [])) * b["cycle_days"] / 7.0 if d.get("weekdays") else 0
+                for x in d.get("days", []):
+                    if isinstance(x, str) and "-" in x:
+                        lo, hi = x.split("-")
+                        days += int(hi or b["cycle_days"]) - int(lo) + 1
+                    else:
+                        days += 1
+                return d["amount"] * days * 7.0 / b["cycle_days"]
+    return math.nan
+
+
+def from_inputs(inputs: Union[Mapping[str, Any], str, os.PathLike[str]], *, progress: bool = False) -> CompareResult:
+    """Re-run a comparison from its ``inputs.json`` (bit-identical results)."""
+    if not isinstance(inputs, Mapping):
+        inputs = json.loads(Path(inputs).read_text(encoding="utf-8"))
+    pop_d = inputs["population"]
+    pop = Population(pop_d["spec"], pop_d["n"], name=pop_d.get("name", "population"))
+    arms = {a: Regimen(spec, name=(inputs.get("arm_presets") or {}).get(a) or a) for a, spec in inputs["arms"].items()}
+    return compare(arms, pop, days=inputs["days"], seed=inputs["seed"], dose_rules=inputs["dose_rules"],
+                   reference=inputs["reference"], observe=inputs.get("observe_days") or False,
+                   summary_only=inputs.get("summary_only", False), params=inputs.get("params") or None,
+                   platelet_model=inputs.get("platelet_model", "tpo"), progress=progress)
