@@ -198,12 +198,14 @@ PARAMS = [
 PBYNAME = {p.name: p for p in PARAMS}
 START = {p.name: p.start for p in PARAMS}
 
+SEARCH_DAYS_BOSTON = 182.0  # BOSTON horizon in stages A and B (cheaper); stage C and the checks use the arm's days
+
 STAGES = [
-    # (name, parameters, arms, evaluations at --maxiter 100 (scaled))
-    ("A: selinexor + platelet system on STORM / label pool",
-     ["Imax", "kon", "koff", "gamma", "tpo_half", "fP", "cv_kon", "cv_Imax", "P0_heavy", "P0_cv"], ["storm"], 260),
-    ("B: bortezomib on BOSTON Vd", ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 36),
-    ("C: joint, all arms", ["Imax", "kon", "koff", "gamma", "fP", "cv_kon", "EC50_btz", "P0_early"], ["storm", "svd", "vd"], 50),
+    # (name, parameters, arms, evaluations at --maxiter 100 (scaled), short BOSTON horizon)
+    ("A: selinexor + platelet system on STORM / label pool and BOSTON SVd",
+     ["Imax", "kon", "koff", "gamma", "tpo_half", "fP", "cv_kon", "cv_Imax", "P0_heavy", "P0_cv"], ["storm", "svd"], 130, True),
+    ("B: bortezomib on BOSTON Vd", ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 30, True),
+    ("C: joint, all arms, full horizon", ["Imax", "kon", "koff", "cv_kon", "EC50_btz", "P0_early"], ["storm", "svd", "vd"], 36, False),
 ]
 
 # Physiological constraints (MODEL.md section 3), on the typical patient (platelets.P0):
@@ -338,7 +340,7 @@ def arm_metrics(res: sp.PopulationResult, labs: np.ndarray) -> dict[str, float]:
     return out
 
 
-def typical_checks(x: dict[str, float] | None, library: Any = None) -> dict[str, float]:
+def typical_checks(x: dict[str, float] | None, library: Any = None, vd: bool = True) -> dict[str, float]:
     """Typical patient (library P0) on 80 mg BIW for 12 weeks, no dose rules; and on Vd for 24 weeks."""
     params = typical_params(x) if x is not None else None
     df = sp.simulate("xd_80_biw", days=84, dt_h=2.0, params=params, library=library)
@@ -347,6 +349,8 @@ def typical_checks(x: dict[str, float] | None, library: Any = None) -> dict[str,
     i = int(np.argmin(p))
     out = {"biw_t_nadir_days": float(df["DAY"].iloc[i]), "biw_nadir_rel": float(p[i] / p0),
            "biw_max_rel": float(p.max() / p0), "biw_max_after_nadir_rel": float(p[i:].max() / p0)}
+    if not vd:
+        return out
     dv = sp.simulate("vd_boston", days=168, dt_h=2.0, params=params, library=library)
     q = dv["PLT"].to_numpy()
     c1 = dv["DAY"].to_numpy() <= 21
@@ -370,16 +374,22 @@ class Evaluator:
             "rrmm_early_relapse": Cohort("rrmm_early_relapse", nb, seed),
         }
         self.labs = {k: lab_days(sp.regimen(a.regimen), a.days) for k, a in ARMS.items()}
+        self.short = False
         self.n_evals = 0
         self.history: list[dict[str, Any]] = []
+
+    def days(self, arm: str) -> float:
+        return SEARCH_DAYS_BOSTON if (self.short and arm != "storm") else ARMS[arm].days
 
     def simulate_arm(self, arm: str, x: dict[str, float]) -> dict[str, float]:
         a = ARMS[arm]
         c = self.cohorts[a.population]
         pop = sp.Population.from_table(c.table(x), base=c.base)
-        res = sp.simulate_population(a.regimen, pop, days=a.days, seed=self.seed, dose_rules=a.rules,
-                                     params=typical_params(x), observe=self.labs[arm], threads=self.threads)
-        return arm_metrics(res, self.labs[arm])
+        days = self.days(arm)
+        labs = self.labs[arm][self.labs[arm] < days]
+        res = sp.simulate_population(a.regimen, pop, days=days, seed=self.seed, dose_rules=a.rules,
+                                     params=typical_params(x), observe=labs, threads=self.threads)
+        return arm_metrics(res, labs)
 
     def objective(self, x: dict[str, float], arms: list[str], free: list[str]) -> tuple[float, dict[str, Any]]:
         self.n_evals += 1
@@ -390,11 +400,12 @@ class Evaluator:
                 v = sims[t.arm][t.metric]
                 terms[t.key] = 25.0 if not math.isfinite(v) else ((v - t.observed) / t.se_obs) ** 2
         prior = sum(PBYNAME[k].prior(x[k]) for k in free)
-        chk = typical_checks(x)
+        chk = typical_checks(x, vd="vd" in arms)
         pen = (max(0.0, chk["biw_t_nadir_days"] - NADIR_MARGIN[1]) / 2.0) ** 2
         pen += (max(0.0, NADIR_MARGIN[0] - chk["biw_t_nadir_days"]) / 2.0) ** 2
         pen += (max(0.0, chk["biw_max_rel"] - OVERSHOOT_PEN) / 0.02) ** 2
-        pen += (max(0.0, chk["vd_max_rel"] - VD_REBOUND_SOFT) / 0.25) ** 2
+        if "vd" in arms:
+            pen += (max(0.0, chk["vd_max_rel"] - VD_REBOUND_SOFT) / 0.25) ** 2
         total = sum(terms.values()) + prior + pen
         rec = {"eval": self.n_evals, "total": total, "fit": sum(terms.values()), "prior": prior, "penalty": pen,
                **{f"x.{k}": x[k] for k in free}, **{f"t.{k}": v for k, v in terms.items()},
@@ -661,8 +672,9 @@ def write_doc(x: dict[str, float], rows: list[dict[str, Any]], extra: dict[str, 
     a("- STORM grade 3-4 (58.5%) equals grade 3 + grade 4 and is reported, not fitted a second time; the label pool (n = 202)")
     a("  contains the STORM patients and is simulated with the same arm.")
     a("- Nelder-Mead (scipy, adaptive) on a bounded logit transform of each parameter (on log scale where marked), in stages:")
-    for name, free, arms, fev in STAGES:
-        a(f"  {name} ({', '.join(free)}; arms {', '.join(arms)}; up to {int(fev * extra['maxiter'] / 100)} evaluations);")
+    for name, free, arms, fev, short in STAGES:
+        a(f"  {name} ({', '.join(free)}; arms {', '.join(arms)}; up to {int(fev * extra['maxiter'] / 100)} evaluations"
+          + (f"; BOSTON simulated for {SEARCH_DAYS_BOSTON:.0f} days" if short else "") + ");")
     a(f"  {extra['n_evals']} evaluations in all.")
     a(f"- Final check: the calibrated values as a library override, the engine's own population sampler (no patient table),")
     a(f"  n = {extra['check_n']} per arm, seed {extra['check_seed']} (not the fit seed). After the rebuild, "
@@ -745,8 +757,8 @@ def write_doc(x: dict[str, float], rows: list[dict[str, Any]], extra: dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=500, help="subjects per arm in the search (STORM)")
-    ap.add_argument("--n-boston", type=int, default=300, help="subjects per BOSTON arm in the search")
+    ap.add_argument("--n", type=int, default=400, help="subjects per arm in the search (STORM)")
+    ap.add_argument("--n-boston", type=int, default=200, help="subjects per BOSTON arm in the search")
     ap.add_argument("--seed", type=int, default=20261121, help="seed of the virtual patients in the search")
     ap.add_argument("--maxiter", type=int, default=100, help="evaluation budget in percent of the default per stage")
     ap.add_argument("--check-n", type=int, default=1000, help="subjects per arm in the final check")
@@ -785,8 +797,10 @@ def main(argv: list[str] | None = None) -> int:
     ev = Evaluator(args.n, args.seed, args.n_boston, threads=args.threads)
     f0, rec0 = ev.objective(x, list(ARMS), [p.name for p in PARAMS])
     log(f"start: f={f0:.2f} " + " ".join(f"{k}={v:.3f}" for k, v in rec0.items() if k.startswith("sim.")))
-    for name, free, arms, fev in STAGES:
+    for name, free, arms, fev, short in STAGES:
+        ev.short = short
         x = fit_stage(ev, x, free, arms, max(4, int(fev * args.maxiter / 100)), name, log)
+    ev.short = False
     x = rounded(x)
     f1, rec1 = ev.objective(x, list(ARMS), [p.name for p in PARAMS])
     log(f"fitted (rounded): f={f1:.2f}  " + " ".join(f"{k}={_fmt(v)}" for k, v in x.items()))

@@ -54,6 +54,9 @@ pub struct Model {
     pub pd: Option<PdLayout>,
     pub pp: PlateletParams,
     pub rates: PlateletRates,
+    /// A constant extra inhibition of the TPO signal (0..1), on top of the drugs: for steady-state
+    /// and what-if studies (0 by default).
+    pub fixed_inhibition: f64,
     /// Index into `drugs` of the XPO1-engaging drug (selinexor), if present.
     xpo1: Option<usize>,
     release: Vec<usize>,
@@ -134,6 +137,7 @@ impl Model {
             pd,
             pp,
             rates: pp.rates(),
+            fixed_inhibition: 0.0,
             xpo1,
             release,
             kill,
@@ -259,7 +263,7 @@ impl Model {
             let s = &self.drugs[d];
             kkill += s.pk.e1 * s.conc(y).max(0.0);
         }
-        let mut keep_other = 1.0;
+        let mut keep_other = 1.0 - self.fixed_inhibition;
         for &d in &self.signal {
             let s = &self.drugs[d];
             let c = s.conc(y).max(0.0);

@@ -1,0 +1,313 @@
+//! The platelet model against references: baseline invariance, the closed-form steady state
+//! under constant inhibition, positivity, dose monotonicity, the classic Friberg model against
+//! an independent fixed-step solution, and recovery after withdrawal.
+
+use selinexor_pkpd::library::Library;
+use selinexor_pkpd::model::Model;
+use selinexor_pkpd::patient::Patient;
+use selinexor_pkpd::platelets::{tpo_steady_state, PlateletModel};
+use selinexor_pkpd::regimen::Regimen;
+use selinexor_pkpd::simulate::{build_model, simulate, Overrides, Simulation};
+use selinexor_pkpd::solver::{self, NoController, NoObserver, SolverOptions};
+use serde_json::json;
+
+fn regimen(v: serde_json::Value) -> Regimen {
+    serde_json::from_value(v).unwrap()
+}
+
+fn weekly(drug: &str, amount: f64, weekdays: &[u32], cycles: Option<u32>) -> Regimen {
+    let mut block = json!({ "cycle_days": 28, "doses": [{ "drug": drug, "amount": amount, "weekdays": weekdays }] });
+    if let Some(c) = cycles {
+        block["cycles"] = json!(c);
+    }
+    regimen(json!({ "blocks": [block] }))
+}
+
+fn tight() -> SolverOptions {
+    SolverOptions {
+        rtol: 1e-10,
+        atol: 1e-12,
+        ..Default::default()
+    }
+}
+
+fn run(
+    r: &Regimen,
+    patient: &Patient,
+    over: &Overrides,
+    days: f64,
+    dt_h: f64,
+    m: PlateletModel,
+    o: &SolverOptions,
+) -> Simulation {
+    let lib = Library::embedded().unwrap();
+    let n = (days * 24.0 / dt_h).round() as usize;
+    let times: Vec<f64> = (0..=n).map(|i| i as f64 * dt_h).collect();
+    simulate(&lib, r, patient, over, days * 24.0, &times, m, o).unwrap()
+}
+
+#[test]
+fn no_drug_effect_keeps_every_state_at_baseline_for_a_year() {
+    // Dexamethasone has no platelet effect: the PD states must not move.
+    let sim = run(
+        &weekly("dexamethasone", 40.0, &[1], None),
+        &Patient::default(),
+        &Overrides::new(),
+        365.0,
+        24.0,
+        PlateletModel::Tpo,
+        &tight(),
+    );
+    let pd = sim.model.pd.unwrap();
+    let y0 = &sim.states[0];
+    for y in &sim.states {
+        for i in [pd.prol, pd.tr1, pd.tr2, pd.tr3, pd.plt, pd.tpo.unwrap()] {
+            assert!(
+                ((y[i] - y0[i]) / y0[i]).abs() < 1e-9,
+                "state {i} moved: {} vs {}",
+                y[i],
+                y0[i]
+            );
+        }
+    }
+    // And with selinexor but Imax = 0 (engagement without consequence).
+    let mut over = Overrides::new();
+    over.entry("platelets".into())
+        .or_default()
+        .insert("Imax".into(), 0.0);
+    let sim = run(
+        &weekly("selinexor", 80.0, &[1, 3], None),
+        &Patient::default(),
+        &over,
+        365.0,
+        24.0,
+        PlateletModel::Tpo,
+        &tight(),
+    );
+    let pd = sim.model.pd.unwrap();
+    for y in &sim.states {
+        assert!(((y[pd.plt] - 170.0) / 170.0).abs() < 1e-9, "{}", y[pd.plt]);
+    }
+}
+
+#[test]
+fn constant_inhibition_reaches_the_closed_form_steady_state() {
+    let lib = Library::embedded().unwrap();
+    for inhibition in [0.05, 0.1, 0.2] {
+        let mut model: Model = build_model(
+            &lib,
+            &[],
+            &Patient::default(),
+            &Overrides::new(),
+            None,
+            PlateletModel::Tpo,
+        )
+        .unwrap();
+        model.fixed_inhibition = inhibition;
+        let (p_ss, t_ss) = tpo_steady_state(&model.pp, inhibition);
+        assert!(p_ss > 0.0);
+        let t_end = 5.0 * 365.0 * 24.0;
+        let mut out = vec![vec![0.0; model.n]];
+        let acts = vec![solver::Action {
+            time: t_end,
+            kind: solver::ActionKind::Output(0),
+            drug: usize::MAX,
+            given_at: t_end,
+        }];
+        solver::run(
+            &model,
+            acts,
+            t_end,
+            &tight(),
+            &mut NoObserver,
+            &mut NoController,
+            &mut out,
+        )
+        .unwrap();
+        let pd = model.pd.unwrap();
+        let (p, t) = (out[0][pd.plt], out[0][pd.tpo.unwrap()]);
+        assert!(
+            ((p - p_ss) / p_ss).abs() < 1e-6,
+            "I={inhibition}: P {p} vs closed form {p_ss}"
+        );
+        assert!(
+            ((t - t_ss) / t_ss).abs() < 1e-6,
+            "I={inhibition}: TPO {t} vs closed form {t_ss}"
+        );
+    }
+}
+
+#[test]
+fn states_stay_positive_and_finite_under_extreme_valid_inputs() {
+    for (amount, p0) in [(800.0, 170.0), (80.0, 20.0), (80.0, 900.0), (800.0, 20.0)] {
+        let patient = Patient {
+            platelets: Some(p0),
+            ..Patient::default()
+        };
+        let sim = run(
+            &weekly("selinexor", amount, &[1, 3], None),
+            &patient,
+            &Overrides::new(),
+            168.0,
+            6.0,
+            PlateletModel::Tpo,
+            &SolverOptions::default(),
+        );
+        for y in &sim.states {
+            assert!(
+                y.iter().all(|v| v.is_finite() && *v > -1e-9),
+                "{amount} mg, P0 {p0}: {y:?}"
+            );
+        }
+        let pd = sim.model.pd.unwrap();
+        assert!(sim.states.iter().all(|y| y[pd.plt] > 0.0));
+    }
+}
+
+fn nadir(sim: &Simulation) -> f64 {
+    let pd = sim.model.pd.unwrap();
+    sim.states
+        .iter()
+        .map(|y| y[pd.plt])
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[test]
+fn a_higher_selinexor_dose_never_gives_a_higher_nadir() {
+    for weekdays in [&[1u32][..], &[1, 3][..]] {
+        let mut last = f64::INFINITY;
+        for amount in [20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 160.0, 240.0] {
+            let sim = run(
+                &weekly("selinexor", amount, weekdays, None),
+                &Patient::default(),
+                &Overrides::new(),
+                84.0,
+                2.0,
+                PlateletModel::Tpo,
+                &SolverOptions::default(),
+            );
+            let n = nadir(&sim);
+            assert!(
+                n <= last + 1e-9,
+                "{amount} mg {weekdays:?}: nadir {n} above {last}"
+            );
+            last = n;
+        }
+    }
+}
+
+/// Selinexor 2-cmt oral PK + classic Friberg, written out independently of `Model::rhs`.
+fn friberg_reference(dose: f64, days: f64, h: f64) -> Vec<(f64, f64)> {
+    let (ka, cl, vc, q, vp) = (1.2, 17.9, 85.0, 6.0, 40.0);
+    let (mtt, gamma, slope, p0) = (130.0, 0.17, 0.5, 170.0);
+    let ktr = 4.0 / mtt;
+    let f = |y: &[f64; 8]| -> [f64; 8] {
+        let c = y[1] / vc;
+        let e = slope * c;
+        let fb = (p0 / y[7]).powf(gamma);
+        [
+            -ka * y[0],
+            ka * y[0] - cl / vc * y[1] - q / vc * y[1] + q / vp * y[2],
+            q / vc * y[1] - q / vp * y[2],
+            ktr * y[3] * ((1.0 - e) * fb - 1.0),
+            ktr * (y[3] - y[4]),
+            ktr * (y[4] - y[5]),
+            ktr * (y[5] - y[6]),
+            ktr * (y[6] - y[7]),
+        ]
+    };
+    let mut y = [dose, 0.0, 0.0, p0, p0, p0, p0, p0];
+    let n = (days * 24.0 / h).round() as usize;
+    let mut out = vec![(0.0, p0)];
+    for k in 0..n {
+        let add = |a: &[f64; 8], b: &[f64; 8], s: f64| -> [f64; 8] {
+            std::array::from_fn(|i| a[i] + s * b[i])
+        };
+        let k1 = f(&y);
+        let k2 = f(&add(&y, &k1, h / 2.0));
+        let k3 = f(&add(&y, &k2, h / 2.0));
+        let k4 = f(&add(&y, &k3, h));
+        y = std::array::from_fn(|i| y[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]));
+        if (k + 1) % ((24.0 / h).round() as usize) == 0 {
+            out.push(((k + 1) as f64 * h, y[7]));
+        }
+    }
+    out
+}
+
+#[test]
+fn friberg_matches_an_independent_tight_reference() {
+    let r = regimen(
+        json!({ "blocks": [{ "cycle_days": 28, "cycles": 1, "doses": [{ "drug": "selinexor", "amount": 300, "days": [1] }] }] }),
+    );
+    let sim = run(
+        &r,
+        &Patient::default(),
+        &Overrides::new(),
+        42.0,
+        24.0,
+        PlateletModel::FribergLinear,
+        &tight(),
+    );
+    let pd = sim.model.pd.unwrap();
+    let reference = friberg_reference(300.0, 42.0, 0.005);
+    let mut worst: f64 = 0.0;
+    for ((t, p_ref), y) in reference.iter().zip(&sim.states) {
+        worst = worst.max(((y[pd.plt] - p_ref) / p_ref).abs());
+        let _ = t;
+    }
+    let min_ref = reference.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
+    assert!(
+        min_ref < 160.0,
+        "the reference must show an effect (nadir {min_ref})"
+    );
+    assert!(
+        worst < 1e-7,
+        "Friberg vs RK4 reference: max rel diff {worst:e}"
+    );
+}
+
+#[test]
+fn platelets_recover_and_tpo_returns_after_withdrawal() {
+    // Four weeks of 80 mg BIW, then nothing for twelve weeks.
+    let sim = run(
+        &weekly("selinexor", 80.0, &[1, 3], Some(1)),
+        &Patient::default(),
+        &Overrides::new(),
+        112.0,
+        24.0,
+        PlateletModel::Tpo,
+        &SolverOptions::default(),
+    );
+    let pd = sim.model.pd.unwrap();
+    let plt: Vec<f64> = sim.states.iter().map(|y| y[pd.plt]).collect();
+    let tpo: Vec<f64> = sim.states.iter().map(|y| y[pd.tpo.unwrap()]).collect();
+    let (i_nadir, p_nadir) =
+        plt.iter().enumerate().fold(
+            (0, f64::INFINITY),
+            |a, (i, &p)| if p < a.1 { (i, p) } else { a },
+        );
+    assert!(
+        p_nadir < 0.8 * 170.0,
+        "selinexor must lower platelets (nadir {p_nadir})"
+    );
+    assert!(
+        i_nadir > 28 && i_nadir < 56,
+        "nadir after withdrawal at day {i_nadir}"
+    );
+    let last = plt.len() - 1;
+    assert!(
+        plt[last] > 0.9 * 170.0,
+        "platelets recover by day 112: {}",
+        plt[last]
+    );
+    assert!(
+        tpo[i_nadir] > 1.2 && (tpo[last] - 1.0).abs() < (tpo[i_nadir] - 1.0).abs() / 2.0,
+        "TPO returns towards baseline"
+    );
+    let overshoot = plt.iter().cloned().fold(0.0, f64::max);
+    assert!(
+        overshoot < 1.5 * 170.0,
+        "no overshoot far above baseline: {overshoot}"
+    );
+}
