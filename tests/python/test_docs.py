@@ -1,0 +1,42 @@
+"""Documentation that cannot rot: parameter sources, type stubs."""
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import selinexor_pkpd as sp
+import selinexor_pkpd._core as core
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_parameter_document_is_current():
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "tools" / "gen_param_docs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert (ROOT / "docs" / "parameters.md").read_text(encoding="utf-8") == gen.render(), \
+        "docs/parameters.md is stale: run python tools/gen_param_docs.py"
+
+
+def test_every_default_parameter_has_a_source():
+    lib = sp.Library().to_dict()
+    for name, d in lib["drugs"].items():
+        for p, s in d["params"].items():
+            assert s["source"].strip(), f"drugs.{name}.{p} has no source"
+    for ns in ("platelets", "friberg"):
+        for p, s in lib[ns].items():
+            assert s["source"].strip(), f"{ns}.{p} has no source"
+
+
+def test_stub_lists_exactly_the_native_api():
+    tree = ast.parse((ROOT / "python" / "selinexor_pkpd" / "_core.pyi").read_text())
+    stub = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    assert stub == {n for n in dir(core) if not n.startswith("_")}
+    for cls in ("Library", "Trial"):
+        node = next(x for x in tree.body if isinstance(x, ast.ClassDef) and x.name == cls)
+        methods = {n.name for n in node.body if isinstance(n, ast.FunctionDef)} - {"__init__"}
+        assert methods == {n for n in dir(getattr(core, cls)) if not n.startswith("_")}, cls
+
+
+def test_package_is_typed():
+    assert (ROOT / "python" / "selinexor_pkpd" / "py.typed").exists()

@@ -1,0 +1,71 @@
+"""Write docs/parameters.md: every default parameter of the embedded library with its unit and source.
+
+Run `python tools/gen_param_docs.py` after changing data/*.toml; tests/python/test_docs.py fails
+when the document is stale.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import selinexor_pkpd as sp
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "parameters.md"
+
+
+def render() -> str:
+    lib = sp.Library().to_dict()
+    lines = [
+        "# Default parameters and their sources",
+        "",
+        "Generated from the embedded library (`data/*.toml`) by `tools/gen_param_docs.py`; do not edit by hand.",
+        "Units: time h, amounts mg, volumes L, concentrations mg/L, platelets 10^9/L. `ASSUMPTION` marks a value",
+        "not taken from a publication; `calibrated` marks a value fitted to the clinical targets (docs/calibration.md).",
+        "",
+    ]
+    for name, d in lib["drugs"].items():
+        lines += [f"## {name}", "", f"{d['description']}. Route by default: {d['default_route']}; "
+                  f"{d['compartments']}-compartment, {d['elimination'].replace('_', '-')} elimination.", ""]
+        lines += ["| parameter | value | unit | source |", "|---|---|---|---|"]
+        for p, s in d["params"].items():
+            lines.append(f"| `{p}` | {s['value']:g} | {s['unit']} | {s['source']} |")
+        if d.get("effect"):
+            lines += ["", f"Platelet effect: `{d['effect']}`. {d.get('effect_source', '')}"]
+        if d.get("covariates"):
+            lines += ["", "Covariates:", ""]
+            for c in d["covariates"]:
+                if c.get("factor") is not None:
+                    model = f"x {c['factor']:g} when {c['covariate']} = 1"
+                else:
+                    model = f"x ({c['covariate']}/{c['reference']:g})^{c['exponent']:g}"
+                lines.append(f"- `{c['param']}` {model}: {c['source']}")
+        iiv = ", ".join(f"`{k}` {100 * v:.1f}%" for k, v in d.get("iiv", {}).items()) or "none"
+        lines += ["", f"IIV (CV, log-normal): {iiv}. Source: {d.get('iiv_source', '')}", ""]
+    for ns, title in (("platelets", "Platelet model (TPO feedback) and XPO1 engagement"), ("friberg", "Classic Friberg model")):
+        lines += [f"## {title} (`{ns}`)", "", "| parameter | value | unit | source |", "|---|---|---|---|"]
+        for p, s in lib[ns].items():
+            lines.append(f"| `{p}` | {s['value']:g} | {s['unit']} | {s['source']} |")
+        lines.append("")
+    lines += ["## Populations", ""]
+    for name, p in lib["populations"].items():
+        lines += [f"### `{name}`", "", p["description"] + ".", "", f"Source: {p['source']}", ""]
+        for k, v in p["covariates"].items():
+            lines.append(f"- {k}: {v}")
+        lines += [f"- IIV: {p.get('iiv', {})} (plus each drug's own IIV)", f"- discontinuation: {p['discontinuation']}", ""]
+    lines += ["## Dose rules", ""]
+    for name, r in lib["dose_rules"].items():
+        ladder = " -> ".join(f"{l['amount']:g} mg days {l.get('weekdays', [])}" for l in r["ladder"])
+        lines += [f"### `{name}`", "", r["description"] + ".", "", f"Source: {r['source']}", "",
+                  f"- ladder: {ladder} -> stop", f"- rules: {r['rules']}",
+                  f"- cooldown between reductions: {r['cooldown_days']:g} days (ASSUMPTION); recheck while held: every {r['recheck_days']:g} days (ASSUMPTION)", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    text = render()
+    if "--check" in sys.argv:
+        sys.exit(0 if OUT.exists() and OUT.read_text(encoding="utf-8") == text else 1)
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT}")
