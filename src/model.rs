@@ -191,6 +191,68 @@ impl Model {
         })
     }
 
+    /// This model with individual parameter values replacing the resolved ones (no covariate
+    /// effect or random effect applied on top): e.g. POSTHOC estimates from a patient table.
+    pub fn with_individual_values(
+        &self,
+        values: &crate::simulate::Overrides,
+    ) -> crate::Result<Model> {
+        let mut drugs: Vec<(String, PkParams)> =
+            self.drugs.iter().map(|d| (d.name.clone(), d.pk)).collect();
+        let mut pp = self.pp;
+        for (ns, params) in values {
+            for (p, &v) in params {
+                let field = format!("{ns}.{p}");
+                let slot: &mut f64 = match (ns.as_str(), p.as_str()) {
+                    ("platelets", "kon") => &mut pp.kon,
+                    ("platelets", "koff") => &mut pp.koff,
+                    ("platelets", "Imax") => &mut pp.imax,
+                    ("platelets", "gamma") => &mut pp.gamma,
+                    ("platelets", "P0") => &mut pp.p0,
+                    ("platelets", "MTT") => &mut pp.mtt,
+                    ("platelets", "lifespan") => &mut pp.lifespan,
+                    ("platelets", "tpo_half") => &mut pp.tpo_half,
+                    ("platelets", "fP") => &mut pp.fp,
+                    ("friberg", "MTT") => &mut pp.f_mtt,
+                    ("friberg", "gamma") => &mut pp.f_gamma,
+                    ("friberg", "slope") => &mut pp.f_slope,
+                    ("friberg", "Emax") => &mut pp.f_emax,
+                    ("friberg", "EC50") => &mut pp.f_ec50,
+                    (d, p) => {
+                        let Some((_, pk)) = drugs.iter_mut().find(|(n, _)| n == d) else {
+                            continue; // a drug the trial does not simulate (no platelet effect)
+                        };
+                        match p {
+                            "ka" => &mut pk.ka,
+                            "CL" => &mut pk.cl,
+                            "Vc" => &mut pk.vc,
+                            "Q" => &mut pk.q,
+                            "Vp" => &mut pk.vp,
+                            "Q2" => &mut pk.q2,
+                            "Vp2" => &mut pk.vp2,
+                            "F" => &mut pk.f,
+                            "tlag" => &mut pk.tlag,
+                            "Vmax" => &mut pk.vmax,
+                            "Km" => &mut pk.km,
+                            "kdes" => &mut pk.kdes,
+                            "Emax" | "Imax" | "slope" => &mut pk.e1,
+                            "EC50" | "IC50" => &mut pk.e2,
+                            _ => return Err(crate::ModelError::new(field, "unknown parameter")),
+                        }
+                    }
+                };
+                *slot = crate::error::non_negative(&field, v)?;
+            }
+        }
+        for (name, pk) in &drugs {
+            crate::error::positive(&format!("{name}.Vc"), pk.vc)?;
+        }
+        pp.validate()?;
+        let mut m = Model::new(drugs, self.platelet_model, pp);
+        m.fixed_inhibition = self.fixed_inhibition;
+        Ok(m)
+    }
+
     /// Initial state: no drug, platelet system at baseline.
     pub fn initial_state(&self, y: &mut [f64]) {
         y.fill(0.0);

@@ -202,20 +202,19 @@ impl TrialSetup {
     }
 
     fn model_for(&self, s: &Subject) -> Result<Model> {
-        let mut over = self.over.clone();
-        for (ns, p) in &s.overrides {
-            over.entry(ns.clone())
-                .or_default()
-                .extend(p.iter().map(|(k, v)| (k.clone(), *v)));
-        }
-        build_model(
+        let model = build_model(
             &self.lib,
             &self.drugs,
             &s.patient,
-            &over,
+            &self.over,
             Some(&s.etas),
             self.platelet_model,
-        )
+        )?;
+        if s.overrides.is_empty() {
+            Ok(model)
+        } else {
+            model.with_individual_values(&s.overrides)
+        }
     }
 
     /// Simulates subject `id`.

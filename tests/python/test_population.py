@@ -1,0 +1,128 @@
+"""Populations from Python: presets, explicit patient tables, reproducibility, dose rules, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import selinexor_pkpd as sp
+
+
+def small(name="rrmm_heavily_pretreated", n=24):
+    return sp.population(name, n=n)
+
+
+def test_presets_exist():
+    assert {"rrmm_heavily_pretreated", "rrmm_early_relapse"} <= set(sp.populations())
+
+
+def test_subjects_table_has_the_documented_columns():
+    res = sp.simulate_population("xd_80_biw", small(), days=56, seed=1, dose_rules="label")
+    cols = set(res.subjects.columns)
+    for c in ["ID", "weight", "height", "bsa", "age", "sex", "P0", "selinexor.CL", "platelets.kon", "nadir",
+              "t_nadir_days", "worst_grade", "worst_grade_lab", "t_onset_g3_days", "days_g3plus", "t_recovery_days",
+              "dose_intensity_mg_week", "n_interruptions", "n_reductions", "auc_week", "cmax", "days_x_above"]:
+        assert c in cols, c
+    assert list(res.subjects["ID"]) == list(range(24))
+    s = res.summary()
+    assert 0 <= s["g3plus_lab"] <= 1 and s["g3plus_lab_lo"] <= s["g3plus_lab"] <= s["g3plus_lab_hi"]
+
+
+def test_same_seed_same_result_any_threads_and_chunks():
+    pop = small(n=30)
+    a = sp.simulate_population("xd_80_biw", pop, days=42, seed=5, threads=1, chunk_size=4, observe=[7, 14, 28])
+    b = sp.simulate_population("xd_80_biw", pop, days=42, seed=5, threads=2, observe=[7, 14, 28])
+    pd.testing.assert_frame_equal(a.subjects, b.subjects, check_exact=True)
+    np.testing.assert_array_equal(a.trajectories, b.trajectories)
+    c = sp.simulate_population("xd_80_biw", pop, days=42, seed=6)
+    assert not np.array_equal(a.subjects["weight"], c.subjects["weight"])
+
+
+def test_common_random_numbers_across_regimens():
+    pop = small(n=16)
+    a = sp.simulate_population("xd_80_biw", pop, days=28, seed=9)
+    b = sp.simulate_population("xd_100_qw", pop, days=28, seed=9)
+    for c in ["weight", "height", "age", "P0", "selinexor.CL", "platelets.kon", "days_on_treatment"]:
+        np.testing.assert_array_equal(a.subjects[c], b.subjects[c])
+
+
+def test_explicit_patient_table():
+    table = pd.DataFrame({"weight": [60.0, 90.0], "height": [160.0, 185.0], "age": [80.0, 50.0],
+                          "sex": ["female", "male"], "platelets": [80.0, 300.0], "selinexor.CL": [10.0, 30.0],
+                          "disc_days": [1000.0, 1000.0]})
+    pop = sp.Population.from_table(table)
+    res = sp.simulate_population("xd_80_biw", pop, days=56, seed=1)
+    s = res.subjects
+    np.testing.assert_allclose(s["P0"], [80.0, 300.0])
+    np.testing.assert_allclose(s["selinexor.CL"], [10.0, 30.0])  # fixed by the row: no random effect
+    assert s["nadir"].iloc[0] < s["nadir"].iloc[1]
+    np.testing.assert_allclose(s["days_on_treatment"], [56.0, 56.0])
+
+
+def test_lower_marrow_reserve_means_more_grade_3():
+    pop = small(n=200)
+    frail = pop.with_platelets(median=100.0)
+    a = sp.simulate_population("xd_80_biw", pop, days=84, seed=3).summary()
+    b = sp.simulate_population("xd_80_biw", frail, days=84, seed=3).summary()
+    assert b["g3plus_lab"] > a["g3plus_lab"]
+
+
+def test_dose_rules_change_doses_and_lower_toxicity():
+    pop = small(n=150)
+    none = sp.simulate_population("xd_80_biw", pop, days=112, seed=2).subjects
+    label = sp.simulate_population("xd_80_biw", pop, days=112, seed=2, dose_rules="label").subjects
+    assert (none["n_reductions"] + none["n_interruptions"]).sum() == 0
+    assert (label["n_reductions"] + label["n_interruptions"]).sum() > 0
+    assert label["dose_intensity_mg_week"].mean() < none["dose_intensity_mg_week"].mean()
+    assert (label["worst_grade"] == 4).mean() <= (none["worst_grade"] == 4).mean()
+
+
+def test_custom_rules_as_dict():
+    rules = {"drug": "selinexor", "ladder": [{"amount": 80, "weekdays": [1, 3]}, {"amount": 40, "weekdays": [1, 3]}],
+             "rules": [{"below": 100, "action": "reduce"}], "cooldown_days": 7}
+    s = sp.simulate_population("xd_80_biw", small(n=40), days=84, seed=1, dose_rules=rules).subjects
+    assert s["n_reductions"].max() >= 1
+
+
+def expect(fn, field_part, *a, **kw):
+    with pytest.raises(sp.ModelError) as e:
+        fn(*a, **kw)
+    assert field_part in (getattr(e.value, "field", "") or "") or field_part in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("n", [0, -5, 2.5, True])
+def test_bad_n(n):
+    expect(sp.population, "n", "rrmm_heavily_pretreated", n=n)
+
+
+def test_bad_population_inputs():
+    expect(sp.population, "population", "no_such_population", n=5)
+    expect(sp.Population.from_table, "population", pd.DataFrame())
+    pop = small(n=5)
+    expect(sp.simulate_population, "iiv", "xd_80_biw", pop.with_iiv({"selinexor.CLX": 0.3}), days=7)
+    expect(sp.simulate_population, "iiv", "xd_80_biw", pop.with_iiv({"nonsense": 0.3}), days=7)
+    omega = [[0.09, 0.2], [0.2, 0.09]]
+    expect(sp.simulate_population, "omega", "xd_80_biw", pop.with_omega(["selinexor.CL", "selinexor.Vc"], omega), days=7)
+    expect(sp.simulate_population, "seed", "xd_80_biw", pop, days=7, seed=-1)
+    expect(sp.simulate_population, "threads", "xd_80_biw", pop, days=7, threads=0)
+    expect(sp.simulate_population, "dose_rules", "xd_80_biw", pop, days=7, dose_rules="no_such_rules")
+    expect(sp.simulate_population, "population", "xd_80_biw", "rrmm_heavily_pretreated", days=7)
+    table = pd.DataFrame({"weight": [70.0], "bogus": [1.0]})
+    expect(sp.simulate_population, "bogus", "xd_80_biw", sp.Population.from_table(table), days=7)
+
+
+def test_rules_that_can_never_resume_are_rejected():
+    pop = small(n=5)
+    base = {"drug": "selinexor", "ladder": [{"amount": 80, "weekdays": [1, 3]}]}
+    never = dict(base, rules=[{"below": 25, "action": "interrupt"}])
+    expect(sp.simulate_population, "resume_at_or_above", "xd_80_biw", pop, days=7, dose_rules=never)
+    unreachable = dict(base, rules=[{"below": 25, "action": "interrupt", "resume_at_or_above": 1e6}])
+    expect(sp.simulate_population, "resume_at_or_above", "xd_80_biw", pop, days=7, dose_rules=unreachable)
+    unknown_q = dict(base, quantity="ANC", rules=[{"below": 1, "action": "reduce"}])
+    expect(sp.simulate_population, "quantity", "xd_80_biw", pop, days=7, dose_rules=unknown_q)
+
+
+def test_trajectory_bands():
+    res = sp.simulate_population("xd_80_biw", small(n=50), days=28, seed=1, observe=True)
+    b = res.bands()
+    assert list(b.columns) == ["DAY", "PLT_p05", "PLT_p50", "PLT_p95"]
+    assert len(b) == 29 and (b["PLT_p05"] <= b["PLT_p50"]).all() and (b["PLT_p50"] <= b["PLT_p95"]).all()
