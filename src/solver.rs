@@ -15,6 +15,14 @@ use ode_solvers::{Dopri5, OutputType, SVector, System};
 /// keeps the explicit method stable there, at the cost of more steps, so the test is disabled.
 const NO_STIFFNESS_CHECK: u32 = u32::MAX;
 
+/// An emptied depot still limits an explicit method's step to about 3.3/ka (stability), long
+/// after it holds anything. So, 37 e-folds after a depot input (1e-16 of it left, below double
+/// precision), what remains moves to the central compartment, exactly conserving mass, and the
+/// depot is zeroed; it is skipped if more than `FLUSH_LEFT` of the dose is left (a later dose).
+/// This halves the right-hand-side evaluations of 24 weeks of oral dosing.
+pub const FLUSH_E_FOLDS: f64 = 36.9;
+const FLUSH_LEFT: f64 = 1e-14;
+
 /// Relative length below which a segment is stepped over by one Euler step.
 const TINY: f64 = 1e-12;
 
@@ -85,6 +93,13 @@ pub enum ActionKind {
     Jump { state: usize, amount: f64 },
     /// Change drug `drug`'s infusion rate by `delta` mg/h.
     Rate { drug: usize, delta: f64 },
+    /// Move what is left in a depot into the central compartment and zero the depot, if at most
+    /// `threshold` is left (see [`FLUSH_E_FOLDS`]).
+    Flush {
+        depot: usize,
+        central: usize,
+        threshold: f64,
+    },
 }
 
 /// An action at a time, from the dose (if any) administered at `given_at` of drug `drug`.
@@ -132,11 +147,15 @@ pub fn dose_actions(model: &Model, e: &DoseEvent, out: &mut Vec<Action>) -> Resu
                 ),
             )
         })?;
+        let amount = e.amount * slot.pk.f;
+        let t_in = e.time + slot.pk.tlag;
+        out.push(mk(t_in, ActionKind::Jump { state: g, amount }));
         out.push(mk(
-            e.time + slot.pk.tlag,
-            ActionKind::Jump {
-                state: g,
-                amount: e.amount * slot.pk.f,
+            t_in + FLUSH_E_FOLDS / slot.pk.ka,
+            ActionKind::Flush {
+                depot: g,
+                central: slot.central,
+                threshold: FLUSH_LEFT * amount,
             },
         ));
     } else if e.duration > 0.0 {
@@ -325,6 +344,18 @@ fn run_n<const N: usize>(
             ActionKind::Jump { state, amount } => {
                 y[state] += amount;
                 h = 0.0;
+            }
+            ActionKind::Flush {
+                depot,
+                central,
+                threshold,
+            } => {
+                // The true content is below 1e-16 of the dose; what the solver holds there is
+                // noise at the level of atol, far below any later dose.
+                if y[depot].abs() <= threshold + 1e3 * atol {
+                    y[central] += y[depot];
+                    y[depot] = 0.0;
+                }
             }
             ActionKind::Rate { drug, delta } => {
                 rate[drug] += delta;

@@ -1,0 +1,456 @@
+"""The main job: compare() of once- vs twice-weekly selinexor, its result object, files, figures
+and the ``selinexor-pkpd compare`` command line.
+
+Small runs only (40 patients, 8 weeks): the whole file takes well under a minute on 2 cores.
+Tests of known bugs are marked ``xfail(strict=True)``: they describe the intended behaviour and
+start failing (XPASS) once the bug is fixed, so the marker can be removed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import selinexor_pkpd as sp
+from conftest import expect_model_error
+
+N = 40
+DAYS = 56.0
+ARMS = list(sp.DEFAULT_ARMS)  # 100/80/60 mg QW, 80/60/40 mg BIW
+INCIDENCES = ["g3plus_lab", "g3_lab", "g4_lab", "g3plus", "g3", "g4", "any_grade", "interrupted", "reduced",
+              "modified"]
+INCIDENCE_COLS = ["n"] + [f"{k}{s}" for k in INCIDENCES for s in ("", "_lo", "_hi")]
+OUTPUT_FILES = ["summary.csv", "differences.csv", "subjects.csv", "bands.csv", "inputs.json", "compare.png"]
+compare_module = importlib.import_module("selinexor_pkpd.compare")  # the module (sp.compare is the function)
+
+
+@pytest.fixture(scope="module")
+def pop():
+    return sp.population("rrmm_heavily_pretreated", n=N)
+
+
+@pytest.fixture(scope="module")
+def res(pop):
+    """The default six arms with the label's dose rules, full mode."""
+    return sp.compare(population=pop, days=DAYS, progress=False)
+
+
+@pytest.fixture(scope="module")
+def res_summary_only(pop):
+    return sp.compare(population=pop, days=DAYS, progress=False, summary_only=True)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def _png_shape(path: Path) -> tuple[int, ...]:
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(path)
+    return img.shape
+
+
+def _assert_png(path: Path) -> None:
+    assert path.is_file() and path.stat().st_size > 10_000, path
+    shape = _png_shape(path)
+    assert len(shape) == 3 and shape[2] in (3, 4), shape
+    assert shape[0] >= 300 and shape[1] > shape[0], f"three panels side by side expected, got {shape}"
+
+
+# --------------------------------------------------------------------------------------------------
+# (a) the command line, end to end
+# --------------------------------------------------------------------------------------------------
+
+def _cli() -> list[str]:
+    """The installed console script of this interpreter's environment, else ``python -m``."""
+    scripts = Path(sys.executable).parent
+    for name in ("selinexor-pkpd", "selinexor-pkpd.exe"):
+        if (scripts / name).is_file():
+            return [str(scripts / name)]
+    return [sys.executable, "-m", "selinexor_pkpd.cli"]
+
+
+def _run(args: list[str], cmd: list[str] | None = None, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run((cmd or _cli()) + args, capture_output=True, text=True, timeout=300, env=env, **kw)
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "out"
+    p = _run(["compare", "--n", str(N), "--days", f"{DAYS:g}", "--out", str(out), "--quiet"])
+    return p, out
+
+
+def test_cli_compare_exit_code_and_table(cli_run):
+    p, _ = cli_run
+    assert p.returncode == 0, f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
+    for arm in ARMS:
+        assert arm in p.stdout
+    for col in ("G3 %", "G4 %", "G3+ % (95% CI)", "nadir med (p5-p95)", "mg/wk", "AUC/wk"):
+        assert col in p.stdout, f"column {col!r} missing from the printed table"
+    assert f"{N} patients" in p.stdout
+    assert "compare:" not in p.stderr, "--quiet must not draw a progress bar"
+
+
+def test_cli_compare_files(cli_run, res):
+    p, out = cli_run
+    assert p.returncode == 0, p.stderr
+    for f in OUTPUT_FILES:
+        assert (out / f).is_file(), f"{f} not written"
+        assert f in p.stdout, f"{f} not listed in the output"
+    summary = pd.read_csv(out / "summary.csv", index_col="arm")
+    assert list(summary.index) == ARMS
+    assert (summary["n"] == N).all()
+    assert list(summary["regimen"]) == list(sp.DEFAULT_ARMS.values())
+    # the CLI runs the same comparison as the API with the same defaults (seed, label rules)
+    for col in INCIDENCE_COLS + ["nadir_median", "dose_intensity_mg_week_mean"]:
+        np.testing.assert_array_equal(summary[col].to_numpy(float), res.summary[col].to_numpy(float), err_msg=col)
+    diff = pd.read_csv(out / "differences.csv")
+    assert set(diff.columns) >= {"arm", "reference", "metric", "difference", "lo", "hi", "n"}
+    assert list(dict.fromkeys(diff["arm"])) == ARMS
+    subjects = pd.read_csv(out / "subjects.csv")
+    assert len(subjects) == N * len(ARMS)
+    assert {"arm", "ID", "nadir", "worst_grade_lab", "dose_intensity_mg_week"} <= set(subjects.columns)
+    bands = pd.read_csv(out / "bands.csv")
+    assert list(bands.columns) == ["arm", "DAY", "PLT_p05", "PLT_p50", "PLT_p95"]
+    assert len(bands) == len(ARMS) * (int(DAYS) + 1)
+    assert (bands["PLT_p05"] <= bands["PLT_p50"]).all() and (bands["PLT_p50"] <= bands["PLT_p95"]).all()
+    inputs = json.loads((out / "inputs.json").read_text(encoding="utf-8"))
+    assert inputs["population"]["n"] == N and inputs["days"] == DAYS and inputs["dose_rules"] == "label"
+    assert list(inputs["arms"]) == ARMS
+    _assert_png(out / "compare.png")
+
+
+def test_cli_help():
+    for args in (["--help"], ["compare", "--help"]):
+        p = _run(args)
+        assert p.returncode == 0, p.stderr
+        assert "usage: selinexor-pkpd" in p.stdout
+    p = _run(["compare", "--help"])
+    for opt in ("--n", "--days", "--arms", "--population", "--platelets-median", "--seed", "--rules", "--no-rules",
+                "--summary-only", "--out", "--quiet", "--threads"):
+        assert opt in p.stdout, opt
+    # python -m works too
+    p = _run(["--help"], cmd=[sys.executable, "-m", "selinexor_pkpd.cli"])
+    assert p.returncode == 0 and "compare" in p.stdout
+
+
+def test_cli_bad_arm_is_a_clean_error(tmp_path):
+    p = _run(["compare", "--arms", "xd_80_biw,nope", "--n", "5", "--days", "14", "--out", str(tmp_path / "o"), "--quiet"])
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert "error:" in p.stderr and "nope" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# (b) identical arms: exactly zero differences
+# --------------------------------------------------------------------------------------------------
+
+def test_identical_arms_zero_differences(pop):
+    r = sp.compare({"a": "xd_80_biw", "b": "xd_80_biw"}, pop, days=DAYS, progress=False)
+    for d in (r.differences(), r.differences(reference="b")):
+        assert len(d) == 2 * len(compare_module.PAIRED)
+        assert set(d["metric"]) == set(compare_module.PAIRED)
+        for col in ("difference", "lo", "hi"):
+            assert (d[col] == 0.0).all(), d[d[col] != 0.0]
+        assert (d["n"] == N).all()
+    cols = [c for c in r.summary.columns if c != "regimen"]
+    np.testing.assert_array_equal(r.summary.loc["a", cols].to_numpy(float), r.summary.loc["b", cols].to_numpy(float))
+    sa = r.subjects[r.subjects["arm"] == "a"].drop(columns="arm").reset_index(drop=True)
+    sb = r.subjects[r.subjects["arm"] == "b"].drop(columns="arm").reset_index(drop=True)
+    pd.testing.assert_frame_equal(sa, sb, check_exact=True)
+
+
+def test_differences_against_the_reference_arm(res):
+    d = res.differences(reference="80 mg BIW")
+    assert (d["reference"] == "80 mg BIW").all()
+    own = d[d["arm"] == "80 mg BIW"]
+    assert (own[["difference", "lo", "hi"]] == 0.0).all().all()
+    row = d[(d["arm"] == "100 mg QW") & (d["metric"] == "g3plus_lab")].iloc[0]
+    s = res.summary
+    assert row["difference"] == pytest.approx(s.loc["100 mg QW", "g3plus_lab"] - s.loc["80 mg BIW", "g3plus_lab"], abs=1e-12)
+    assert row["lo"] <= row["difference"] <= row["hi"]
+    # the default reference is the first arm
+    assert (res.differences()["reference"] == ARMS[0]).all()
+
+
+def test_differences_do_not_depend_on_how_the_reference_was_chosen(pop):
+    """Computed while streaming (reference= at compare) or afterwards from the subject table."""
+    arms = {"100 mg QW": "xd_100_qw", "80 mg BIW": "xd_80_biw"}
+    a = sp.compare(arms, pop, days=DAYS, progress=False, reference="80 mg BIW").differences()
+    b = sp.compare(arms, pop, days=DAYS, progress=False).differences(reference="80 mg BIW")
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------
+# (c) dose-response on the same patients
+# --------------------------------------------------------------------------------------------------
+
+def test_common_random_numbers(res):
+    s = res.subjects
+    for col in ("weight", "age", "P0", "platelets.kon", "selinexor.CL", "days_on_treatment"):
+        piv = s.pivot(index="ID", columns="arm", values=col)
+        assert (piv.nunique(axis=1) == 1).all(), f"{col} differs between arms"
+
+
+@pytest.mark.parametrize("higher, lower", [("100 mg QW", "80 mg QW"), ("80 mg QW", "60 mg QW"),
+                                           ("80 mg BIW", "60 mg BIW"), ("60 mg BIW", "40 mg BIW")])
+def test_higher_dose_not_less_grade3(res, higher, lower):
+    s = res.summary
+    for k in ("g3plus_lab", "g3plus"):
+        assert s.loc[higher, k] >= s.loc[lower, k], (k, s.loc[[higher, lower], k].to_dict())
+    # the paired difference says the same
+    d = res.differences(reference=lower)
+    g = d[(d["arm"] == higher) & (d["metric"] == "g3plus_lab")].iloc[0]
+    assert g["difference"] >= 0.0
+
+
+@pytest.mark.xfail(reason="BUG: a stop by the dose rules does not end the time on treatment: days_on_treatment stays at "
+                          "the discontinuation/horizon time, so dose intensity (mg/week), auc_week and the toxicity "
+                          "window of rule-stopped patients run over weeks without selinexor", strict=True)
+def test_stop_by_the_rules_ends_treatment(pop):
+    r = sp.compare({"40 mg BIW": "xd_40_biw"}, pop, days=168, progress=False)  # ladder 40 BIW -> 60 QW -> stop
+    s = r.subjects
+    stopped = s[s["stopped_by_rule"]]
+    assert len(stopped) > 0
+    # stopped early (received under half the plan) yet "on treatment" until the last day of the run
+    bad = stopped[(stopped["days_on_treatment"] >= 168.0) & (stopped["relative_dose_intensity"] < 0.5)]
+    assert bad.empty, bad[["ID", "days_on_treatment", "relative_dose_intensity", "dose_intensity_mg_week"]]
+
+
+def test_higher_dose_lower_nadir_for_every_patient_without_rules(pop):
+    """Without dose modification the model is monotone patient by patient."""
+    r = sp.compare(population=pop, days=DAYS, dose_rules=None, progress=False)
+    nadir = r.subjects.pivot(index="ID", columns="arm", values="nadir")
+    grade = r.subjects.pivot(index="ID", columns="arm", values="worst_grade")
+    for higher, lower in [("100 mg QW", "80 mg QW"), ("80 mg QW", "60 mg QW"),
+                          ("80 mg BIW", "60 mg BIW"), ("60 mg BIW", "40 mg BIW")]:
+        assert (nadir[higher] <= nadir[lower]).all(), (higher, lower)
+        assert (grade[higher] >= grade[lower]).all(), (higher, lower)
+    assert (r.subjects["n_reductions"] == 0).all() and (r.subjects["n_interruptions"] == 0).all()
+
+
+# --------------------------------------------------------------------------------------------------
+# (d) figures
+# --------------------------------------------------------------------------------------------------
+
+def test_plot_renders_png_with_agg(res, tmp_path):
+    import matplotlib
+    from matplotlib.axes import Axes
+
+    assert matplotlib.get_backend().lower() == "agg"
+    path = tmp_path / "compare.png"
+    axes = res.plot(path)
+    assert len(axes) == 3 and all(isinstance(ax, Axes) for ax in axes)
+    _assert_png(path)
+    # the platelet panel has one median line per arm in its legend; the incidence panel one tick per arm
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ARMS
+    assert [t.get_text() for t in axes[1].get_xticklabels()] == ARMS
+    axes2 = res.plot()
+    assert len(axes2) == 3 and all(isinstance(ax, Axes) for ax in axes2)
+
+
+def test_plot_summary_only(res_summary_only, tmp_path):
+    path = tmp_path / "so.png"
+    axes = res_summary_only.plot(path)
+    assert len(axes) == 3
+    _assert_png(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# (e) files and reproduction from inputs.json
+# --------------------------------------------------------------------------------------------------
+
+def test_to_csv_then_from_inputs_is_bit_identical(res, tmp_path):
+    written = res.to_csv(tmp_path)
+    assert {p.name for p in written} == {"summary.csv", "differences.csv", "subjects.csv", "bands.csv", "inputs.json"}
+    again = sp.from_inputs(tmp_path / "inputs.json")
+    pd.testing.assert_frame_equal(again.summary, res.summary, check_exact=True)
+    pd.testing.assert_frame_equal(again.subjects, res.subjects, check_exact=True)
+    pd.testing.assert_frame_equal(again.bands(), res.bands(), check_exact=True)
+    # the CSV round trip is exact too
+    back = pd.read_csv(tmp_path / "summary.csv", index_col="arm")
+    np.testing.assert_array_equal(back.drop(columns="regimen").to_numpy(float),
+                                  res.summary.drop(columns="regimen").to_numpy(float))
+    # and from the dict
+    again2 = sp.from_inputs(json.loads((tmp_path / "inputs.json").read_text(encoding="utf-8")))
+    pd.testing.assert_frame_equal(again2.summary, res.summary, check_exact=True)
+
+
+def test_table_is_readable(res):
+    t = res.table()
+    assert list(t.index) == ARMS
+    assert "G3+ % (95% CI)" in t.columns
+    assert t["G3+ % (95% CI)"].str.match(r"^\d+ \(\d+-\d+\)$").all()
+
+
+@pytest.mark.xfail(reason="BUG: from_inputs() renames Regimen-object arms: inputs.json keeps the preset name only for "
+                          "string arms, so the 'regimen' column becomes the arm label", strict=True)
+def test_from_inputs_keeps_regimen_names_of_regimen_objects(pop, tmp_path):
+    custom = sp.Regimen.weekly("selinexor", 70, weekdays=[1]).add(sp.dose("dexamethasone", 20, weekdays=[1]))
+    r = sp.compare({"70 mg QW": custom, "60 mg QW": sp.regimen("xd_60_qw")}, pop.with_n(10), days=28, progress=False)
+    r.to_csv(tmp_path)
+    again = sp.from_inputs(tmp_path / "inputs.json")
+    assert list(again.summary["regimen"]) == list(r.summary["regimen"])  # [custom.name, "xd_60_qw"]
+    pd.testing.assert_frame_equal(again.summary, r.summary, check_exact=True)
+
+
+@pytest.mark.xfail(reason="BUG: inputs.json does not carry the patient table of Population.from_table(); "
+                          "from_inputs() silently samples other patients", strict=True)
+def test_from_inputs_with_a_patient_table(tmp_path):
+    table = pd.DataFrame({"platelets": [80.0, 120.0, 200.0], "weight": [60.0, 70.0, 80.0]})
+    r = sp.compare({"80 mg BIW": "xd_80_biw"}, sp.Population.from_table(table), days=28, progress=False)
+    r.to_csv(tmp_path)
+    again = sp.from_inputs(tmp_path / "inputs.json")
+    assert list(again.subjects["P0"]) == [80.0, 120.0, 200.0]
+    pd.testing.assert_frame_equal(again.summary, r.summary, check_exact=True)
+
+
+@pytest.mark.xfail(reason="BUG: paired differences (and summary-only means) are summed chunk by chunk, and the "
+                          "adaptive chunking is timing-dependent: results change in the last bits with chunk_size, so "
+                          "from_inputs() is not bit-identical for differences()", strict=True)
+@pytest.mark.parametrize("summary_only", [False, True])
+def test_results_do_not_depend_on_chunk_size(pop, summary_only):
+    a = sp.compare(population=pop, days=DAYS, progress=False, chunk_size=7, summary_only=summary_only)
+    b = sp.compare(population=pop, days=DAYS, progress=False, chunk_size=N, summary_only=summary_only)
+    pd.testing.assert_frame_equal(a.summary, b.summary, check_exact=True)
+    pd.testing.assert_frame_equal(a.differences(), b.differences(), check_exact=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# (f) summary-only (streaming) mode
+# --------------------------------------------------------------------------------------------------
+
+def test_summary_only_same_incidences(res, res_summary_only):
+    so = res_summary_only
+    assert so.subjects is None
+    assert list(so.summary.index) == ARMS
+    assert set(so.summary.columns) == set(res.summary.columns)
+    for col in INCIDENCE_COLS:
+        np.testing.assert_array_equal(so.summary[col].to_numpy(float), res.summary[col].to_numpy(float), err_msg=col)
+    assert list(so.summary["regimen"]) == list(res.summary["regimen"])
+    # paired differences: incidences exactly, continuous metrics to solver accuracy
+    d_so, d_full = so.differences(), res.differences()
+    binary = d_full["metric"].isin(["g3plus_lab", "g4_lab", "g3plus", "modified"])
+    np.testing.assert_array_equal(d_so.loc[binary, "difference"].to_numpy(), d_full.loc[binary, "difference"].to_numpy())
+    np.testing.assert_allclose(d_so["difference"].to_numpy(), d_full["difference"].to_numpy(), rtol=1e-3, atol=1e-2)
+    np.testing.assert_allclose(so.summary["dose_intensity_mg_week_mean"].to_numpy(float),
+                               res.summary["dose_intensity_mg_week_mean"].to_numpy(float), rtol=1e-9)
+
+
+def test_summary_only_keeps_no_subjects_nor_bands(res_summary_only, tmp_path):
+    so = res_summary_only
+    assert so.subjects is None
+    expect_model_error(so.bands, field="observe")
+    expect_model_error(so.differences, reference="80 mg BIW", field="reference")
+    written = {p.name for p in so.to_csv(tmp_path)}
+    assert written == {"summary.csv", "differences.csv", "inputs.json"}
+    assert so.inputs["summary_only"] is True
+
+
+@pytest.mark.xfail(reason="BUG: summary-only percentiles take the lower order statistic's histogram bin while the "
+                          "full mode interpolates (numpy.quantile): nadir median/p05/p95 differ by up to ~2 x 10^9/L, "
+                          "far more than the 0.25 bin width", strict=True)
+def test_summary_only_nadir_percentiles_within_histogram_resolution(res, res_summary_only):
+    for col in ("nadir_median", "nadir_p05", "nadir_p95"):
+        diff = (res_summary_only.summary[col].astype(float) - res.summary[col].astype(float)).abs()
+        assert (diff <= 0.25).all(), f"{col}: {diff.round(3).to_dict()}"
+
+
+# --------------------------------------------------------------------------------------------------
+# (g) parquet
+# --------------------------------------------------------------------------------------------------
+
+def test_to_parquet(res, res_summary_only, tmp_path):
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed: to_parquet is optional")
+    written = res.to_parquet(tmp_path / "full")
+    assert {p.name for p in written} == {"summary.parquet", "subjects.parquet"}
+    summary = pd.read_parquet(tmp_path / "full" / "summary.parquet")
+    pd.testing.assert_frame_equal(summary, res.summary.reset_index(), check_exact=True)
+    subjects = pd.read_parquet(tmp_path / "full" / "subjects.parquet")
+    pd.testing.assert_frame_equal(subjects, res.subjects, check_exact=True, check_dtype=False)
+    written = res_summary_only.to_parquet(tmp_path / "so")
+    assert [p.name for p in written] == ["summary.parquet"]
+
+
+# --------------------------------------------------------------------------------------------------
+# (h) bad inputs name the field
+# --------------------------------------------------------------------------------------------------
+
+def test_bad_inputs(pop):
+    kw = {"days": 14, "progress": False}
+    expect_model_error(sp.compare, {}, pop, field="arms", **kw)
+    expect_model_error(sp.compare, [], pop, field="arms", **kw)
+    e = expect_model_error(sp.compare, {"a": "xd_80_biw", "b": "nope"}, pop, contains=["nope"], **kw)
+    assert e.field in ("regimen", "arms", "arms.b"), e.field
+    expect_model_error(sp.compare, {"a": "xd_80_biw"}, pop, reference="zz", field="reference", contains=["zz"], **kw)
+    expect_model_error(sp.population, "rrmm_heavily_pretreated", n=0, field="n", contains=["0"])
+    expect_model_error(sp.population, "rrmm_heavily_pretreated", n=-3, field="n", contains=["-3"])
+    expect_model_error(pop.with_n, 0, field="n")
+    expect_model_error(sp.population, "nope", n=5, field="population", contains=["nope"])
+    expect_model_error(sp.compare, {"a": "xd_80_biw"}, pop, threads=0, field="threads", contains=["0"], **kw)
+    expect_model_error(sp.compare, {"a": "xd_80_biw"}, pop, seed=-1, field="seed", contains=["-1"], **kw)
+    expect_model_error(sp.compare, {"a": "xd_80_biw"}, pop, dose_rules="nope", field="dose_rules", **kw)
+    expect_model_error(sp.compare, {"a": "xd_80_biw"}, "rrmm_heavily_pretreated", field="population", **kw)
+    expect_model_error(sp.compare, {"a": "xd_80_biw"}, pop, days=0, progress=False, field="days")
+
+
+def test_bad_reference_after_the_run(res):
+    expect_model_error(res.differences, reference="zz", field="reference", contains=["zz"])
+
+
+@pytest.mark.xfail(reason="BUG: a single preset name as arms is iterated character by character "
+                          "(ModelError: unknown preset \"x\")", strict=True)
+def test_single_string_arm(pop):
+    try:
+        r = sp.compare("xd_80_biw", pop.with_n(5), days=14, progress=False)
+    except sp.ModelError as e:  # rejecting it is fine too, if the error names arms
+        assert e.field == "arms", str(e)
+    else:
+        assert r.arms == ["xd_80_biw"]
+
+
+# --------------------------------------------------------------------------------------------------
+# (i) progress bar
+# --------------------------------------------------------------------------------------------------
+
+class _SlowClock:
+    """perf_counter advancing 0.6 s a call, so that compare() believes it is slow and shows its bar."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def perf_counter(self) -> float:
+        self.t += 0.6
+        return self.t
+
+
+def test_progress_false_and_true(pop, capsys, monkeypatch):
+    arms = {"100 mg QW": "xd_100_qw", "80 mg BIW": "xd_80_biw"}
+    quiet = sp.compare(arms, pop, days=28, progress=False)
+    assert "compare" not in capsys.readouterr().err
+    fast = sp.compare(arms, pop, days=28, progress=True)  # short run: no bar needed, must still work
+    pd.testing.assert_frame_equal(fast.summary, quiet.summary, check_exact=True)
+    capsys.readouterr()
+    pytest.importorskip("tqdm")
+    monkeypatch.setattr(compare_module, "time", _SlowClock())
+    slow = sp.compare(arms, pop, days=28, progress=True, chunk_size=10)
+    err = capsys.readouterr().err
+    total = N * len(arms)
+    assert "compare" in err and f"{total}/{total}" in err, err
+    pd.testing.assert_frame_equal(slow.summary, quiet.summary, check_exact=True)
