@@ -4,14 +4,20 @@
 //!     24 weeks, rtol 1e-6 / atol 1e-9, output only at the horizon;
 //! (b) the same for selinexor 100 mg QW;
 //! (c) 10,000 patients of `rrmm_heavily_pretreated` on `xd_80_biw` with the label dose rules
-//!     (`label_biw`), 24 weeks, on 1 and 2 threads.
+//!     (`label_biw`), 24 weeks, 2 threads; and, for the 2-thread speed-up, the first 2,000 of
+//!     the same patients on 1 and on 2 threads.
 //!
-//! Each timed quantity includes everything a caller pays per patient: building the model
-//! (parameter resolution), expanding the regimen into dose events, and the piecewise solve.
-//! Before timing, each benchmark prints its right-hand-side evaluations per patient.
+//! (a) and (b) are timed twice: wall clock (`single_patient`) and CPU time of the benchmark
+//! thread (`single_patient_cpu`, from /proc/thread-self/schedstat), which other processes on a
+//! shared machine do not inflate. Each timed quantity includes everything a caller pays per
+//! patient: building the model (parameter resolution), expanding the regimen into dose events,
+//! and the piecewise solve. Each benchmark prints its right-hand-side evaluations per patient
+//! before timing.
 //!
-//! Run: `cargo bench --bench simulate` (all) or `cargo bench --bench simulate -- single_patient`.
+//! Run: `cargo bench --bench simulate` (all, about 3 minutes) or a filter such as
+//! `cargo bench --bench simulate -- single_patient`.
 
+use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use selinexor_pkpd::library::Library;
 use selinexor_pkpd::patient::Patient;
@@ -29,7 +35,76 @@ use std::time::Duration;
 const HORIZON_H: f64 = 24.0 * 7.0 * 24.0;
 const DAYS: f64 = 24.0 * 7.0;
 const N_POP: usize = 10_000;
+/// Patients of the 1- vs 2-thread comparison (the first ones of the same population).
+const N_SPEEDUP: usize = 2_000;
 const SEED: u64 = 20_261_121;
+
+/// CPU time of the calling thread, ns (Linux: first field of /proc/thread-self/schedstat).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat (Linux) is needed for the CPU-time benchmarks")
+}
+
+/// A criterion measurement of the benchmark thread's CPU time: the work of a single-threaded
+/// routine, without the time slices other processes take on a busy machine.
+struct ThreadCpuTime;
+
+struct NsFormatter;
+
+impl ValueFormatter for NsFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (div, unit) = if typical < 1e3 {
+            (1.0, "ns")
+        } else if typical < 1e6 {
+            (1e3, "µs")
+        } else if typical < 1e9 {
+            (1e6, "ms")
+        } else {
+            (1e9, "s")
+        };
+        values.iter_mut().for_each(|v| *v /= div);
+        unit
+    }
+
+    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match t {
+            Throughput::Elements(n) => *n as f64,
+            Throughput::Bytes(n) | Throughput::BytesDecimal(n) | Throughput::Bits(n) => *n as f64,
+            Throughput::ElementsAndBytes { elements, .. } => *elements as f64,
+        };
+        values.iter_mut().for_each(|v| *v = n * 1e9 / *v);
+        "elem/s (CPU)"
+    }
+
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(start)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NsFormatter
+    }
+}
 
 /// A selinexor-only regimen: `amount` mg on `weekdays` of every week, 28-day cycles.
 fn selinexor_regimen(amount: f64, weekdays: &[u32]) -> Regimen {
@@ -42,7 +117,8 @@ fn selinexor_regimen(amount: f64, weekdays: &[u32]) -> Regimen {
     .expect("regimen")
 }
 
-fn single_patient(c: &mut Criterion) {
+/// The single-patient cases (a) and (b), timed with measurement `M` in group `group`.
+fn single_patient_with<M: Measurement>(c: &mut Criterion<M>, group: &str, report: bool) {
     let lib = Library::embedded().expect("embedded library");
     let patient = Patient::default();
     let over = Overrides::new();
@@ -65,22 +141,34 @@ fn single_patient(c: &mut Criterion) {
         )
         .expect("simulate")
     };
-    let mut g = c.benchmark_group("single_patient");
+    let mut g = c.benchmark_group(group);
     for (name, reg) in &cases {
-        let sim = run(reg);
-        let pd = sim.model.pd.expect("platelet states");
-        println!(
-            "{name}: rhs_evals = {}, accepted steps = {}, rejected = {}, segments = {}, \
-             PLT(day 168) = {:.3}",
-            sim.stats.rhs_evals,
-            sim.stats.accepted_steps,
-            sim.stats.rejected_steps,
-            sim.stats.segments,
-            sim.states[0][pd.plt]
-        );
-        g.bench_function(*name, |b| b.iter(|| black_box(run(black_box(reg)))));
+        g.bench_function(*name, |b| {
+            if report {
+                let sim = run(reg);
+                let pd = sim.model.pd.expect("platelet states");
+                println!(
+                    "{name}: rhs_evals = {}, accepted steps = {}, rejected = {}, segments = {}, \
+                     PLT(day 168) = {:.3}",
+                    sim.stats.rhs_evals,
+                    sim.stats.accepted_steps,
+                    sim.stats.rejected_steps,
+                    sim.stats.segments,
+                    sim.states[0][pd.plt]
+                );
+            }
+            b.iter(|| black_box(run(black_box(reg))))
+        });
     }
     g.finish();
+}
+
+fn single_patient(c: &mut Criterion) {
+    single_patient_with(c, "single_patient", true);
+}
+
+fn single_patient_cpu(c: &mut Criterion<ThreadCpuTime>) {
+    single_patient_with(c, "single_patient_cpu", false);
 }
 
 fn population(c: &mut Criterion) {
@@ -108,32 +196,49 @@ fn population(c: &mut Criterion) {
         None,
     )
     .expect("trial setup");
-    let mut g = c.benchmark_group("population_10k");
-    g.sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(20))
-        .throughput(Throughput::Elements(N_POP as u64));
     let reported = Once::new();
-    for threads in [1usize, 2] {
-        g.bench_function(format!("threads_{threads}"), |b| {
-            // Inside the closure, so that a filter that skips this group skips the pre-run too.
-            reported.call_once(|| {
-                let res = setup.run_range(0, N_POP, Some(2)).expect("trial");
-                let evals: u64 = res.iter().map(|r| r.rhs_evals).sum();
-                let treated: f64 = res.iter().map(|r| r.t_treated_h / 24.0).sum();
-                println!(
-                    "population_10k: mean rhs_evals per patient = {:.0}, \
-                     mean days on treatment = {:.1}",
-                    evals as f64 / N_POP as f64,
-                    treated / N_POP as f64
-                );
+    // Inside the timed closures, so that a filter that skips these groups skips the pre-run too.
+    let report = || {
+        reported.call_once(|| {
+            let res = setup.run_range(0, N_POP, Some(2)).expect("trial");
+            let mean = |f: &dyn Fn(usize) -> f64| (0..N_POP).map(f).sum::<f64>() / N_POP as f64;
+            println!(
+                "population_10k: mean rhs_evals per patient = {:.0}, mean days on treatment = \
+                 {:.1}; first {N_SPEEDUP}: mean rhs_evals = {:.0}",
+                mean(&|i| res[i].rhs_evals as f64),
+                mean(&|i| res[i].t_treated_h / 24.0),
+                res[..N_SPEEDUP]
+                    .iter()
+                    .map(|r| r.rhs_evals as f64)
+                    .sum::<f64>()
+                    / N_SPEEDUP as f64
+            );
+        })
+    };
+    for (group, n, threads, secs) in [
+        ("population_10k", N_POP, &[2usize][..], 40),
+        ("population_2k_speedup", N_SPEEDUP, &[1usize, 2][..], 20),
+    ] {
+        let mut g = c.benchmark_group(group);
+        g.sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(secs))
+            .throughput(Throughput::Elements(n as u64));
+        for &t in threads {
+            g.bench_function(format!("threads_{t}"), |b| {
+                report();
+                b.iter(|| black_box(setup.run_range(0, n, Some(t)).expect("trial")))
             });
-            b.iter(|| black_box(setup.run_range(0, N_POP, Some(threads)).expect("trial")))
-        });
+        }
+        g.finish();
     }
-    g.finish();
 }
 
-criterion_group!(benches, single_patient, population);
-criterion_main!(benches);
+criterion_group!(wall, single_patient, population);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = single_patient_cpu
+}
+criterion_main!(wall, cpu);

@@ -202,9 +202,9 @@ SEARCH_DAYS_BOSTON = 182.0  # BOSTON horizon in stages A and B (cheaper); stage 
 
 STAGES = [
     # (name, parameters, arms, evaluations at --maxiter 100 (scaled), short BOSTON horizon)
+    ("B: bortezomib on BOSTON Vd", ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 25, False),
     ("A: selinexor + platelet system on STORM / label pool and BOSTON SVd",
-     ["Imax", "kon", "koff", "gamma", "tpo_half", "fP", "cv_kon", "cv_Imax", "P0_heavy", "P0_cv"], ["storm", "svd"], 130, True),
-    ("B: bortezomib on BOSTON Vd", ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 30, True),
+     ["Imax", "kon", "koff", "gamma", "tpo_half", "fP", "cv_kon", "cv_Imax", "P0_heavy", "P0_cv"], ["storm", "svd"], 110, True),
     ("C: joint, all arms, full horizon", ["Imax", "kon", "koff", "cv_kon", "EC50_btz", "P0_early"], ["storm", "svd", "vd"], 36, False),
 ]
 
@@ -213,7 +213,8 @@ NADIR_WEEKS = (3, 6)            # nadir on 80 mg BIW in the 3rd-6th week (day 14
 OVERSHOOT_MAX = 1.2             # no overshoot above 1.2 x baseline within 12 weeks
 NADIR_MARGIN = (16.0, 40.0)     # penalised outside this window (inside the allowed one, for margin)
 OVERSHOOT_PEN = 1.15
-VD_REBOUND_SOFT = 2.0           # soft penalty on the typical Vd rebound (x baseline, first 24 weeks)
+REBOUND_SOFT = 1.8              # soft penalty: typical patient on SVd or Vd above this x baseline (40 weeks)
+AMPLIFY_SOFT = 0.1              # soft penalty: late trough (days 150-280) deeper than the earlier one (days 0-150) by more than this
 
 # ------------------------------------------------------------------------------------------------
 # Common random numbers: fixed virtual patients per population
@@ -351,12 +352,24 @@ def typical_checks(x: dict[str, float] | None, library: Any = None, vd: bool = T
            "biw_max_rel": float(p.max() / p0), "biw_max_after_nadir_rel": float(p[i:].max() / p0)}
     if not vd:
         return out
-    dv = sp.simulate("vd_boston", days=168, dt_h=2.0, params=params, library=library)
-    q = dv["PLT"].to_numpy()
-    c1 = dv["DAY"].to_numpy() <= 21
-    out.update({"vd_c1_nadir_rel": float(q[c1].min() / q[0]), "vd_max_rel": float(q.max() / q[0]),
-                "vd_min_rel": float(q.min() / q[0])})
+    for reg in ("vd_boston", "svd_100_qw"):
+        dv = sp.simulate(reg, days=280, dt_h=2.0, params=params, library=library)
+        q = dv["PLT"].to_numpy() / dv["PLT"].iloc[0]
+        d = dv["DAY"].to_numpy()
+        tag = reg.split("_")[0]
+        out.update({f"{tag}_c1_nadir_rel": float(q[d <= 21].min()), f"{tag}_max_rel": float(q.max()),
+                    f"{tag}_early_min_rel": float(q[d < 150].min()), f"{tag}_late_min_rel": float(q[d >= 150].min()),
+                    f"{tag}_min_rel": float(q.min())})
     return out
+
+
+def stability_penalty(chk: dict[str, float]) -> float:
+    pen = 0.0
+    for tag in ("vd", "svd"):
+        if f"{tag}_max_rel" in chk:
+            pen += (max(0.0, chk[f"{tag}_max_rel"] - REBOUND_SOFT) / 0.2) ** 2
+            pen += (max(0.0, chk[f"{tag}_early_min_rel"] - chk[f"{tag}_late_min_rel"] - AMPLIFY_SOFT) / 0.05) ** 2
+    return pen
 
 
 # ------------------------------------------------------------------------------------------------
@@ -400,12 +413,11 @@ class Evaluator:
                 v = sims[t.arm][t.metric]
                 terms[t.key] = 25.0 if not math.isfinite(v) else ((v - t.observed) / t.se_obs) ** 2
         prior = sum(PBYNAME[k].prior(x[k]) for k in free)
-        chk = typical_checks(x, vd="vd" in arms)
+        chk = typical_checks(x)
         pen = (max(0.0, chk["biw_t_nadir_days"] - NADIR_MARGIN[1]) / 2.0) ** 2
         pen += (max(0.0, NADIR_MARGIN[0] - chk["biw_t_nadir_days"]) / 2.0) ** 2
         pen += (max(0.0, chk["biw_max_rel"] - OVERSHOOT_PEN) / 0.02) ** 2
-        if "vd" in arms:
-            pen += (max(0.0, chk["vd_max_rel"] - VD_REBOUND_SOFT) / 0.25) ** 2
+        pen += stability_penalty(chk)
         total = sum(terms.values()) + prior + pen
         rec = {"eval": self.n_evals, "total": total, "fit": sum(terms.values()), "prior": prior, "penalty": pen,
                **{f"x.{k}": x[k] for k in free}, **{f"t.{k}": v for k, v in terms.items()},
@@ -667,8 +679,9 @@ def write_doc(x: dict[str, float], rows: list[dict[str, Any]], extra: dict[str, 
     a("- Objective: sum over fitted targets of ((simulated - observed) / SE_observed)^2, SE_observed = sqrt(p(1-p)/n_obs);")
     a("  plus normal priors (on the scale shown) centred on the starting values, which keep weakly identified parameters")
     a("  near them; plus penalties: typical patient on 80 mg BIW (no dose rules): nadir outside days "
-      f"{NADIR_MARGIN[0]:.0f}-{NADIR_MARGIN[1]:.0f} and overshoot above {OVERSHOOT_PEN} x baseline within 12 weeks; typical patient on Vd: rebound above "
-      f"{VD_REBOUND_SOFT} x baseline in 24 weeks (soft).")
+      f"{NADIR_MARGIN[0]:.0f}-{NADIR_MARGIN[1]:.0f} and overshoot above {OVERSHOOT_PEN} x baseline within 12 weeks; typical patient on SVd and on Vd "
+      f"over 40 weeks: rebound above {REBOUND_SOFT} x baseline, and a late trough (days 150-280) deeper than the earlier one (days 0-150) by more than "
+      f"{AMPLIFY_SOFT} x baseline (growing oscillation); all soft (quadratic).")
     a("- STORM grade 3-4 (58.5%) equals grade 3 + grade 4 and is reported, not fitted a second time; the label pool (n = 202)")
     a("  contains the STORM patients and is simulated with the same arm.")
     a("- Nelder-Mead (scipy, adaptive) on a bounded logit transform of each parameter (on log scale where marked), in stages:")
@@ -732,8 +745,10 @@ def write_doc(x: dict[str, float], rows: list[dict[str, Any]], extra: dict[str, 
     a(f"- 80 mg BIW, no dose rules, 12 weeks: nadir {c['biw_nadir_rel']:.2f} x baseline on day {c['biw_t_nadir_days']:.1f} "
       f"(week {int(c['biw_t_nadir_days'] // 7) + 1}; required: weeks {NADIR_WEEKS[0]}-{NADIR_WEEKS[1]}); maximum {c['biw_max_rel']:.2f} x baseline "
       f"(required <= {OVERSHOOT_MAX}).")
-    a(f"- BOSTON Vd, 24 weeks: cycle-1 nadir {c['vd_c1_nadir_rel']:.2f} x baseline (Lonial 2005: mean fall about 60%); "
-      f"maximum {c['vd_max_rel']:.2f} x baseline, minimum {c['vd_min_rel']:.2f}.")
+    for tag, what in (("vd", "BOSTON Vd"), ("svd", "BOSTON SVd (no dose rules)")):
+        a(f"- {what}, 40 weeks: cycle-1 nadir {c[f'{tag}_c1_nadir_rel']:.2f} x baseline"
+          + (" (Lonial 2005: mean fall about 60% on twice-weekly bortezomib)" if tag == "vd" else "")
+          + f"; maximum {c[f'{tag}_max_rel']:.2f} x baseline; minimum days 0-150 {c[f'{tag}_early_min_rel']:.2f}, days 150-280 {c[f'{tag}_late_min_rel']:.2f}.")
     if extra.get("horizon"):
         a("")
         a("Sensitivity to the BOSTON horizon (same seed, n as above, 364 days instead of 280):")
@@ -781,8 +796,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = report_rows(sims)
         print_table(rows, log)
         chk = typical_checks(None, sp.Library())
-        log(f"  typical 80 mg BIW: nadir day {chk['biw_t_nadir_days']:.1f}, max {chk['biw_max_rel']:.2f} x baseline; "
-            f"Vd max {chk['vd_max_rel']:.2f} x baseline")
+        log("  typical: " + " ".join(f"{k}={v:.3f}" for k, v in chk.items()))
         bad = [r["target"] for r in rows if r["within_ci"] is False]
         log("all targets within their 95% CI" if not bad else f"OUTSIDE the 95% CI: {', '.join(bad)}")
         log(f"wall time {time.perf_counter() - t_start:.0f} s")

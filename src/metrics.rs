@@ -35,6 +35,34 @@ pub struct PlateletMetrics {
     pub x_max: f64,
 }
 
+/// Crossings of one threshold: (time, true when going up).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Crossings {
+    pub level: f64,
+    pub below_at_start: bool,
+    pub events: Vec<(f64, bool)>,
+}
+
+impl Crossings {
+    /// Time from `t` until the count is back at or above the level (0 if it already is at `t`;
+    /// NaN if it never is again).
+    pub fn recovery_after(&self, t: f64) -> f64 {
+        let below_at_t = self
+            .events
+            .iter()
+            .take_while(|e| e.0 <= t)
+            .last()
+            .map_or(self.below_at_start, |e| !e.1);
+        if !below_at_t {
+            return 0.0;
+        }
+        self.events
+            .iter()
+            .find(|e| e.0 > t && e.1)
+            .map_or(f64::NAN, |e| e.0 - t)
+    }
+}
+
 /// Accumulates [`PlateletMetrics`] from the solver's steps over `[0, t_stop]`.
 pub struct MetricsObserver {
     probe: Probe,
@@ -45,7 +73,13 @@ pub struct MetricsObserver {
     prev_x: Option<(f64, f64)>,
     g3_onset: f64,
     pub m: PlateletMetrics,
+    /// Crossings of 75 and of the recovery fraction of baseline.
+    pub cross75: Crossings,
+    pub cross_base: Crossings,
 }
+
+/// Fraction of baseline that counts as "back to baseline" (ASSUMPTION: 90%).
+pub const BASELINE_RECOVERY_FRACTION: f64 = 0.9;
 
 /// Minimum (sign = 1) or maximum (sign = -1) of the cubic Hermite interpolant on one step.
 fn hermite_extremum(
@@ -99,6 +133,16 @@ impl MetricsObserver {
             prev_c: None,
             prev_x: None,
             g3_onset: f64::NAN,
+            cross75: Crossings {
+                level: 75.0,
+                below_at_start: baseline < 75.0,
+                events: Vec::new(),
+            },
+            cross_base: Crossings {
+                level: BASELINE_RECOVERY_FRACTION * baseline,
+                below_at_start: false,
+                events: Vec::new(),
+            },
             m: PlateletMetrics {
                 baseline,
                 nadir: baseline,
@@ -115,6 +159,21 @@ impl MetricsObserver {
     }
 
     fn platelets(&mut self, t: f64, p: f64, d: f64) {
+        if let Some((t0, p0, _)) = self.prev {
+            if t > t0 {
+                let cross = |th: f64| t0 + (th - p0) / (p - p0) * (t - t0);
+                for c in [&mut self.cross75, &mut self.cross_base] {
+                    let th = c.level;
+                    if (p0 < th) != (p < th) {
+                        c.events.push((cross(th), p >= th));
+                    }
+                }
+            }
+        }
+        if t > self.t_stop + 1e-9 {
+            self.prev = Some((t, p, d));
+            return;
+        }
         let m = &mut self.m;
         if let Some((t0, p0, d0)) = self.prev {
             if t > t0 {
@@ -164,10 +223,10 @@ impl MetricsObserver {
 
 impl StepObserver for MetricsObserver {
     fn step(&mut self, t: f64, y: &[f64], dy: &[f64]) {
+        self.platelets(t, y[self.probe.plt], dy[self.probe.plt]);
         if t > self.t_stop + 1e-9 {
             return;
         }
-        self.platelets(t, y[self.probe.plt], dy[self.probe.plt]);
         if let Some((ic, inv_vc)) = self.probe.conc {
             let (c, dc) = (y[ic] * inv_vc, dy[ic] * inv_vc);
             if let Some((t0, c0, d0)) = self.prev_c {

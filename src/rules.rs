@@ -212,7 +212,7 @@ impl DoseRules {
 }
 
 /// What the rules did to one subject.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RuleOutcome {
     pub n_reductions: u32,
     pub n_interruptions: u32,
@@ -220,6 +220,20 @@ pub struct RuleOutcome {
     pub stopped: bool,
     /// Final level index (0 = the regimen's own dose).
     pub final_level: usize,
+    /// When the rules stopped the drug for good, h (infinite if they did not).
+    pub t_stopped: f64,
+}
+
+impl Default for RuleOutcome {
+    fn default() -> Self {
+        Self {
+            n_reductions: 0,
+            n_interruptions: 0,
+            stopped: false,
+            final_level: 0,
+            t_stopped: f64::INFINITY,
+        }
+    }
 }
 
 /// Per-subject controller: applies the rules at each lab visit and records the lab values.
@@ -290,6 +304,7 @@ impl<'a> RuleController<'a> {
     fn stop(&mut self, t: f64, pending: &mut Vec<Action>) {
         self.cancel_from(t, pending);
         self.outcome.stopped = true;
+        self.outcome.t_stopped = t;
         self.interrupted = None;
     }
 }

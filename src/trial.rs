@@ -57,13 +57,19 @@ pub struct SubjectResult {
     pub worst_grade_lab: u8,
     pub n_labs: u32,
     pub rules: RuleOutcome,
-    /// Time on treatment, h (discontinuation or end of simulation).
+    /// Time on treatment, h: until discontinuation, a stop by the dose rules, or the end.
     pub t_treated_h: f64,
     /// Selinexor delivered, mg, and planned over the same time on treatment.
     pub delivered_mg: f64,
     pub planned_mg: f64,
     /// Selinexor AUC over the whole simulation, mg.h/L.
     pub auc: f64,
+    /// After the last selinexor dose: time until platelets are >= 75, and >= 90% of baseline
+    /// (h; 0 when already there, NaN when not reached within the simulation).
+    pub t_recovery75_after_last: f64,
+    pub t_recovery_baseline_after_last: f64,
+    /// Time of the last selinexor dose, h (NaN if none).
+    pub t_last_dose: f64,
     /// PLT at the observation times.
     pub trajectory: Vec<f64>,
     pub rhs_evals: u64,
@@ -301,6 +307,12 @@ impl TrialSetup {
             .filter(|&&(t, _)| t < t_treat)
             .map(|&(_, a)| a)
             .sum();
+        let t_last_dose = ctl
+            .schedule
+            .iter()
+            .filter(|&&(t, _)| t < t_treat)
+            .map(|&(t, _)| t)
+            .fold(f64::NAN, f64::max);
         let params = self
             .iiv
             .params
@@ -316,10 +328,13 @@ impl TrialSetup {
             worst_grade_lab,
             n_labs: ctl.labs.len() as u32,
             rules: ctl.outcome.clone(),
-            t_treated_h: t_treat,
+            t_treated_h: t_treat.min(ctl.outcome.t_stopped),
             delivered_mg,
             planned_mg,
             auc,
+            t_recovery75_after_last: obs.cross75.recovery_after(t_last_dose),
+            t_recovery_baseline_after_last: obs.cross_base.recovery_after(t_last_dose),
+            t_last_dose,
             trajectory: states.iter().map(|y| y[pd.plt]).collect(),
             rhs_evals: stats.rhs_evals,
         })

@@ -16,7 +16,7 @@ from ._library import LibrarySource
 from .population import Population, _chunks, _concat, _TrialRunner
 from .regimen import Regimen, RegimenLike
 from .simulate import Params, _error
-from .summary import Z95, StreamingSummary, summarize
+from .summary import Z95, BlockSums, StreamingSummary, summarize
 
 #: The default arms of the main comparison (REGIMENS.md): same backbone, selinexor dose/schedule varies.
 DEFAULT_ARMS: dict[str, str] = {
@@ -42,28 +42,33 @@ PAIRED = {
 
 
 class _Paired:
-    """Running sums of paired differences (arm - reference) per quantity."""
+    """Running sums of paired differences (arm - reference) per quantity, independent of chunking."""
 
     def __init__(self) -> None:
-        self.n: dict[str, int] = {}
-        self.s1: dict[str, float] = {}
-        self.s2: dict[str, float] = {}
+        self._blocks = BlockSums()
 
     def add(self, a: pd.DataFrame, ref: pd.DataFrame) -> None:
+        cols: dict[str, np.ndarray] = {}
         for k, f in PAIRED.items():
-            d = (f(a).to_numpy() - f(ref).to_numpy())
-            d = d[~np.isnan(d)]
-            self.n[k] = self.n.get(k, 0) + len(d)
-            self.s1[k] = self.s1.get(k, 0.0) + float(d.sum())
-            self.s2[k] = self.s2.get(k, 0.0) + float((d * d).sum())
+            d = f(a).to_numpy(dtype=float) - f(ref).to_numpy(dtype=float)
+            ok = ~np.isnan(d)
+            d = np.where(ok, d, 0.0)
+            cols[f"{k}.n"] = ok.astype(float)
+            cols[f"{k}.s1"] = d
+            cols[f"{k}.s2"] = d * d
+        self._blocks.add(cols)
 
     def table(self) -> pd.DataFrame:
+        t = self._blocks.totals()
         rows = []
         for k in PAIRED:
-            n = self.n.get(k, 0)
-            mean = self.s1[k] / n if n else math.nan
-            var = (self.s2[k] - n * mean * mean) / (n - 1) if n > 1 else math.nan
+            n = int(t.get(f"{k}.n", 0))
+            s1, s2 = t.get(f"{k}.s1", 0.0), t.get(f"{k}.s2", 0.0)
+            mean = s1 / n if n else math.nan
+            var = (s2 - n * mean * mean) / (n - 1) if n > 1 else math.nan
             se = math.sqrt(max(var, 0.0) / n) if n > 1 else math.nan
+            if n > 1 and var <= 0.0:  # identical arms: exactly zero, not rounding noise
+                se = 0.0
             rows.append({"metric": k, "difference": mean, "lo": mean - Z95 * se, "hi": mean + Z95 * se, "n": n})
         return pd.DataFrame(rows)
 
@@ -264,6 +269,8 @@ def compare(
 
     if arms is None:
         arms = DEFAULT_ARMS
+    if isinstance(arms, (str, Regimen)):
+        arms = {arms if isinstance(arms, str) else arms.name: arms}
     if not isinstance(arms, Mapping):
         arms = {str(a): a for a in arms}
     if len(arms) == 0:
@@ -333,6 +340,7 @@ def compare(
     inputs = {
         "arms": {a: runners[a].inputs["regimen"] for a in labels},
         "arm_presets": {a: (r if isinstance(r, str) else None) for a, r in arms.items()},
+        "arm_names": {a: runners[a].regimen.name for a in labels},
         "reference": ref, "population": pop.to_dict(), "days": float(days), "seed": int(seed),
         "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
         "params": runners[labels[0]].inputs["params"], "platelet_model": platelet_model,
@@ -362,8 +370,11 @@ def from_inputs(inputs: Union[Mapping[str, Any], str, os.PathLike[str]], *, prog
     if not isinstance(inputs, Mapping):
         inputs = json.loads(Path(inputs).read_text(encoding="utf-8"))
     pop_d = inputs["population"]
-    pop = Population(pop_d["spec"], pop_d["n"], name=pop_d.get("name", "population"))
-    arms = {a: Regimen(spec, name=(inputs.get("arm_presets") or {}).get(a) or a) for a, spec in inputs["arms"].items()}
+    table = pd.DataFrame(pop_d["table"]) if pop_d.get("table") is not None else None
+    pop = Population(pop_d["spec"], pop_d["n"], name=pop_d.get("name", "population"), table=table)
+    names = inputs.get("arm_names") or {}
+    arms = {a: Regimen(spec, name=names.get(a) or (inputs.get("arm_presets") or {}).get(a) or a)
+            for a, spec in inputs["arms"].items()}
     return compare(arms, pop, days=inputs["days"], seed=inputs["seed"], dose_rules=inputs["dose_rules"],
                    reference=inputs["reference"], observe=inputs.get("observe_days") or False,
                    summary_only=inputs.get("summary_only", False), params=inputs.get("params") or None,

@@ -144,7 +144,11 @@ class Population:
         return json.dumps(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "n": self.n, "spec": copy.deepcopy(self.spec)}
+        """JSON-serialisable: name, n, spec and (if any) the explicit patient table."""
+        d: dict[str, Any] = {"name": self.name, "n": self.n, "spec": copy.deepcopy(self.spec)}
+        if self.table is not None:
+            d["table"] = self.table.to_dict(orient="list")
+        return d
 
     def __repr__(self) -> str:
         return f"Population({self.name!r}, n={self.n})"

@@ -27,6 +27,15 @@ def _pct(x: pd.Series, q: float) -> float:
     return float(np.quantile(x, q)) if len(x) else math.nan
 
 
+def _baseline_grade(p0: pd.Series) -> pd.Series:
+    return pd.Series(np.select([p0 < 25, p0 < 50, p0 < 75, p0 < 150], [4, 3, 2, 1], 0), index=p0.index)
+
+
+def _emergent(s: pd.DataFrame, col: str) -> pd.Series:
+    """Treatment-emergent: grade >= 1 and worse than the grade at baseline."""
+    return (s[col] >= 1) & (s[col] > _baseline_grade(s["P0"]))
+
+
 def summarize(s: pd.DataFrame) -> pd.Series:
     """One arm's summary from its subject table (see PopulationResult.subjects)."""
     n = len(s)
@@ -45,7 +54,8 @@ def summarize(s: pd.DataFrame) -> pd.Series:
     incidence("g3plus", s["worst_grade"] >= 3)
     incidence("g3", s["worst_grade"] == 3)
     incidence("g4", s["worst_grade"] == 4)
-    incidence("any_grade", s["worst_grade"] >= 1)
+    incidence("any_grade", _emergent(s, "worst_grade"))
+    incidence("any_grade_lab", _emergent(s, "worst_grade_lab"))
     out["nadir_median"] = _pct(s["nadir"], 0.5)
     out["nadir_p05"] = _pct(s["nadir"], 0.05)
     out["nadir_p95"] = _pct(s["nadir"], 0.95)
@@ -65,6 +75,43 @@ def summarize(s: pd.DataFrame) -> pd.Series:
     out["cmax_median"] = _pct(s["cmax"], 0.5)
     out["days_x_above_median"] = _pct(s["days_x_above"], 0.5)
     return pd.Series(out)
+
+
+class BlockSums:
+    """Sums of per-subject values that do not depend on how subjects arrive in chunks: values are
+    buffered and summed in fixed blocks of ``BLOCK`` subjects, then the block sums in order. Memory
+    is bounded by one block."""
+
+    BLOCK = 4096
+
+    def __init__(self) -> None:
+        self._buf: dict[str, list[np.ndarray]] = {}
+        self._len = 0
+        self._sums: dict[str, float] = {}
+        self._n: dict[str, int] = {}
+
+    def add(self, cols: dict[str, np.ndarray]) -> None:
+        for k, v in cols.items():
+            self._buf.setdefault(k, []).append(np.asarray(v, dtype=float))
+        self._len += len(next(iter(cols.values()))) if cols else 0
+        while self._len >= self.BLOCK:
+            self._flush(self.BLOCK)
+
+    def _flush(self, size: int) -> None:
+        rest: dict[str, list[np.ndarray]] = {}
+        for k, parts in self._buf.items():
+            allv = np.concatenate(parts)
+            block, tail = allv[:size], allv[size:]
+            rest[k] = [tail] if len(tail) else []
+            self._sums[k] = self._sums.get(k, 0.0) + float(np.sum(block))
+            self._n[k] = self._n.get(k, 0) + len(block)
+        self._buf = rest
+        self._len -= size
+
+    def totals(self) -> dict[str, float]:
+        if self._len:
+            self._flush(self._len)
+        return dict(self._sums)
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
@@ -108,20 +155,21 @@ class StreamingSummary:
         self.counts: dict[str, int] = {}
         self.sums: dict[str, float] = {}
         self.hists = {k: np.zeros(b, dtype=np.int64) for k, (_, _, b) in self._HIST.items()}
+        self._blocks = BlockSums()
 
     def add(self, s: pd.DataFrame) -> None:
         self.n += len(s)
         flags = {
             "g3plus_lab": s["worst_grade_lab"] >= 3, "g3_lab": s["worst_grade_lab"] == 3,
             "g4_lab": s["worst_grade_lab"] == 4, "g3plus": s["worst_grade"] >= 3, "g3": s["worst_grade"] == 3,
-            "g4": s["worst_grade"] == 4, "any_grade": s["worst_grade"] >= 1,
+            "g4": s["worst_grade"] == 4, "any_grade": _emergent(s, "worst_grade"),
+            "any_grade_lab": _emergent(s, "worst_grade_lab"),
             "interrupted": s["n_interruptions"] > 0, "reduced": s["n_reductions"] > 0,
             "modified": (s["n_interruptions"] > 0) | (s["n_reductions"] > 0),
         }
         for k, m in flags.items():
             self.counts[k] = self.counts.get(k, 0) + int(m.sum())
-        for k in ("days_g3plus", "dose_intensity_mg_week", "relative_dose_intensity"):
-            self.sums[k] = self.sums.get(k, 0.0) + float(s[k].sum())
+        self._blocks.add({k: s[k].to_numpy(dtype=float) for k in ("days_g3plus", "dose_intensity_mg_week", "relative_dose_intensity")})
         for k, (lo, hi, bins) in self._HIST.items():
             x = s[k].to_numpy(dtype=float)
             x = x[~np.isnan(x)]
@@ -129,17 +177,26 @@ class StreamingSummary:
             self.hists[k] += h
 
     def _pct(self, k: str, q: float) -> float:
+        """numpy.quantile's linear interpolation between order statistics, each read as the
+        centre of its bin: within half a bin of the exact value."""
         lo, hi, bins = self._HIST[k]
         h = self.hists[k]
-        total = h.sum()
+        total = int(h.sum())
         if total == 0:
             return math.nan
         c = np.cumsum(h)
-        i = int(np.searchsorted(c, q * total))
         width = (hi - lo) / bins
-        return lo + (i + 0.5) * width
+
+        def order_stat(r: int) -> float:  # r-th smallest (0-based)
+            return lo + (int(np.searchsorted(c, r + 1)) + 0.5) * width
+
+        pos = q * (total - 1)
+        r0 = int(math.floor(pos))
+        r1 = min(r0 + 1, total - 1)
+        return order_stat(r0) + (order_stat(r1) - order_stat(r0)) * (pos - r0)
 
     def result(self) -> pd.Series:
+        self.sums = self._blocks.totals()
         n = self.n
         out: dict[str, float] = {"n": n}
         for k, c in self.counts.items():
