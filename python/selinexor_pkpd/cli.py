@@ -25,7 +25,8 @@ def _compare(args: argparse.Namespace) -> int:
         pop = pop.with_platelets(median=args.platelets_median)
     t0 = time.perf_counter()
     res = compare(arms, pop, days=args.days, seed=args.seed, dose_rules=None if args.no_rules else args.rules,
-                  threads=args.threads, progress=not args.quiet, summary_only=args.summary_only)
+                  threads=args.threads, progress=not args.quiet, summary_only=args.summary_only,
+                  reference=args.reference)
     dt = time.perf_counter() - t0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     c.add_argument("--threads", type=int, help="worker threads (default: all cores)")
     c.add_argument("--rules", default="label", help="dose rules preset (default label)")
     c.add_argument("--no-rules", action="store_true", help="no dose modification")
+    c.add_argument("--reference", help="reference arm of the paired differences (default: the first arm)")
     c.add_argument("--summary-only", action="store_true", help="stream: bounded memory, no subject table or bands")
     c.add_argument("--out", default="compare_out", help="output directory (default compare_out)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -25,9 +25,9 @@ def plot_platelets(df: Any, ax: Any = None, label: str | None = None) -> Any:
 
 
 def _thresholds(ax: Any) -> None:
-    for y, name in ((50.0, "grade 3 (< 50)"), (25.0, "grade 4 (< 25)")):
-        ax.axhline(y, color="0.4", ls="--" if y == 50 else ":", lw=0.9)
-        ax.text(1.0, y, f" {name}", transform=ax.get_yaxis_transform(), va="center", ha="left", fontsize=7, color="0.3")
+    for y, name in ((50.0, "grade 3 below 50"), (25.0, "grade 4 below 25")):
+        ax.axhline(y, color="0.35", ls="--" if y == 50 else ":", lw=0.9)
+        ax.text(0.995, y, name, transform=ax.get_yaxis_transform(), va="bottom", ha="right", fontsize=8, color="0.25")
 
 
 def plot_compare(res: "CompareResult", path: str | os.PathLike[str] | None = None) -> np.ndarray:
@@ -44,12 +44,14 @@ def plot_compare(res: "CompareResult", path: str | os.PathLike[str] | None = Non
         bands = None
     if bands is not None:
         for a, g in bands.groupby("arm", sort=False):
-            ax.fill_between(g["DAY"], g["PLT_p05"], g["PLT_p95"], color=colors[a], alpha=0.12, lw=0)
-            ax.plot(g["DAY"], g["PLT_p50"], color=colors[a], lw=1.8, label=a)
+            ax.fill_between(g["DAY"], g["PLT_p05"], g["PLT_p95"], color=colors[a], alpha=0.05, lw=0)
+            for q in ("PLT_p05", "PLT_p95"):
+                ax.plot(g["DAY"], g[q], color=colors[a], lw=0.7, ls=(0, (2, 2)), alpha=0.8)
+            ax.plot(g["DAY"], g["PLT_p50"], color=colors[a], lw=2.0, label=a)
         _thresholds(ax)
-        ax.set_xlabel("day")
+        ax.set_xlabel("day (treatment stops at discontinuation or by the dose rules; counts then recover)")
         ax.set_ylabel("platelets (10$^9$/L)")
-        ax.set_title("Platelets: median and 5-95% band")
+        ax.set_title("Platelets: median (solid), 5th and 95th percentiles (dotted)")
         ax.legend(fontsize=8, frameon=False)
         ax.set_ylim(bottom=0)
     else:
@@ -58,15 +60,19 @@ def plot_compare(res: "CompareResult", path: str | os.PathLike[str] | None = Non
     ax = axes[1]
     x = np.arange(len(s))
     w = 0.38
-    for off, key, name, hatch in ((-w / 2, "g3_lab", "grade 3", ""), (w / 2, "g4_lab", "grade 4", "//")):
+    from matplotlib.patches import Patch
+
+    for off, key, hatch in ((-w / 2, "g3_lab", ""), (w / 2, "g4_lab", "//")):
         lo = s[key] - s[f"{key}_lo"]
         hi = s[f"{key}_hi"] - s[key]
         ax.bar(x + off, 100 * s[key], w, yerr=100 * np.vstack([lo, hi]), capsize=3,
-               color=[colors[a] for a in s.index], edgecolor="0.2", hatch=hatch, label=name)
+               color=[colors[a] for a in s.index], edgecolor="0.2", hatch=hatch)
     ax.set_xticks(x, s.index, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("incidence (%), worst lab-visit grade")
     ax.set_title("Thrombocytopenia grade 3 and 4 (95% CI)")
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(handles=[Patch(facecolor="white", edgecolor="0.2", label="grade 3"),
+                       Patch(facecolor="white", edgecolor="0.2", hatch="//", label="grade 4")],
+              fontsize=8, frameon=False)
     ax = axes[2]
     for a, r in s.iterrows():
         ax.errorbar(r["dose_intensity_mg_week_mean"], 100 * r["g3plus_lab"],
@@ -78,6 +84,11 @@ def plot_compare(res: "CompareResult", path: str | os.PathLike[str] | None = Non
     ax.set_ylabel("grade 3+ thrombocytopenia (%)")
     ax.set_title("Dose intensity vs toxicity")
     ax.grid(alpha=0.3)
+    inp = res.inputs
+    pop = inp.get("population", {})
+    rules = inp.get("dose_rules") or "none"
+    fig.suptitle(f"{pop.get('name', 'population')}, n = {pop.get('n', '?')} per arm, {inp.get('days', 0):g} days, "
+                 f"dose rules: {rules if isinstance(rules, str) else 'custom'}, seed {inp.get('seed')}", fontsize=10)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=120)
