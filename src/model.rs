@@ -273,15 +273,19 @@ impl Model {
     }
 
     /// Right-hand side. `rate[i]` is the zero-order infusion rate (mg/h) into drug i's central.
+    ///
+    /// Depots are exact: `y[depot]` holds the depot's content at `t0` (the start of the current
+    /// segment, where nothing enters a depot), so its content at `t` is `y[depot] exp(-ka (t - t0))`
+    /// and its derivative is reported as 0; [`Model::advance_depots`] moves the depots to the
+    /// segment end. With `t0 = t` this is the plain right-hand side of the depot ODE.
     #[inline]
-    pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], rate: &[f64]) {
+    pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], rate: &[f64], t0: f64) {
         for (d, s) in self.drugs.iter().enumerate() {
             let ac = y[s.central];
             let mut dc = rate[d] - s.k10 * ac;
             if let Some(g) = s.depot {
-                let flow = s.pk.ka * y[g];
-                dy[g] = -flow;
-                dc += flow;
+                dc += s.pk.ka * y[g] * (-s.pk.ka * (t - t0)).exp();
+                dy[g] = 0.0;
             }
             if let Some(p) = s.periph1 {
                 let flow = s.k12 * ac - s.k21 * y[p];
@@ -309,6 +313,15 @@ impl Model {
             self.pd_rhs(&pd, y, dy);
         }
         dy[self.n..].fill(0.0);
+    }
+
+    /// Advances every depot by `dt` hours of first-order absorption (exact).
+    pub fn advance_depots(&self, y: &mut [f64], dt: f64) {
+        for s in &self.drugs {
+            if let Some(g) = s.depot {
+                y[g] *= (-s.pk.ka * dt).exp();
+            }
+        }
     }
 
     #[inline]

@@ -4,7 +4,7 @@
 use selinexor_pkpd::library::Library;
 use selinexor_pkpd::patient::Patient;
 use selinexor_pkpd::platelets::PlateletModel;
-use selinexor_pkpd::population::{Correlation, PopulationSpec};
+use selinexor_pkpd::population::{Correlation, Discontinuation, PopulationSpec};
 use selinexor_pkpd::regimen::Regimen;
 use selinexor_pkpd::rules::RuleController;
 use selinexor_pkpd::simulate::{build_model, Overrides};
@@ -121,7 +121,8 @@ fn sampled_distributions_match_their_specification() {
         .iter()
         .map(|s| eta(s, "platelets", "kon"))
         .collect();
-    for (x, cv) in [(&cl, 0.3), (&vc, 0.25), (&kon, 0.6)] {
+    let kon_cv = spec.iiv["platelets.kon"];
+    for (x, cv) in [(&cl, 0.3), (&vc, 0.25), (&kon, kon_cv)] {
         let (m, sd) = mean_sd(x);
         let s0 = (1.0f64 + cv * cv).ln().sqrt();
         assert!(m.abs() < 4.0 * s0 / (n as f64).sqrt(), "eta mean {m}");
@@ -142,13 +143,16 @@ fn sampled_distributions_match_their_specification() {
         (r - 0.6).abs() < 4.0 * (1.0 - 0.36) / (n as f64).sqrt(),
         "correlation {r}"
     );
-    // Discontinuation: exponential with median 210 days.
+    // Discontinuation: exponential with the population's median.
+    let Discontinuation::Exponential { median_days } = spec.discontinuation else {
+        panic!("rrmm_early_relapse has an exponential discontinuation")
+    };
     let mut d: Vec<f64> = subjects.iter().map(|s| s.t_disc_h / 24.0).collect();
     d.sort_by(f64::total_cmp);
     let med = d[n / 2];
     assert!(
-        (med - 210.0).abs() < 4.0 * 210.0 / (n as f64).sqrt() * 1.5,
-        "median discontinuation {med}"
+        (med - median_days).abs() < 4.0 * median_days / (n as f64).sqrt() * 1.5,
+        "median discontinuation {med} vs {median_days}"
     );
 }
 

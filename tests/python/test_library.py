@@ -27,8 +27,11 @@ MODEL_MD = {
 }
 COMPARTMENTS = {"selinexor": 2, "dexamethasone": 2, "bortezomib": 3, "carfilzomib": 2, "pomalidomide": 2,
                 "lenalidomide": 1, "daratumumab": 2, "ixazomib": 3}
-PLATELETS_MD = {"kon": 1.0, "koff": 0.02, "MTT": 130.0, "lifespan": 205.0, "tpo_half": 30.0, "fP": 0.8,
-                "gamma": 0.2, "Imax": 0.9}
+# Sourced values (MODEL.md section 3), and the calibrated ones with the bounds calibration/calibrate.py
+# searched within (MODEL.md starting values: kon 1.0, koff 0.02, tpo_half 30, fP 0.8, gamma 0.2, Imax 0.9).
+PLATELETS_MD = {"MTT": 130.0, "lifespan": 205.0}
+PLATELETS_CALIBRATED = {"kon": (0.05, 20.0), "koff": (0.005, 0.1), "tpo_half": (20.0, 46.0), "fP": (0.3, 0.95),
+                        "gamma": (0.05, 0.6), "Imax": (0.5, 0.999)}
 
 
 def auc(lib=None, regimen=SEL80, drug="selinexor", **kw) -> float:
@@ -89,6 +92,9 @@ def test_platelet_parameters_have_sources():
             assert v.get("source", "").strip(), f"{table}.{p} has no source"
     for p, v in PLATELETS_MD.items():
         assert d["platelets"][p]["value"] == pytest.approx(v), p
+    for p, (lo, hi) in PLATELETS_CALIBRATED.items():
+        assert lo <= d["platelets"][p]["value"] <= hi, p
+        assert "calibrated by calibration/calibrate.py" in d["platelets"][p]["source"], p
 
 
 def test_default_files():
