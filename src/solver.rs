@@ -8,8 +8,9 @@
 //! decays as `A(t0) exp(-ka (t - t0))`, which is what their ODE gives, and feeds the central
 //! compartment through the right-hand side; the depot states are advanced at each segment end.
 //! The error control then follows the compartments that matter (central, peripheral, PD) instead
-//! of resolving a depot's tail to relative precision long after it has emptied (3x fewer
-//! right-hand-side evaluations for oral dosing, and no stability limit from ka).
+//! of resolving a depot's tail to relative precision long after it has emptied (fewer
+//! right-hand-side evaluations for oral dosing, see benchmarks/README.md; no stability limit
+//! from ka).
 
 use crate::drug::Route;
 use crate::error::{ModelError, Result};
