@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import math
 import re
 import sys
@@ -879,7 +880,6 @@ def main(argv: list[str] | None = None) -> int:
 
     x = dict(START)
     if args.init:
-        import json
         init = json.loads(args.init)
         unknown = sorted(set(init) - set(START))
         if unknown:

@@ -301,6 +301,18 @@ impl<'a> RuleController<'a> {
         Ok(())
     }
 
+    /// An extra lab visit at `time` (a recheck while selinexor is held), if within the run.
+    fn schedule_recheck(&self, time: f64, pending: &mut Vec<Action>) {
+        if time <= self.t_end {
+            pending.push(Action {
+                time,
+                kind: ActionKind::Lab(usize::MAX),
+                drug: usize::MAX,
+                given_at: time,
+            });
+        }
+    }
+
     fn stop(&mut self, t: f64, pending: &mut Vec<Action>) {
         self.cancel_from(t, pending);
         self.outcome.stopped = true;
@@ -337,15 +349,7 @@ impl LabController for RuleController<'_> {
                     self.schedule_level(model, t, pending)?;
                 }
             } else {
-                let next = t + rules.recheck_days * 24.0;
-                if next <= self.t_end {
-                    pending.push(Action {
-                        time: next,
-                        kind: ActionKind::Lab(usize::MAX),
-                        drug: usize::MAX,
-                        given_at: next,
-                    });
-                }
+                self.schedule_recheck(t + rules.recheck_days * 24.0, pending);
             }
             return Ok(());
         }
@@ -362,15 +366,7 @@ impl LabController for RuleController<'_> {
                 self.cancel_from(t, pending);
                 self.interrupted = Some(i);
                 self.outcome.n_interruptions += 1;
-                let next = t + rules.recheck_days * 24.0;
-                if next <= self.t_end {
-                    pending.push(Action {
-                        time: next,
-                        kind: ActionKind::Lab(usize::MAX),
-                        drug: usize::MAX,
-                        given_at: next,
-                    });
-                }
+                self.schedule_recheck(t + rules.recheck_days * 24.0, pending);
             }
             RuleAction::Reduce => {
                 if t - self.last_reduction < rules.cooldown_days * 24.0 - 1e-9 {
