@@ -7,7 +7,10 @@ sections 1-3, typical parameters read from the package's library. Regimen: selin
 weekly (days 1 and 3 of each week) for 24 weeks, no dexamethasone (it has no platelet effect).
 
 Methods
-  engine        selinexor_pkpd.simulate(..., times=[horizon]) (Dopri5, piecewise between doses)
+  engine        selinexor_pkpd.simulate(..., times=[horizon]) (Dopri5, piecewise between doses),
+                one patient per Python call (includes the pandas DataFrame); and the same typical
+                patient simulated POP_N times in one selinexor_pkpd.simulate_population call on
+                1 thread (per-subject cost when simulating many subjects, summary metrics only)
   scipy RK45    solve_ivp(method="RK45") on the same equations in numpy, restarted at each dose
                 (bolus into the depot), same rtol/atol
   roadrunner    libRoadRunner (CVODE) on an Antimony model with one event per dose, same rtol/atol
@@ -30,6 +33,7 @@ import time
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 from scipy.integrate import solve_ivp
 
 import selinexor_pkpd as sp
@@ -42,12 +46,27 @@ GRID = np.arange(0.0, HORIZON + 1e-9, 12.0)  # every 12 h: daily pre-dose values
 STATES = ["A_gut", "A_c", "A_p", "AUC", "X", "Prol", "Tr1", "Tr2", "Tr3", "P", "T"]
 
 
+POP_N = 500  # subjects of the population-call engine row
+
+
 # --- the model, read from the package's library ---------------------------------------------
 def typical_parameters() -> tuple[dict[str, float], dict[str, float]]:
     pk = {k: float(v["value"]) for k, v in sp.drug("selinexor")["params"].items()}
     pk.setdefault("tlag", 0.0)
     pl = {k: float(v["value"]) for k, v in sp.get_library().to_dict()["platelets"].items()}
     return pk, pl
+
+
+def typical_population(pk: dict[str, float], pl: dict[str, float]) -> sp.Population:
+    """POP_N copies of the typical patient (library P0, typical PK and PD values, no
+    discontinuation), as an explicit patient table."""
+    table = pd.DataFrame({
+        "ID": np.arange(1, POP_N + 1), "platelets": pl["P0"], "weight": 70.0, "height": 170.0, "age": 65.0,
+        "sex": "male", "disc_days": 1e4,
+        "platelets.kon": pl["kon"], "platelets.Imax": pl["Imax"],
+        "selinexor.CL": pk["CL"], "selinexor.Vc": pk["Vc"], "selinexor.ka": pk["ka"],
+    })
+    return sp.Population.from_table(table, base="rrmm_heavily_pretreated")
 
 
 def derived(pk: dict[str, float], pl: dict[str, float]) -> dict[str, float]:
@@ -199,7 +218,8 @@ def rr_run(rr, points: int | np.ndarray):
 def per_call(fn: Callable[[], object], min_seconds: float, min_reps: int, max_reps: int) -> tuple[float, float, int]:
     """Median wall-clock and thread-CPU seconds per call over repeated calls (after a warm-up
     call). The CPU time of this thread is what other processes on a shared machine cannot
-    inflate; all the methods here run in the calling thread."""
+    inflate; all the methods here run in the calling thread, except the population call (its
+    worker thread is invisible to this clock: use its wall time)."""
     fn()
     wall: list[float] = []
     cpu: list[float] = []
@@ -291,6 +311,17 @@ def main() -> None:
                  "nfev": eng_evals,
                  "plt": max_rel_err(p_e, p_ref), "c": max_rel_err(c_e, c_ref, 1e-3)})
 
+    # (a') the same patient, POP_N times in one population call on 1 thread (no IIV, no rules)
+    pop = typical_population(pk, pl)
+    run_pop = lambda: sp.simulate_population(regimen, pop, days=DAYS, threads=1)  # noqa: E731
+    pop_evals = float(run_pop().subjects["rhs_evals"].mean())
+    w_pop, t_pop, n_pop = per_call(run_pop, args.engine_seconds, 3, 10_000)
+    rows.append({"method": f"engine: sp.simulate_population, {POP_N} subjects, 1 thread (per subject)",
+                 # the work runs on a rayon worker thread: this process's CPU clock does not see it,
+                 # so the CPU column holds the wall time of the call (1 worker, nothing else running)
+                 "wall": w_pop / POP_N, "sec": w_pop / POP_N, "reps": n_pop * POP_N, "nfev": int(pop_evals),
+                 "plt": math.nan, "c": math.nan})
+
     # (b) SciPy RK45 (and DOP853 for information), restarted at doses
     for method in ("RK45", "DOP853"):
         _, nfev = solve_scipy(rhs, y0, doses, amounts, method, RTOL, ATOL)
@@ -323,9 +354,12 @@ def main() -> None:
     for r in rows:
         nfev = "n/a" if r["nfev"] is None else f"{r['nfev']:,}"
         sec = float(r["sec"])
-        print(f"| {r['method']} | {fmt(sec)} | {fmt(float(r['wall']))} | {r['reps']} | {sec / t_eng:,.1f} | {nfev} "
-              f"| {r['plt']:.1e} | {r['c']:.1e} |")
+        err = lambda v: "same solver as row 1" if math.isnan(v) else f"{v:.1e}"  # noqa: E731
+        print(f"| {r['method']} | {fmt(sec)} | {fmt(float(r['wall']))} | {r['reps']} | {sec / t_eng:,.2f} | {nfev} "
+              f"| {err(float(r['plt']))} | {err(float(r['c']))} |")
     print()
+    rk45 = next(float(r["sec"]) for r in rows if "RK45" in str(r["method"]))
+    print(f"SciPy RK45 per subject / engine per subject in a population run: {rk45 / (w_pop / POP_N):,.1f}")
     print(f"reference: DOP853 rtol {REF_RTOL:g} atol {REF_ATOL:g}, {ref_nfev:,} RHS evals; errors on the "
           f"{len(GRID)}-point grid; C errors relative to max(|C_ref|, 1e-3 max C_ref)")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
