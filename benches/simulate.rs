@@ -2,7 +2,8 @@
 //!
 //! (a) one typical patient, selinexor 80 mg BIW (days 1 and 3 of each week), TPO platelet model,
 //!     24 weeks, rtol 1e-6 / atol 1e-9, output only at the horizon;
-//! (b) the same for selinexor 100 mg QW;
+//! (b) the same for selinexor 100 mg QW; (a) and (b) also with ode_solvers' `Dopri5`
+//!     (`*_ode_solvers`), the baseline of the engine's own integrator measured in the same run;
 //! (c) 10,000 patients of `rrmm_heavily_pretreated` on `xd_80_biw` with the label dose rules
 //!     (`label_biw`), 24 weeks, 2 threads; and, for the 2-thread speed-up, the first 2,000 of
 //!     the same patients on 1 and on 2 threads.
@@ -24,7 +25,7 @@ use selinexor_pkpd::patient::Patient;
 use selinexor_pkpd::platelets::PlateletModel;
 use selinexor_pkpd::regimen::Regimen;
 use selinexor_pkpd::simulate::{simulate, Overrides};
-use selinexor_pkpd::solver::SolverOptions;
+use selinexor_pkpd::solver::{Integrator, SolverOptions};
 use selinexor_pkpd::trial::TrialSetup;
 use serde_json::json;
 use std::hint::black_box;
@@ -145,13 +146,22 @@ fn single_patient_with<M: Measurement>(c: &mut Criterion<M>, group: &str, report
     let lib = Library::embedded().expect("embedded library");
     let patient = Patient::default();
     let over = Overrides::new();
-    let opts = SolverOptions::default();
     let times = [HORIZON_H];
+    let lean = SolverOptions::default();
+    let reference = SolverOptions {
+        integrator: Integrator::OdeSolvers,
+        ..lean
+    };
+    let biw = selinexor_regimen(80.0, &[1, 3]);
+    let qw = selinexor_regimen(100.0, &[1]);
     let cases = [
-        ("biw_80mg_24w", selinexor_regimen(80.0, &[1, 3])),
-        ("qw_100mg_24w", selinexor_regimen(100.0, &[1])),
+        ("biw_80mg_24w", &biw, lean),
+        ("qw_100mg_24w", &qw, lean),
+        // the same with ode_solvers' Dopri5: the baseline of the lean integrator, same run
+        ("biw_80mg_24w_ode_solvers", &biw, reference),
+        ("qw_100mg_24w_ode_solvers", &qw, reference),
     ];
-    let run = |reg: &Regimen| {
+    let run = |reg: &Regimen, opts: &SolverOptions| {
         simulate(
             &lib,
             reg,
@@ -160,18 +170,18 @@ fn single_patient_with<M: Measurement>(c: &mut Criterion<M>, group: &str, report
             HORIZON_H,
             &times,
             PlateletModel::Tpo,
-            &opts,
+            opts,
         )
         .expect("simulate")
     };
     let mut g = c.benchmark_group(group);
-    for (name, reg) in &cases {
+    for (name, reg, opts) in &cases {
         let printed = Once::new();
         g.bench_function(*name, |b| {
             // criterion calls this closure more than once (warm-up, then the samples)
             if report {
                 printed.call_once(|| {
-                    let sim = run(reg);
+                    let sim = run(reg, opts);
                     let pd = sim.model.pd.expect("platelet states");
                     println!(
                         "{name}: rhs_evals = {}, accepted steps = {}, rejected = {}, \
@@ -184,7 +194,7 @@ fn single_patient_with<M: Measurement>(c: &mut Criterion<M>, group: &str, report
                     );
                 });
             }
-            b.iter(|| black_box(run(black_box(reg))))
+            b.iter(|| black_box(run(black_box(reg), opts)))
         });
     }
     g.finish();

@@ -3,6 +3,7 @@
 //!
 //! The core modules are plain Rust; `bindings` alone converts to and from Python.
 
+pub mod dopri5;
 pub mod drug;
 pub mod error;
 pub mod exposure;

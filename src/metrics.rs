@@ -1,8 +1,9 @@
 //! Per-subject platelet and exposure metrics, accumulated step by step while the solver runs
 //! (nothing is stored per step): nadir, time to each grade, time in grade >= 3 and 4, recovery,
 //! selinexor Cmax and time with XPO1 engagement above a level. Extrema inside a step come from
-//! the cubic Hermite interpolant of the step's end values and derivatives; threshold crossings
-//! from linear interpolation.
+//! the cubic Hermite interpolant of the step's end values and derivatives, and so do threshold
+//! crossings (a bracketed root of that interpolant): fourth-order accurate in the step, so the
+//! metrics do not depend on how long the solver's steps are.
 
 use crate::platelets::GRADE_THRESHOLDS;
 use crate::solver::StepObserver;
@@ -68,9 +69,11 @@ pub struct MetricsObserver {
     probe: Probe,
     x_level: f64,
     t_stop: f64,
+    /// Last platelet point (time, value, slope) of the whole run, and of the window.
     prev: Option<(f64, f64, f64)>,
+    prev_w: Option<(f64, f64, f64)>,
     prev_c: Option<(f64, f64, f64)>,
-    prev_x: Option<(f64, f64)>,
+    prev_x: Option<(f64, f64, f64)>,
     g3_onset: f64,
     pub m: PlateletMetrics,
     /// Crossings of 75 and of the recovery fraction of baseline.
@@ -80,6 +83,52 @@ pub struct MetricsObserver {
 
 /// Fraction of baseline that counts as "back to baseline" (ASSUMPTION: 90%).
 pub const BASELINE_RECOVERY_FRACTION: f64 = 0.9;
+
+/// The cubic Hermite interpolant through (0, p0, slope h d0) and (1, p1, slope h d1), at s.
+#[inline]
+fn hermite(p0: f64, d0: f64, p1: f64, d1: f64, h: f64, s: f64) -> f64 {
+    let (s2, s3) = (s * s, s * s * s);
+    (2.0 * s3 - 3.0 * s2 + 1.0) * p0
+        + (s3 - 2.0 * s2 + s) * h * d0
+        + (-2.0 * s3 + 3.0 * s2) * p1
+        + (s3 - s2) * h * d1
+}
+
+/// Time at which the cubic Hermite interpolant of a step crosses `th`, for end values on
+/// opposite sides of it (Illinois regula falsi on the bracket; linear interpolation if the
+/// derivatives are not finite).
+fn hermite_crossing(t0: f64, p0: f64, d0: f64, t1: f64, p1: f64, d1: f64, th: f64) -> f64 {
+    let h = t1 - t0;
+    let linear = (th - p0) / (p1 - p0);
+    if !(d0.is_finite() && d1.is_finite()) {
+        return t0 + linear * h;
+    }
+    let g = |s: f64| hermite(p0, d0, p1, d1, h, s) - th;
+    let (mut a, mut b) = (0.0, 1.0);
+    let (mut ga, mut gb) = (p0 - th, p1 - th);
+    let mut side = 0;
+    for _ in 0..100 {
+        let s = (a * gb - b * ga) / (gb - ga);
+        let gs = g(s);
+        if gs == 0.0 || (b - a) < 1e-13 {
+            return t0 + s * h;
+        }
+        if (gs < 0.0) == (gb < 0.0) {
+            (b, gb) = (s, gs);
+            if side == -1 {
+                ga *= 0.5;
+            }
+            side = -1;
+        } else {
+            (a, ga) = (s, gs);
+            if side == 1 {
+                gb *= 0.5;
+            }
+            side = 1;
+        }
+    }
+    t0 + 0.5 * (a + b) * h
+}
 
 /// Minimum (sign = 1) or maximum (sign = -1) of the cubic Hermite interpolant on one step.
 fn hermite_extremum(
@@ -109,13 +158,7 @@ fn hermite_extremum(
         let q = -0.5 * (b + b.signum() * disc.sqrt());
         [q / a, c / q]
     };
-    let value = |s: f64| {
-        let (s2, s3) = (s * s, s * s * s);
-        (2.0 * s3 - 3.0 * s2 + 1.0) * p0
-            + (s3 - 2.0 * s2 + s) * h * d0
-            + (-2.0 * s3 + 3.0 * s2) * p1
-            + (s3 - s2) * h * d1
-    };
+    let value = |s: f64| hermite(p0, d0, p1, d1, h, s);
     roots
         .iter()
         .filter(|s| s.is_finite() && **s > 0.0 && **s < 1.0)
@@ -130,6 +173,7 @@ impl MetricsObserver {
             x_level,
             t_stop,
             prev: None,
+            prev_w: None,
             prev_c: None,
             prev_x: None,
             g3_onset: f64::NAN,
@@ -158,10 +202,11 @@ impl MetricsObserver {
         }
     }
 
-    fn platelets(&mut self, t: f64, p: f64, d: f64) {
-        if let Some((t0, p0, _)) = self.prev {
+    /// Crossings of 75 and of the baseline fraction, over the whole run.
+    fn crossings(&mut self, t: f64, p: f64, d: f64) {
+        if let Some((t0, p0, d0)) = self.prev {
             if t > t0 {
-                let cross = |th: f64| t0 + (th - p0) / (p - p0) * (t - t0);
+                let cross = |th: f64| hermite_crossing(t0, p0, d0, t, p, d, th);
                 for c in [&mut self.cross75, &mut self.cross_base] {
                     let th = c.level;
                     if (p0 < th) != (p < th) {
@@ -170,12 +215,13 @@ impl MetricsObserver {
                 }
             }
         }
-        if t > self.t_stop + 1e-9 {
-            self.prev = Some((t, p, d));
-            return;
-        }
+        self.prev = Some((t, p, d));
+    }
+
+    /// The window metrics (`[0, t_stop]`) of platelets: nadir, onsets, time in grade, recovery.
+    fn platelets(&mut self, t: f64, p: f64, d: f64) {
         let m = &mut self.m;
-        if let Some((t0, p0, d0)) = self.prev {
+        if let Some((t0, p0, d0)) = self.prev_w {
             if t > t0 {
                 if let Some((tm, pm)) = hermite_extremum(t0, p0, d0, t, p, d, 1.0) {
                     if pm < m.nadir {
@@ -183,8 +229,8 @@ impl MetricsObserver {
                         m.t_nadir = tm;
                     }
                 }
-                // Linear crossing time of a threshold `th` going down, or up.
-                let cross = |th: f64| t0 + (th - p0) / (p - p0) * (t - t0);
+                // Crossing time of a threshold `th` going down, or up.
+                let cross = |th: f64| hermite_crossing(t0, p0, d0, t, p, d, th);
                 for (g, &th) in GRADE_THRESHOLDS.iter().enumerate() {
                     if m.t_onset[g].is_nan() && p < th {
                         m.t_onset[g] = if p0 < th { t0 } else { cross(th) };
@@ -217,40 +263,80 @@ impl MetricsObserver {
             m.nadir = p;
             m.t_nadir = t;
         }
-        self.prev = Some((t, p, d));
+        self.prev_w = Some((t, p, d));
     }
+
+    /// Window metrics of the selinexor concentration (Cmax).
+    fn conc(&mut self, t: f64, c: f64, dc: f64) {
+        if let Some((t0, c0, d0)) = self.prev_c {
+            if let Some((_, cm)) = hermite_extremum(t0, c0, d0, t, c, dc, -1.0) {
+                self.m.cmax = self.m.cmax.max(cm);
+            }
+        }
+        self.m.cmax = self.m.cmax.max(c);
+        self.prev_c = Some((t, c, dc));
+    }
+
+    /// Window metrics of XPO1 engagement (time above the level, maximum).
+    fn engagement(&mut self, t: f64, x: f64, dx: f64) {
+        if let Some((t0, x0, dx0)) = self.prev_x {
+            let lv = self.x_level;
+            let cross = || hermite_crossing(t0, x0, dx0, t, x, dx, lv);
+            self.m.time_x_above += match (x0 > lv, x > lv) {
+                (true, true) => t - t0,
+                (false, false) => 0.0,
+                (true, false) => cross() - t0,
+                (false, true) => t - cross(),
+            };
+        }
+        self.m.x_max = self.m.x_max.max(x);
+        self.prev_x = Some((t, x, dx));
+    }
+}
+
+/// Value and slope at `ts` of the cubic Hermite interpolant between `(t0, v0, d0)` and
+/// `(t1, v1, d1)`.
+fn hermite_at((t0, v0, d0): (f64, f64, f64), (t1, v1, d1): (f64, f64, f64), ts: f64) -> (f64, f64) {
+    let h = t1 - t0;
+    let s = (ts - t0) / h;
+    let slope = ((6.0 * s * s - 6.0 * s) * (v0 - v1)) / h
+        + (3.0 * s * s - 4.0 * s + 1.0) * d0
+        + (3.0 * s * s - 2.0 * s) * d1;
+    (hermite(v0, d0, v1, d1, h, s), slope)
 }
 
 impl StepObserver for MetricsObserver {
     fn step(&mut self, t: f64, y: &[f64], dy: &[f64]) {
-        self.platelets(t, y[self.probe.plt], dy[self.probe.plt]);
-        if t > self.t_stop + 1e-9 {
-            return;
-        }
-        if let Some((ic, inv_vc)) = self.probe.conc {
-            let (c, dc) = (y[ic] * inv_vc, dy[ic] * inv_vc);
-            if let Some((t0, c0, d0)) = self.prev_c {
-                if let Some((_, cm)) = hermite_extremum(t0, c0, d0, t, c, dc, -1.0) {
-                    self.m.cmax = self.m.cmax.max(cm);
+        let (p, d) = (y[self.probe.plt], dy[self.probe.plt]);
+        self.crossings(t, p, d);
+        let c = self
+            .probe
+            .conc
+            .map(|(ic, inv_vc)| (y[ic] * inv_vc, dy[ic] * inv_vc));
+        let x = self.probe.x.map(|ix| (y[ix], dy[ix]));
+        let ts = self.t_stop;
+        if t > ts + 1e-9 {
+            // The step that leaves the window still counts up to t_stop (interpolated).
+            if let Some(pw) = self.prev_w.filter(|pw| pw.0 < ts && t > pw.0) {
+                let (p_s, d_s) = hermite_at(pw, (t, p, d), ts);
+                self.platelets(ts, p_s, d_s);
+                if let (Some(pc), Some((c, dc))) = (self.prev_c, c) {
+                    let (v, dv) = hermite_at(pc, (t, c, dc), ts);
+                    self.conc(ts, v, dv);
+                }
+                if let (Some(px), Some((x, dx))) = (self.prev_x, x) {
+                    let (v, dv) = hermite_at(px, (t, x, dx), ts);
+                    self.engagement(ts, v, dv);
                 }
             }
-            self.m.cmax = self.m.cmax.max(c);
-            self.prev_c = Some((t, c, dc));
+            return;
         }
-        if let Some(ix) = self.probe.x {
-            let x = y[ix];
-            if let Some((t0, x0)) = self.prev_x {
-                let lv = self.x_level;
-                let cross = || t0 + (lv - x0) / (x - x0) * (t - t0);
-                self.m.time_x_above += match (x0 > lv, x > lv) {
-                    (true, true) => t - t0,
-                    (false, false) => 0.0,
-                    (true, false) => cross() - t0,
-                    (false, true) => t - cross(),
-                };
-            }
-            self.m.x_max = self.m.x_max.max(x);
-            self.prev_x = Some((t, x));
+        self.platelets(t, p, d);
+        if let Some((c, dc)) = c {
+            self.conc(t, c, dc);
+        }
+        if let Some((x, dx)) = x {
+            self.engagement(t, x, dx);
         }
     }
 }
@@ -268,20 +354,54 @@ mod tests {
     }
 
     #[test]
-    fn time_below_threshold_by_linear_crossing() {
+    fn crossings_are_exact_for_a_quadratic_trajectory_on_long_steps() {
+        // p(t) = 100 - 8 t + t^2/4 (minimum 36 at t = 16) seen every 10 h: the Hermite
+        // interpolant reproduces it, so crossing times are exact where linear ones are not.
         let probe = Probe {
             plt: 0,
             conc: None,
             x: None,
         };
         let mut o = MetricsObserver::new(probe, 100.0, 0.5, 1e9);
-        for (t, p) in [(0.0, 100.0), (10.0, 40.0), (20.0, 40.0), (30.0, 100.0)] {
-            o.step(t, &[p], &[0.0]);
+        for t in [0.0, 10.0, 20.0, 30.0, 40.0] {
+            o.step(t, &[100.0 - 8.0 * t + 0.25 * t * t], &[-8.0 + 0.5 * t]);
         }
-        // Below 50 from t = 8.33 to 21.67.
-        assert!((o.m.time_g3plus - (21.0 + 2.0 / 3.0 - 8.0 - 1.0 / 3.0)).abs() < 1e-9);
-        assert!((o.m.t_onset[2] - 25.0 / 3.0).abs() < 1e-9);
-        assert!((o.m.t_recovery - 17.5).abs() < 1e-9);
-        assert_eq!(o.m.nadir, 40.0);
+        let (r50, r75) = (2.0 * 14f64.sqrt(), 2.0 * 39f64.sqrt());
+        // Below 50 from 16 - r50 to 16 + r50; back to >= 75 at 16 + r75.
+        assert!(
+            (o.m.time_g3plus - 2.0 * r50).abs() < 1e-9,
+            "{}",
+            o.m.time_g3plus
+        );
+        assert!((o.m.t_onset[2] - (16.0 - r50)).abs() < 1e-9);
+        assert!((o.m.t_recovery - (r75 + r50)).abs() < 1e-9);
+        assert!((o.m.nadir - 36.0).abs() < 1e-9 && (o.m.t_nadir - 16.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_step_leaving_the_window_counts_up_to_t_stop() {
+        // Below 50 throughout; the window ends at 25 h inside a step from 20 to 40 h.
+        let probe = Probe {
+            plt: 0,
+            conc: None,
+            x: Some(1),
+        };
+        let mut o = MetricsObserver::new(probe, 100.0, 0.5, 25.0);
+        for t in [0.0, 20.0, 40.0] {
+            o.step(t, &[40.0 - 0.1 * t, 0.8], &[-0.1, 0.0]);
+        }
+        assert!(
+            (o.m.time_g3plus - 25.0).abs() < 1e-12,
+            "{}",
+            o.m.time_g3plus
+        );
+        assert!((o.m.time_x_above - 25.0).abs() < 1e-12);
+        assert!((o.m.nadir - 37.5).abs() < 1e-12 && (o.m.t_nadir - 25.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn crossing_falls_back_to_linear_without_derivatives() {
+        let t = hermite_crossing(0.0, 100.0, f64::NAN, 10.0, 40.0, 0.0, 50.0);
+        assert!((t - 25.0 / 3.0).abs() < 1e-12);
     }
 }

@@ -357,7 +357,7 @@ impl Model {
             Some(it) => {
                 let tpo = y[it];
                 let signal = (tpo * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
-                dy[pd.prol] = ktr * prol * (signal.powf(self.pp.gamma) - 1.0) - kkill * prol;
+                dy[pd.prol] = ktr * prol * (pow_nonneg(signal, self.pp.gamma) - 1.0) - kkill * prol;
                 dy[pd.tr1] = ktr * (prol - tr1);
                 dy[pd.tr2] = ktr * (tr1 - tr2);
                 dy[pd.tr3] = ktr * tr2 - ktr * release * tr3;
@@ -371,13 +371,45 @@ impl Model {
                     PlateletModel::FribergEmax => self.pp.f_emax * c_sel / (self.pp.f_ec50 + c_sel),
                     _ => self.pp.f_slope * c_sel,
                 };
-                let feedback = (self.pp.p0 / plt.max(1e-12)).powf(self.pp.f_gamma);
+                let feedback = pow_nonneg(self.pp.p0 / plt.max(1e-12), self.pp.f_gamma);
                 dy[pd.prol] =
                     ktr * prol * ((1.0 - edrug) * keep_other * feedback - 1.0) - kkill * prol;
                 dy[pd.tr1] = ktr * (prol - tr1);
                 dy[pd.tr2] = ktr * (tr1 - tr2);
                 dy[pd.tr3] = ktr * tr2 - ktr * release * tr3;
                 dy[pd.plt] = ktr * release * tr3 - ktr * plt;
+            }
+        }
+    }
+}
+
+/// `x^g` for `x >= 0`, `g >= 0`, as `exp(g ln x)`: about twice as fast as `powf` on glibc (whose
+/// `pow` takes a slow path for these arguments); relative error about `eps * |g ln x|`, 1e-15
+/// for the platelet model's arguments.
+#[inline]
+fn pow_nonneg(x: f64, g: f64) -> f64 {
+    if x > 0.0 {
+        (g * x.ln()).exp()
+    } else if g == 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pow_nonneg;
+
+    #[test]
+    fn pow_nonneg_matches_powf() {
+        for &x in &[0.0, 1e-300, 1e-8, 0.03, 0.5, 1.0, 1.7, 40.0, 1e6] {
+            for &g in &[0.0, 0.1131, 0.17, 0.5, 1.0, 2.3] {
+                // exp(g ln x) carries the rounding of g ln x: relative error ~ eps |g ln x|
+                let (a, b) = (pow_nonneg(x, g), f64::powf(x, g));
+                let gl = if x > 0.0 { (g * x.ln()).abs() } else { 0.0 };
+                let tol = 4.0 * f64::EPSILON * (1.0 + gl);
+                assert!((a - b).abs() <= tol * b.abs(), "{x}^{g}: {a} vs {b}");
             }
         }
     }

@@ -1,8 +1,9 @@
-//! Piecewise integration of a [`Model`] between events with ode_solvers' Dopri5 (Sparse output):
-//! a bolus is a jump in the state followed by a restart; infusion edges, output times and lab
-//! visits are breakpoints too. States live on the stack (`SVector<f64, N>`), `N` chosen once per
-//! run from a few sizes; padding states stay 0 and both tolerances are scaled by sqrt(n/N), which
-//! makes the solver's RMS error norm over N states equal to the norm over the n real ones.
+//! Piecewise integration of a [`Model`] between events: a bolus is a jump in the state followed
+//! by a restart; infusion edges, output times and lab visits are breakpoints too. Each segment is
+//! integrated with Dormand-Prince 5(4): by default the engine's own implementation
+//! ([`crate::dopri5`], stack arrays of a size `N` chosen once per run, no allocation per step or
+//! segment, step size carried across breakpoints that do not change the state), or ode_solvers'
+//! `Dopri5` with Sparse output ([`Integrator::OdeSolvers`], the reference it is tested against).
 //!
 //! First-order depots are solved exactly within a segment (see [`Model::rhs`]): their content
 //! decays as `A(t0) exp(-ka (t - t0))`, which is what their ODE gives, and feeds the central
@@ -12,6 +13,7 @@
 //! right-hand-side evaluations for oral dosing, see benchmarks/README.md; no stability limit
 //! from ka).
 
+use crate::dopri5::{self, StepCounts, StepState, Tolerances};
 use crate::drug::Route;
 use crate::error::{ModelError, Result};
 use crate::model::Model;
@@ -26,6 +28,18 @@ const NO_STIFFNESS_CHECK: u32 = u32::MAX;
 /// Relative length below which a segment is stepped over by one Euler step.
 const TINY: f64 = 1e-12;
 
+/// Which Dormand-Prince 5(4) implementation integrates the segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Integrator {
+    /// The engine's own (src/dopri5.rs): stack arrays, no allocation per step or segment, the
+    /// step size and controller memory carried across output times and lab visits.
+    #[default]
+    Lean,
+    /// ode_solvers' `Dopri5` (Sparse output), restarted at every event: the reference the lean
+    /// integrator is tested and benchmarked against.
+    OdeSolvers,
+}
+
 /// Solver tolerances and limits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SolverOptions {
@@ -33,6 +47,7 @@ pub struct SolverOptions {
     pub atol: f64,
     /// Maximum steps per segment.
     pub max_steps: u32,
+    pub integrator: Integrator,
 }
 
 impl Default for SolverOptions {
@@ -41,6 +56,7 @@ impl Default for SolverOptions {
             rtol: 1e-6,
             atol: 1e-9,
             max_steps: 2_000_000,
+            integrator: Integrator::Lean,
         }
     }
 }
@@ -246,79 +262,72 @@ fn run_n<const N: usize>(
     outputs: &mut [Vec<f64>],
 ) -> Result<(SolverStats, Vec<f64>)> {
     opts.validate()?;
-    let scale = (model.n as f64 / N as f64).sqrt();
-    let (rtol, atol) = (opts.rtol * scale, opts.atol * scale);
-    let mut y = SVector::<f64, N>::zeros();
-    model.initial_state(y.as_mut_slice());
+    let n = model.n;
+    let mut y = [0.0; N];
+    model.initial_state(&mut y);
     let mut rate = vec![0.0; model.drugs.len()];
     let mut stats = SolverStats::default();
     let mut pending = actions;
     sort_pending(&mut pending);
     let mut t = 0.0;
-    let mut h = 0.0;
-    let mut dy = SVector::<f64, N>::zeros();
+    let mut step = StepState::default();
+    let mut dy = [0.0; N];
     loop {
         let next = pending.last().map_or(t_end, |a| a.time.min(t_end));
         if next > t && next - t <= TINY * t.abs().max(1.0) {
             // A segment of a few ulps (e.g. an output time one rounding step after a dose): one
             // Euler step is exact to rounding, where Dopri5 would report a step-size underflow.
-            model.rhs(t, y.as_slice(), dy.as_mut_slice(), &rate, t);
+            model.rhs(t, &y, &mut dy, &rate, t);
             stats.rhs_evals += 1;
-            y += dy * (next - t);
-            model.advance_depots(y.as_mut_slice(), next - t);
+            for i in 0..n {
+                y[i] += dy[i] * (next - t);
+            }
+            model.advance_depots(&mut y, next - t);
             t = next;
         } else if next > t {
-            model.rhs(t, y.as_slice(), dy.as_mut_slice(), &rate, t);
+            model.rhs(t, &y, &mut dy, &rate, t);
             stats.rhs_evals += 1;
-            obs.step(t, &y.as_slice()[..model.n], &dy.as_slice()[..model.n]);
-            let seg = Segment {
-                model,
-                rate: &rate,
-                t0: t,
-                obs: &mut *obs,
-            };
-            let mut solver = Dopri5::from_param(
-                seg,
-                t,
-                next,
-                0.0,
-                y,
-                rtol,
-                atol,
-                0.9,
-                0.04,
-                0.2,
-                10.0,
-                next - t,
-                h,
-                opts.max_steps,
-                NO_STIFFNESS_CHECK,
-                OutputType::Sparse,
-            );
-            let st = solver
-                .integrate()
-                .map_err(|e| ModelError::new("solver", format!("integration failed: {e}")))?;
-            stats.rhs_evals += u64::from(st.num_eval);
-            stats.accepted_steps += u64::from(st.accepted_steps);
-            stats.rejected_steps += u64::from(st.rejected_steps);
+            obs.step(t, &y[..n], &dy[..n]);
+            match opts.integrator {
+                Integrator::Lean => {
+                    let tol = Tolerances {
+                        rtol: opts.rtol,
+                        atol: opts.atol,
+                        max_steps: opts.max_steps,
+                    };
+                    let t0 = t;
+                    let r = &rate;
+                    let c = dopri5::integrate(
+                        n,
+                        |ts, ys: &[f64; N], dys: &mut [f64; N]| model.rhs(ts, ys, dys, r, t0),
+                        t,
+                        next,
+                        &mut y,
+                        &mut dy,
+                        &mut step,
+                        &tol,
+                        |ts, ys, dys| obs.step(ts, &ys[..n], &dys[..n]),
+                    )?;
+                    stats.rhs_evals += c.rhs_evals;
+                    stats.accepted_steps += c.accepted;
+                    stats.rejected_steps += c.rejected;
+                }
+                Integrator::OdeSolvers => {
+                    let c =
+                        ode_solvers_segment(model, &rate, t, next, &mut y, &mut step.h, opts, obs)?;
+                    stats.rhs_evals += c.rhs_evals;
+                    stats.accepted_steps += c.accepted;
+                    stats.rejected_steps += c.rejected;
+                }
+            }
             stats.segments += 1;
-            let xs = solver.x_out();
-            h = if xs.len() >= 3 {
-                xs[xs.len() - 2] - xs[xs.len() - 3]
-            } else {
-                0.0
-            };
-            y = *solver
-                .y_out()
-                .last()
-                .ok_or_else(|| ModelError::new("solver", "no solution produced"))?;
-            if !y.iter().all(|v| v.is_finite()) {
+            if !y[..n].iter().all(|v| v.is_finite()) {
                 return Err(ModelError::new(
                     "solver",
                     format!("non-finite state at t = {next} h"),
                 ));
             }
-            model.advance_depots(y.as_mut_slice(), next - t);
+            model.advance_depots(&mut y, next - t);
             t = next;
         }
         let Some(a) = pending.pop() else { break };
@@ -326,23 +335,84 @@ fn run_n<const N: usize>(
             break;
         }
         match a.kind {
-            ActionKind::Output(i) => outputs[i].copy_from_slice(&y.as_slice()[..model.n]),
+            ActionKind::Output(i) => outputs[i].copy_from_slice(&y[..n]),
             ActionKind::Lab(i) => {
-                ctl.lab(model, i, t, &y.as_slice()[..model.n], &mut pending)?;
+                ctl.lab(model, i, t, &y[..n], &mut pending)?;
                 sort_pending(&mut pending);
             }
             ActionKind::Jump { state, amount } => {
                 y[state] += amount;
-                h = 0.0;
+                step.reset();
             }
             ActionKind::Rate { drug, delta } => {
                 rate[drug] += delta;
                 if rate[drug].abs() < 1e-12 {
                     rate[drug] = 0.0;
                 }
-                h = 0.0;
+                step.reset();
             }
         }
     }
-    Ok((stats, y.as_slice()[..model.n].to_vec()))
+    Ok((stats, y[..n].to_vec()))
+}
+
+/// One segment with ode_solvers' `Dopri5`: a new solver from `t` to `next`, started with step
+/// `h` (0: its own initial guess); on return `h` is the last full step.
+#[allow(clippy::too_many_arguments)]
+fn ode_solvers_segment<const N: usize>(
+    model: &Model,
+    rate: &[f64],
+    t: f64,
+    next: f64,
+    y: &mut [f64; N],
+    h: &mut f64,
+    opts: &SolverOptions,
+    obs: &mut dyn StepObserver,
+) -> Result<StepCounts> {
+    // ode_solvers' RMS error norm runs over all N entries: scaling both tolerances by
+    // sqrt(n/N) makes it the norm over the n real states (padding entries stay 0).
+    let scale = (model.n as f64 / N as f64).sqrt();
+    let seg = Segment {
+        model,
+        rate,
+        t0: t,
+        obs,
+    };
+    let mut solver = Dopri5::from_param(
+        seg,
+        t,
+        next,
+        0.0,
+        SVector::<f64, N>::from(*y),
+        opts.rtol * scale,
+        opts.atol * scale,
+        0.9,
+        0.04,
+        0.2,
+        10.0,
+        next - t,
+        *h,
+        opts.max_steps,
+        NO_STIFFNESS_CHECK,
+        OutputType::Sparse,
+    );
+    let st = solver
+        .integrate()
+        .map_err(|e| ModelError::new("solver", format!("integration failed: {e}")))?;
+    let xs = solver.x_out();
+    *h = if xs.len() >= 3 {
+        xs[xs.len() - 2] - xs[xs.len() - 3]
+    } else {
+        0.0
+    };
+    let last = solver
+        .y_out()
+        .last()
+        .ok_or_else(|| ModelError::new("solver", "no solution produced"))?;
+    y.copy_from_slice(last.as_slice());
+    Ok(StepCounts {
+        rhs_evals: u64::from(st.num_eval),
+        accepted: u64::from(st.accepted_steps),
+        rejected: u64::from(st.rejected_steps),
+    })
 }
