@@ -337,7 +337,8 @@ fn scripted_patient_qw_ladder_walks_100_80_60_40_then_stops() {
             .all(|&(_, a)| a == want));
     }
     y[plt] = 25.0; // 25 is in "25 to < 75": reduce, and 40 is the last level -> stop.
-    ctl.lab(&s.model, 0, (14.0 + 3.0 * cd) * 24.0, &y, &mut pending).unwrap();
+    ctl.lab(&s.model, 0, (14.0 + 3.0 * cd) * 24.0, &y, &mut pending)
+        .unwrap();
     assert!(ctl.outcome.stopped && ctl.outcome.n_reductions == 4);
     // At exactly 75 nothing happens.
     let mut ctl = RuleController::new(Some(&s.rules), s.levels.clone(), 0, plt, 168.0 * 24.0);
