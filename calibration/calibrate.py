@@ -10,8 +10,9 @@ schedule, time on treatment) and graded on the lab visits, as trials grade:
 
 The objective is the sum over targets of ((simulated - observed) / SE_observed)^2, plus weak priors
 that keep poorly identified parameters near their (sourced or assumed) starting values, plus penalties
-for the physiological constraints of MODEL.md section 3 (typical patient on 80 mg BIW: nadir in weeks
-3-6 and no overshoot above 1.2 x baseline within 12 weeks; bortezomib rebound). Candidates are passed
+for the physiological constraints of MODEL.md section 3 (typical patient on continuous 80 mg BIW and
+100 mg QW: nadir in weeks 3-6 and no overshoot above 1.2 x baseline within 12 weeks; bounded rebound and
+recovery after 4 weeks of 80 mg BIW, a rebound within the normal range allowed (ASSUMPTION); bortezomib rebound). Candidates are passed
 through the API (typical values as ``params=``, per-subject values and baselines as a patient table)
 without rebuilding; the patients are common random numbers (fixed seed), so the objective is a smooth,
 deterministic function of the parameters. Nelder-Mead runs on a bounded, transformed scale in three
@@ -216,11 +217,20 @@ STAGES = [
 
 # Physiological constraints (MODEL.md section 3), on the typical patient (platelets.P0):
 OVERSHOOT_MAX = 1.2             # no overshoot above 1.2 x baseline within 12 weeks
-NADIR_MARGIN = (10.0, 1e9)      # penalised only if the nadir comes within 10 days (faster than platelet turnover allows)
-OVERSHOOT_PEN = 1.15
-REBOUND_SOFT = 1.6              # soft penalty: typical patient on SVd or Vd above this x baseline (40 weeks)
-WITHDRAW_MAX = 1.3              # 4 weeks of 80 mg BIW then 12 weeks off: maximum below 1.3 x baseline,
-WITHDRAW_LAST = 0.92            # ... and back above 0.92 x baseline by day 112 (tests/platelet_model.rs asks 1.5 / 0.9)
+NADIR_WINDOW = (16.0, 40.0)     # (penalty window inside the tested 15-42 days) typical patient, continuous 80 mg BIW and 100 mg QW, 12 weeks: nadir in weeks 3-6
+OVERSHOOT_PEN = 1.15            # (soft penalty from 1.15 so that the shipped values stay below OVERSHOOT_MAX)
+# ASSUMPTION (rebound rule): after withdrawal the typical patient's platelets may rebound (rebound
+# thrombocytosis after myelosuppression is a known clinical phenomenon) but stay within the normal range,
+# i.e. at most 450 x 10^9/L for platelets.P0 = 170 (2.65 x baseline; MODEL.md section 3 rules out overshoots
+# above 500), and come back towards baseline by day 112. The tests (tests/platelet_model.rs,
+# tests/python/test_calibration.py) ask max <= 450 and day 112 within [0.9, 1.5] x baseline; the penalties
+# start inside those limits so that the shipped values keep a margin.
+NORMAL_MAX = 450.0              # upper limit of the normal platelet range, 10^9/L
+TYPICAL_P0 = 170.0              # platelets.P0 of the typical patient (library value, not fitted)
+REBOUND_SOFT = 2.5              # soft penalty: typical patient on SVd or Vd above this x baseline (40 weeks; 425 for P0 170)
+WITHDRAW_MAX = 2.5              # 4 weeks of 80 mg BIW then 12 weeks off: soft penalty above 2.5 x baseline (425; tests: 450 = 2.65 x),
+WITHDRAW_LAST = (0.92, 1.4)     # ... and within 0.92-1.4 x baseline on day 112 (tests ask 0.9-1.5)
+WITHDRAW_NADIR_DAYS = (29.0, 49.0)  # ... with its nadir after the last dose (tests ask days 29-55 and 21-49)
 AMPLIFY_SOFT = 0.1              # soft penalty: late trough (days 150-280) deeper than the earlier one (days 0-150) by more than this
 
 # ------------------------------------------------------------------------------------------------
@@ -363,12 +373,19 @@ def typical_checks(x: dict[str, float] | None, library: Any = None, vd: bool = T
     p0 = p[0]
     i = int(np.argmin(p))
     out = {"biw_t_nadir_days": float(df["DAY"].iloc[i]), "biw_nadir_rel": float(p[i] / p0),
-           "biw_max_rel": float(p.max() / p0), "biw_max_after_nadir_rel": float(p[i:].max() / p0)}
+           "biw_max_rel": float(p.max() / p0), "biw_max_after_nadir_rel": float(p[i:].max() / p0),
+           "biw_day84_rel": float(p[-1] / p0)}
+    dq = sp.simulate("xd_100_qw", days=84, dt_h=2.0, params=params, library=library)
+    q = dq["PLT"].to_numpy() / dq["PLT"].iloc[0]
+    j = int(np.argmin(q))
+    out.update({"qw_t_nadir_days": float(dq["DAY"].iloc[j]), "qw_nadir_rel": float(q[j]), "qw_max_rel": float(q.max()),
+                "qw_day84_rel": float(q[-1])})
     four = sp.Regimen.weekly("selinexor", 80.0, weekdays=(1, 3), cycle_days=28, cycles=1)
     dw = sp.simulate(four, days=112, dt_h=2.0, params=params, library=library)
     w = dw["PLT"].to_numpy() / dw["PLT"].iloc[0]
     out.update({"withdraw_nadir_rel": float(w.min()), "withdraw_t_nadir_days": float(dw["DAY"].iloc[int(np.argmin(w))]),
-                "withdraw_max_rel": float(w.max()), "withdraw_day112_rel": float(w[-1])})
+                "withdraw_max_rel": float(w.max()), "withdraw_t_max_days": float(dw["DAY"].iloc[int(np.argmax(w))]),
+                "withdraw_day112_rel": float(w[-1])})
     if not vd:
         return out
     for reg in ("vd_boston", "svd_100_qw"):
@@ -380,6 +397,23 @@ def typical_checks(x: dict[str, float] | None, library: Any = None, vd: bool = T
                     f"{tag}_early_min_rel": float(q[d < 150].min()), f"{tag}_late_min_rel": float(q[d >= 150].min()),
                     f"{tag}_min_rel": float(q.min())})
     return out
+
+
+def typical_penalty(chk: dict[str, float]) -> float:
+    """Soft (quadratic) penalties of the typical-patient checks of MODEL.md section 3 (no dose rules)."""
+    pen = 0.0
+    for tag in ("biw", "qw"):
+        # continuous 80 mg BIW / 100 mg QW for 12 weeks: nadir in weeks 3-6, no overshoot
+        pen += (max(0.0, chk[f"{tag}_t_nadir_days"] - NADIR_WINDOW[1]) / 0.5) ** 2
+        pen += (max(0.0, NADIR_WINDOW[0] - chk[f"{tag}_t_nadir_days"]) / 0.5) ** 2
+        pen += (max(0.0, chk[f"{tag}_max_rel"] - OVERSHOOT_PEN) / 0.02) ** 2
+    # 4 weeks of 80 mg BIW, then off: bounded rebound, recovery by day 112, nadir after the last dose
+    pen += (max(0.0, chk["withdraw_max_rel"] - WITHDRAW_MAX) / 0.02) ** 2
+    pen += (max(0.0, WITHDRAW_LAST[0] - chk["withdraw_day112_rel"]) / 0.01) ** 2
+    pen += (max(0.0, chk["withdraw_day112_rel"] - WITHDRAW_LAST[1]) / 0.01) ** 2
+    pen += (max(0.0, WITHDRAW_NADIR_DAYS[0] - chk["withdraw_t_nadir_days"]) / 1.0) ** 2
+    pen += (max(0.0, chk["withdraw_t_nadir_days"] - WITHDRAW_NADIR_DAYS[1]) / 1.0) ** 2
+    return pen
 
 
 def stability_penalty(chk: dict[str, float]) -> float:
@@ -446,11 +480,7 @@ class Evaluator:
                 terms[t.key] = 25.0 if not math.isfinite(v) else ((v - t.observed) / t.se_obs) ** 2
         prior = sum(PBYNAME[k].prior(x[k]) for k in free)
         chk = typical_checks(x)
-        pen = (max(0.0, chk["biw_t_nadir_days"] - NADIR_MARGIN[1]) / 1.0) ** 2
-        pen += (max(0.0, NADIR_MARGIN[0] - chk["biw_t_nadir_days"]) / 1.0) ** 2
-        pen += (max(0.0, chk["biw_max_rel"] - OVERSHOOT_PEN) / 0.02) ** 2
-        pen += (max(0.0, chk["withdraw_max_rel"] - WITHDRAW_MAX) / 0.02) ** 2
-        pen += (max(0.0, WITHDRAW_LAST - chk["withdraw_day112_rel"]) / 0.02) ** 2
+        pen = typical_penalty(chk)
         pen += stability_penalty(chk)
         total = sum(terms.values()) + prior + pen
         rec = {"eval": self.n_evals, "total": total, "fit": sum(terms.values()), "prior": prior, "penalty": pen,
@@ -506,7 +536,7 @@ def fit_stage(ev: Evaluator, x0: dict[str, float], free: list[str], arms: list[s
             onset = rec.get("sim.storm.onset_te_lab_median")
             log(f"  [{name[:1]}] eval {ev.n_evals:4d}  t={time.perf_counter() - t0:6.1f}s  f={val:8.3f} (fit {rec['fit']:.2f} prior {rec['prior']:.2f} "
                 f"pen {rec['penalty']:.2f})  {sims}" + (f" onset={onset:.1f}" if onset is not None else "")
-                + f" | typ nadir d{rec['chk.biw_t_nadir_days']:.0f} vd max {rec['chk.vd_max_rel']:.2f}"
+                + f" | typ nadir d{rec['chk.biw_t_nadir_days']:.0f}/d{rec['chk.qw_t_nadir_days']:.0f} vd max {rec['chk.vd_max_rel']:.2f}"
                 + f" withdraw max {rec['chk.withdraw_max_rel']:.2f} d112 {rec['chk.withdraw_day112_rel']:.2f}"
                 + "  " + " ".join(f"{k}={x[k]:.4g}" for k in free))
         return val
@@ -743,9 +773,13 @@ def write_doc(x: dict[str, float], rows: list[dict[str, Any]], extra: dict[str, 
     a("  (`params=` for typical values, a patient table via `Population.from_table` for the per-subject values), never rebuilt.")
     a("- Objective: sum over fitted targets of ((simulated - observed) / SE_observed)^2, SE_observed = sqrt(p(1-p)/n_obs);")
     a("  plus normal priors (on the scale shown) centred on the starting values, which keep weakly identified parameters")
-    a("  near them; plus penalties: typical patient on 80 mg BIW (no dose rules): nadir within "
-      f"{NADIR_MARGIN[0]:.0f} days and overshoot above {OVERSHOOT_PEN} x baseline within 12 weeks; typical patient on 80 mg BIW for 4 weeks "
-      f"then 12 weeks off: maximum above {WITHDRAW_MAX} x baseline or day-112 count below {WITHDRAW_LAST} x baseline; typical patient on SVd and on Vd "
+    a("  near them; plus penalties: typical patient (no dose rules) on continuous 80 mg BIW and on 100 mg QW for 12 weeks: nadir outside "
+      f"days {NADIR_WINDOW[0]:.0f}-{NADIR_WINDOW[1]:.0f} (realism check: weeks 3-6, tested as days 15-42) and overshoot above {OVERSHOOT_PEN} x baseline "
+      f"(tested: 1.2); typical patient on 80 mg BIW for 4 weeks "
+      f"then 12 weeks off (ASSUMPTION: a rebound is allowed within the normal range, at most {NORMAL_MAX:.0f} x 10^9/L = "
+      f"{NORMAL_MAX / TYPICAL_P0:.2f} x baseline in the tests): maximum above {WITHDRAW_MAX} x baseline, day-112 count outside "
+      f"{WITHDRAW_LAST[0]}-{WITHDRAW_LAST[1]} x baseline (tests: 0.9-1.5) or nadir outside days "
+      f"{WITHDRAW_NADIR_DAYS[0]:.0f}-{WITHDRAW_NADIR_DAYS[1]:.0f}; typical patient on SVd and on Vd "
       f"over 40 weeks: rebound above {REBOUND_SOFT} x baseline, and a late trough (days 150-280) deeper than the earlier one (days 0-150) by more than "
       f"{AMPLIFY_SOFT} x baseline (growing oscillation); all soft (quadratic).")
     a("- STORM grade 3-4 (58.5%) equals grade 3 + grade 4 and is reported, not fitted a second time; the label pool (n = 202)")
@@ -809,12 +843,14 @@ def write_doc(x: dict[str, float], rows: list[dict[str, Any]], extra: dict[str, 
     c = extra["typical"]
     a("Physiological checks, typical patient (platelets.P0):")
     a("")
-    a(f"- 80 mg BIW, no dose rules, 12 weeks: nadir {c['biw_nadir_rel']:.2f} x baseline on day {c['biw_t_nadir_days']:.1f} "
-      f"(week {int(c['biw_t_nadir_days'] // 7) + 1}; without dose rules platelets can fall for as long as dosing goes on); maximum {c['biw_max_rel']:.2f} x baseline "
-      f"(required <= {OVERSHOOT_MAX}).")
+    for tag, what in (("biw", "80 mg BIW"), ("qw", "100 mg QW")):
+        a(f"- {what}, continuous, no dose rules, 12 weeks: nadir {c[f'{tag}_nadir_rel']:.2f} x baseline on day {c[f'{tag}_t_nadir_days']:.1f} "
+          f"(week {int(c[f'{tag}_t_nadir_days'] // 7) + 1}; required days 15-42), {c[f'{tag}_day84_rel']:.2f} x baseline on day 84; "
+          f"maximum {c[f'{tag}_max_rel']:.2f} x baseline (required <= {OVERSHOOT_MAX}).")
     a(f"- 80 mg BIW for 4 weeks, then 12 weeks without drug: nadir {c['withdraw_nadir_rel']:.2f} x baseline on day "
-      f"{c['withdraw_t_nadir_days']:.1f}; maximum {c['withdraw_max_rel']:.2f} x baseline (required <= {WITHDRAW_MAX}); "
-      f"day 112 {c['withdraw_day112_rel']:.2f} x baseline (required >= {WITHDRAW_LAST}).")
+      f"{c['withdraw_t_nadir_days']:.1f}; maximum {c['withdraw_max_rel']:.2f} x baseline ({c['withdraw_max_rel'] * TYPICAL_P0:.0f} x 10^9/L) on day "
+      f"{c['withdraw_t_max_days']:.1f} (soft penalty above {WITHDRAW_MAX}; tests ask <= {NORMAL_MAX:.0f} x 10^9/L, {NORMAL_MAX / TYPICAL_P0:.2f} x); "
+      f"day 112 {c['withdraw_day112_rel']:.2f} x baseline (soft penalty outside {WITHDRAW_LAST[0]}-{WITHDRAW_LAST[1]}; tests ask 0.9-1.5).")
     for tag, what in (("vd", "BOSTON Vd"), ("svd", "BOSTON SVd (no dose rules)")):
         a(f"- {what}, 40 weeks: cycle-1 nadir {c[f'{tag}_c1_nadir_rel']:.2f} x baseline"
           + (" (Lonial 2005: mean fall about 60% on twice-weekly bortezomib)" if tag == "vd" else "")
@@ -949,7 +985,14 @@ def check_horizon(lib: Any, args: argparse.Namespace) -> dict[str, dict[str, flo
 
 
 NOTES: list[str] = [
-    'Three targets are outside their 95% interval with the shipped values: label-pool any grade (80% vs 74%, interval up to 79.7%), median time to onset (15 vs 22 days) and BOSTON Vd grade 3-4 (10% vs 17%). tests/python/test_calibration.py holds them to within 10 percentage points (KNOWN_GAPS) so that a regression fails and a fix shows.', "Vd: with the release-block model the typical patient's cycle-1 nadir is 0.45 x baseline (Lonial 2005: about 60% falls), but too few patients reach < 50 x 10^9/L on lab days; the rebound between cycles reaches 2.1 x baseline in the typical patient (soft penalty at 1.6). A bortezomib kill term or lab timing on dosing days may be needed; not attempted.", 'Time on treatment on SVd: the label_qw rules reduce at every lab in 25-75 with a 14-day cooldown (an ASSUMPTION of dose_rules.toml), so they stop selinexor in 62% of SVd patients within 280 days and the simulated median time on treatment is 91 days against about 210 observed (itself an ASSUMPTION, see above). A rule that reduces once per episode would be closer to practice; the cooldown is data (`dose_rules.*.cooldown_days`).', "Continuous 80 mg BIW without dose rules has no steady state above zero in the typical patient (Imax x X exceeds fP), so its nadir is at the end of dosing; only a nadir faster than 10 days is penalised. The earlier constraint 'nadir in weeks 3-6' was an unsourced assumption and was dropped because it conflicted with the STORM grade 3 / grade 4 split.", 'The fit started from the best point of an earlier run of the same script (--init, shown in the command above); the priors stay centred on the MODEL.md starting values. Nelder-Mead in 10 dimensions is a local search: another start may find a better optimum.',
+    'Realism check (issue 3) met: the typical patient (platelets.P0 170, typical values, no dose rules) on continuous 80 mg BIW has its 12-week nadir on day 40.5 (0.22 x baseline) and on 100 mg QW on day 37.7 (0.32 x baseline), then recovers in part (0.48 and 0.53 x baseline on day 84); maximum 1.00 x baseline. The constraint is a penalty on the nadir day (days 16-40 inside the tested 15-42) for both regimens.',
+    'Rebound rule (ASSUMPTION, 2026-11-21): after 4 weeks of 80 mg BIW and withdrawal the typical patient may rebound above baseline but must stay within the normal platelet range (at most 450 x 10^9/L, 2.65 x the typical 170; MODEL.md section 3 rules out overshoots above 500, which patients do not show; rebound thrombocytosis after myelosuppression is a known clinical phenomenon) and must come back towards baseline (0.9-1.5 x baseline on day 112). tests/platelet_model.rs and tests/python/test_calibration.py check these limits; the fit penalises a maximum above 2.5 x and a day-112 count outside 0.92-1.4 x. The previous rule (rebound < 1.5 x baseline, our own assumption) capped STORM grade 3-4 at about 45% and grade 4 at about 24%: an early nadir needs a fast TPO feedback, and a fast feedback rebounds after withdrawal. With the new rule the shipped values give a withdrawal maximum of 2.02 x baseline (343 x 10^9/L) on day 62.5 and 1.01 x baseline on day 112.',
+    'Fitted values at or near their bounds: cv_Imax 2.89 (bound 3; the severe STORM tail comes from the variability of Imax), P0_heavy 101 (bound 100), tpo_half 22.3 h (bound 20). fP 0.915 (bound 0.95) and koff 0.0077/h (XPO1 recovery half-life 90 h; bound 0.005) are now inside.',
+    'Still outside its 95% interval: label-pool median time to onset (13.0 vs 22 days; assumed SE 3 days). The plain median is the day-15 lab: the treatment-emergent events of the sensitive patients come at the day-8 and day-15 labs. All seven incidences are inside their exact 95% intervals in the final check; label-pool grade 3-4 (54.3% vs 60.9% [53.8, 67.7]) only just: the label pool contains the STORM patients and is simulated with the same arm, so one simulated grade 3-4 serves both STORM (58.5%) and the label pool (60.9%), and it sits below both. With the patients of tests/python/test_calibration.py (n = 500, seed 4242) it is 51.4%, so the test holds the label pool in KNOWN_GAPS (within 0.12 of 60.9%) and asks the six other incidences to be inside their intervals.',
+    'The fit cohort (400 STORM patients, patient table) gives STORM grade 3-4 58% and the final check with the engine sampler (1000 patients, another seed) 54%: the 400 fixed patients are fitted, so part of the fit is sampling noise of that cohort.',
+    'Dose rules (data change, ASSUMPTION in data/dose_rules.toml): cooldown_days 28 instead of 14 for both label ladders, i.e. one reduction per thrombocytopenia episode. With the 14-day cooldown the label_qw rules walked most SVd patients off the ladder (62% stopped by the rules, median time on selinexor 91 days). With the new values the rules stop selinexor in about half of the SVd patients within 280 days, and the early-relapse discontinuation median solves to 645 days (implausibly long for non-platelet reasons) to bring the SVd median to 211 days in the fit cohort (196 in the final check; about 210 observed, itself an ASSUMPTION); Vd then runs to the 280-day horizon (224 observed). The rule semantics in src/rules.rs are unchanged.',
+    "Vd: the typical patient's cycle-1 nadir is 0.49 x baseline (Lonial 2005: about 60% falls) and grade 3-4 is inside its interval, but the rebound between cycles reaches 2.74 x baseline (465 x 10^9/L) in the typical patient, just above the normal range (soft penalty above 2.5 x): the fast TPO feedback that gives the early selinexor nadir also amplifies the bortezomib release-block rebound. A bortezomib kill term may be needed; not attempted.",
+    'The fit started from the previous shipped values (--init, shown in the command above: the recalibration with the 1.5 x rebound cap, 4 of 8 targets inside); the priors stay centred on the MODEL.md starting values. A second run from the best point of the earlier random search (rebound 2.3 x allowed) reached a similar objective in the fit cohort but a lower STORM grade 3-4 in the final check (50%, grade 4 24%); Nelder-Mead in 10 dimensions is a local search.',
 ]
 
 if __name__ == "__main__":
