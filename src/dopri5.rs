@@ -52,6 +52,8 @@ const EXPO1: f64 = 0.2 - BETA * 0.75;
 const FACC1: f64 = 1.0 / 0.2;
 const FACC2: f64 = 1.0 / 10.0;
 const UROUND: f64 = f64::EPSILON;
+/// ln(1e-4): the controller's memory of the previous error is clamped at 1e-4.
+const LN_ERR_FLOOR: f64 = -9.210_340_371_976_182;
 
 /// Step-size state carried from one segment to the next.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,7 +68,7 @@ impl Default for StepState {
     fn default() -> Self {
         Self {
             h: 0.0,
-            ln_err_old: (1e-4f64).ln(),
+            ln_err_old: LN_ERR_FLOOR,
         }
     }
 }
@@ -242,14 +244,13 @@ pub fn integrate<const N: usize>(
         let err = rms(n, &err_v, y, &y_new, tol);
         // fac = err^expo1 / err_old^beta, bounded; h_new = h / fac
         let ln_err = err.ln();
-        let fac11 = (EXPO1 * ln_err).exp();
         if err <= 1.0 {
             let fac = (EXPO1 * ln_err - BETA * step.ln_err_old).exp() / SAFETY;
             let mut h_new = h / fac.clamp(FACC2, FACC1);
             if rejected_last {
                 h_new = h_new.min(h);
             }
-            step.ln_err_old = ln_err.max((1e-4f64).ln());
+            step.ln_err_old = ln_err.max(LN_ERR_FLOOR);
             rejected_last = false;
             counts.accepted += 1;
             t = t_new;
@@ -263,7 +264,7 @@ pub fn integrate<const N: usize>(
             }
             h = h_new;
         } else {
-            let fac = (fac11 / SAFETY).min(FACC1);
+            let fac = ((EXPO1 * ln_err).exp() / SAFETY).min(FACC1);
             h /= if fac.is_nan() { FACC1 } else { fac };
             if counts.accepted >= 1 {
                 counts.rejected += 1;
@@ -284,6 +285,11 @@ mod tests {
             atol: rtol * 1e-3,
             max_steps: 100_000,
         }
+    }
+
+    #[test]
+    fn error_floor_constant_is_ln_1e_4() {
+        assert_eq!(LN_ERR_FLOOR, (1e-4f64).ln());
     }
 
     #[test]

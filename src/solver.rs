@@ -288,7 +288,7 @@ fn run_n<const N: usize>(
             model.rhs(t, &y, &mut dy, &rate, t);
             stats.rhs_evals += 1;
             obs.step(t, &y[..n], &dy[..n]);
-            match opts.integrator {
+            let c = match opts.integrator {
                 Integrator::Lean => {
                     let tol = Tolerances {
                         rtol: opts.rtol,
@@ -297,7 +297,7 @@ fn run_n<const N: usize>(
                     };
                     let t0 = t;
                     let r = &rate;
-                    let c = dopri5::integrate(
+                    dopri5::integrate(
                         n,
                         |ts, ys: &[f64; N], dys: &mut [f64; N]| model.rhs(ts, ys, dys, r, t0),
                         t,
@@ -307,19 +307,15 @@ fn run_n<const N: usize>(
                         &mut step,
                         &tol,
                         |ts, ys, dys| obs.step(ts, &ys[..n], &dys[..n]),
-                    )?;
-                    stats.rhs_evals += c.rhs_evals;
-                    stats.accepted_steps += c.accepted;
-                    stats.rejected_steps += c.rejected;
+                    )?
                 }
                 Integrator::OdeSolvers => {
-                    let c =
-                        ode_solvers_segment(model, &rate, t, next, &mut y, &mut step.h, opts, obs)?;
-                    stats.rhs_evals += c.rhs_evals;
-                    stats.accepted_steps += c.accepted;
-                    stats.rejected_steps += c.rejected;
+                    ode_solvers_segment(model, &rate, t, next, &mut y, &mut step.h, opts, obs)?
                 }
-            }
+            };
+            stats.rhs_evals += c.rhs_evals;
+            stats.accepted_steps += c.accepted;
+            stats.rejected_steps += c.rejected;
             stats.segments += 1;
             if !y[..n].iter().all(|v| v.is_finite()) {
                 return Err(ModelError::new(
