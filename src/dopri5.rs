@@ -62,6 +62,9 @@ pub struct StepState {
     pub h: f64,
     /// ln of the previous accepted error (the controller's memory), clamped at 1e-4.
     ln_err_old: f64,
+    /// Upper bound of the heuristic's initial step (the caller may know of a fast forcing the
+    /// state at the start does not show).
+    pub first_max: f64,
 }
 
 impl Default for StepState {
@@ -69,6 +72,7 @@ impl Default for StepState {
         Self {
             h: 0.0,
             ln_err_old: LN_ERR_FLOOR,
+            first_max: f64::INFINITY,
         }
     }
 }
@@ -174,7 +178,7 @@ pub fn integrate<const N: usize>(
         step.h.min(h_max)
     } else {
         counts.rhs_evals += 1;
-        initial_step(n, &mut f, t, y, dy, h_max, tol)
+        initial_step(n, &mut f, t, y, dy, h_max.min(step.first_max), tol)
     };
     let mut rejected_last = false;
     let (mut k2, mut k3, mut k4, mut k5, mut k6, mut k7) =

@@ -1,7 +1,13 @@
 //! One patient's coupled ODE system: every drug of the regimen (depot, central, peripherals,
 //! cumulative AUC) plus the platelet states, with all rate constants precomputed.
+//!
+//! State layout: first the drugs without a modal solution (Michaelis-Menten elimination, or an
+//! ill-conditioned eigen-decomposition), then the platelet states, then the linear drugs. The
+//! first [`Model::m`] states are what the ODE integrates when linear PK is solved exactly inside
+//! each segment ([`Segment::exact`]); the rest follow from [`LinearModes`].
 
 use crate::drug::{EffectKind, PkParams};
+use crate::pk::modes::{LinearModes, ModalState, MAX_BLOCK};
 use crate::platelets::{PlateletModel, PlateletParams, PlateletRates};
 
 /// Index layout and rate constants of one drug inside the state vector.
@@ -16,6 +22,8 @@ pub struct DrugSlot {
     pub periph2: Option<usize>,
     /// Cumulative AUC of the concentration, mg.h/L.
     pub auc: usize,
+    /// The modal solution of a linear drug (its states then sit after [`Model::m`]).
+    pub modes: Option<LinearModes>,
     k10: f64,
     k12: f64,
     k21: f64,
@@ -29,6 +37,46 @@ impl DrugSlot {
     #[inline]
     pub fn conc(&self, y: &[f64]) -> f64 {
         y[self.central] * self.inv_vc
+    }
+
+    /// The state indices of the block (depot, central, peripherals) in [`LinearModes`] order.
+    fn block(&self) -> ([usize; MAX_BLOCK], usize) {
+        let mut idx = [0; MAX_BLOCK];
+        let mut k = 0;
+        for i in [self.depot, Some(self.central), self.periph1, self.periph2]
+            .into_iter()
+            .flatten()
+        {
+            idx[k] = i;
+            k += 1;
+        }
+        (idx, k)
+    }
+}
+
+/// What the right-hand side needs besides the state, for one segment between events.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Segment start (h): the depots and the exactly solved drugs hold their state at this time.
+    pub t0: f64,
+    /// Zero-order infusion rate of each drug (mg/h), constant over the segment.
+    pub rate: Vec<f64>,
+    /// Linear drugs solved exactly (their states are not integrated: only the first
+    /// [`Model::m`] are), or every state integrated.
+    pub exact: bool,
+    /// The modal coefficients of each drug with [`DrugSlot::modes`] (when `exact`).
+    modal: Vec<ModalState>,
+}
+
+impl Segment {
+    /// A segment context for `model`, infusion rates 0.
+    pub fn new(model: &Model, exact: bool) -> Self {
+        Self {
+            t0: 0.0,
+            rate: vec![0.0; model.drugs.len()],
+            exact,
+            modal: vec![ModalState::default(); model.drugs.len()],
+        }
     }
 }
 
@@ -50,6 +98,8 @@ pub struct PdLayout {
 pub struct Model {
     pub drugs: Vec<DrugSlot>,
     pub n: usize,
+    /// States integrated even when linear drugs are solved exactly: `[0, m)`.
+    pub m: usize,
     pub platelet_model: PlateletModel,
     pub pd: Option<PdLayout>,
     pub pp: PlateletParams,
@@ -77,22 +127,26 @@ impl Model {
             n += k;
             i
         };
-        let mut slots = Vec::with_capacity(drugs.len());
-        for (name, pk) in drugs {
+        let modes: Vec<Option<LinearModes>> =
+            drugs.iter().map(|(_, pk)| LinearModes::new(pk)).collect();
+        let mut slots: Vec<Option<DrugSlot>> = vec![None; drugs.len()];
+        let mut place = |d: usize, take: &mut dyn FnMut(usize) -> usize| {
+            let (name, pk) = &drugs[d];
             let depot = pk.has_depot().then(|| take(1));
             let central = take(1);
             let periph1 = (pk.compartments >= 2).then(|| take(1));
             let periph2 = (pk.compartments >= 3).then(|| take(1));
             let auc = take(1);
             let (k10, k12, k21, k13, k31) = pk.micro();
-            slots.push(DrugSlot {
-                name,
-                pk,
+            slots[d] = Some(DrugSlot {
+                name: name.clone(),
+                pk: *pk,
                 depot,
                 central,
                 periph1,
                 periph2,
                 auc,
+                modes: modes[d],
                 k10,
                 k12,
                 k21,
@@ -100,20 +154,24 @@ impl Model {
                 k31,
                 inv_vc: 1.0 / pk.vc,
             });
+        };
+        // Drugs the ODE always integrates, then (below) the platelet states, then linear drugs.
+        for d in (0..drugs.len()).filter(|&d| modes[d].is_none()) {
+            place(d, &mut take);
         }
-        let by = |k: EffectKind| -> Vec<usize> {
-            slots
+        let effect = |k: EffectKind| -> Vec<usize> {
+            drugs
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.pk.effect == Some(k))
+                .filter(|(_, (_, pk))| pk.effect == Some(k))
                 .map(|(i, _)| i)
                 .collect()
         };
-        let xpo1 = by(EffectKind::Xpo1).first().copied();
+        let xpo1 = effect(EffectKind::Xpo1).first().copied();
         let (release, kill, signal) = (
-            by(EffectKind::Release),
-            by(EffectKind::Kill),
-            by(EffectKind::Signal),
+            effect(EffectKind::Release),
+            effect(EffectKind::Kill),
+            effect(EffectKind::Signal),
         );
         let pd = (platelet_model != PlateletModel::None).then(|| {
             let x = xpo1.map(|_| take(1));
@@ -130,9 +188,15 @@ impl Model {
                 tpo,
             }
         });
+        let m = take(0);
+        for d in (0..drugs.len()).filter(|&d| modes[d].is_some()) {
+            place(d, &mut take);
+        }
+        let slots: Vec<DrugSlot> = slots.into_iter().flatten().collect();
         Self {
             drugs: slots,
             n,
+            m,
             platelet_model,
             pd,
             pp,
@@ -272,19 +336,23 @@ impl Model {
         }
     }
 
-    /// Right-hand side. `rate[i]` is the zero-order infusion rate (mg/h) into drug i's central.
+    /// Right-hand side over one segment.
     ///
-    /// Depots are exact: `y[depot]` holds the depot's content at `t0` (the start of the current
-    /// segment, where nothing enters a depot), so its content at `t` is `y[depot] exp(-ka (t - t0))`
-    /// and its derivative is reported as 0; [`Model::advance_depots`] moves the depots to the
-    /// segment end. With `t0 = t` this is the plain right-hand side of the depot ODE.
+    /// Depots are exact: `y[depot]` holds the depot's content at `seg.t0` (where nothing enters
+    /// a depot), so its content at `t` is `y[depot] exp(-ka (t - t0))` and its derivative is
+    /// reported as 0; [`Model::end_segment`] moves the depots to the segment end. With
+    /// `seg.exact`, `y` and `dy` need only hold the first [`Model::m`] states: the linear drugs'
+    /// concentrations come from their modal solution.
     #[inline]
-    pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], rate: &[f64], t0: f64) {
+    pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
         for (d, s) in self.drugs.iter().enumerate() {
+            if seg.exact && s.modes.is_some() {
+                continue;
+            }
             let ac = y[s.central];
-            let mut dc = rate[d] - s.k10 * ac;
+            let mut dc = seg.rate[d] - s.k10 * ac;
             if let Some(g) = s.depot {
-                dc += s.pk.ka * y[g] * (-s.pk.ka * (t - t0)).exp();
+                dc += s.pk.ka * y[g] * (-s.pk.ka * (t - seg.t0)).exp();
                 dy[g] = 0.0;
             }
             if let Some(p) = s.periph1 {
@@ -310,41 +378,137 @@ impl Model {
             dy[s.auc] = c;
         }
         if let Some(pd) = self.pd {
-            self.pd_rhs(&pd, y, dy);
+            self.pd_rhs(&pd, t, y, dy, seg);
         }
-        dy[self.n..].fill(0.0);
+        dy[if seg.exact { self.m } else { self.n }..].fill(0.0);
     }
 
-    /// Advances every depot by `dt` hours of first-order absorption (exact).
-    pub fn advance_depots(&self, y: &mut [f64], dt: f64) {
-        for s in &self.drugs {
-            if let Some(g) = s.depot {
-                y[g] *= (-s.pk.ka * dt).exp();
+    /// Concentration (mg/L) of drug `d` at `t`, from the state or from its modal solution.
+    #[inline]
+    fn conc_at(&self, d: usize, t: f64, y: &[f64], seg: &Segment) -> f64 {
+        let s = &self.drugs[d];
+        match (&s.modes, seg.exact) {
+            (Some(m), true) => m.conc(&seg.modal[d], t - seg.t0),
+            _ => s.conc(y),
+        }
+    }
+
+    /// Starts a segment at `t0` from the full state `y`: the modal coefficients of the exactly
+    /// solved drugs.
+    pub fn begin_segment(&self, seg: &mut Segment, t0: f64, y: &[f64]) {
+        seg.t0 = t0;
+        if !seg.exact {
+            return;
+        }
+        for (d, s) in self.drugs.iter().enumerate() {
+            if let Some(m) = &s.modes {
+                let (idx, k) = s.block();
+                let mut z = [0.0; MAX_BLOCK];
+                for i in 0..k {
+                    z[i] = y[idx[i]];
+                }
+                m.start(&z, seg.rate[d], &mut seg.modal[d]);
+            }
+        }
+    }
+
+    /// The smallest [`LinearModes::initial_step`] of the exactly solved drugs in this segment,
+    /// which starts from the full state `y` (`h_max` if none): a bound for the integrator's first
+    /// step after a restart.
+    pub fn first_step_max(
+        &self,
+        seg: &Segment,
+        y: &[f64],
+        rtol: f64,
+        atol: f64,
+        h_max: f64,
+    ) -> f64 {
+        if !seg.exact {
+            return h_max;
+        }
+        let mut h = h_max;
+        for (d, s) in self.drugs.iter().enumerate() {
+            if let Some(m) = &s.modes {
+                let (idx, k) = s.block();
+                let mut z0 = [0.0; MAX_BLOCK];
+                for i in 0..k {
+                    z0[i] = y[idx[i]];
+                }
+                h = h.min(m.initial_step(&seg.modal[d], &z0, rtol, atol, h_max));
+            }
+        }
+        h
+    }
+
+    /// Fills the exactly solved states of the full state `y` (and their derivatives in `dy`) at
+    /// `t`, from `start`, the full state at the segment start; the integrated states `[0, m)` are
+    /// left as they are. Does nothing when the segment integrates every state.
+    pub fn fill_exact(&self, t: f64, start: &[f64], y: &mut [f64], dy: &mut [f64], seg: &Segment) {
+        if !seg.exact {
+            return;
+        }
+        let tau = t - seg.t0;
+        for (d, s) in self.drugs.iter().enumerate() {
+            if let Some(m) = &s.modes {
+                let (idx, k) = s.block();
+                let (mut z, mut dz) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
+                let auc = m.at(&seg.modal[d], tau, &mut z, &mut dz);
+                for i in 0..k {
+                    y[idx[i]] = z[i];
+                    dy[idx[i]] = dz[i];
+                }
+                y[s.auc] = start[s.auc] + auc;
+                dy[s.auc] = z[m.central] * s.inv_vc;
+            }
+        }
+    }
+
+    /// Ends a segment at `t`: depots of integrated drugs advanced by exact first-order
+    /// absorption, exactly solved drugs (block states and AUC) moved to `t`.
+    pub fn end_segment(&self, y: &mut [f64], t: f64, seg: &Segment) {
+        let tau = t - seg.t0;
+        for (d, s) in self.drugs.iter().enumerate() {
+            match (&s.modes, seg.exact) {
+                (Some(m), true) => {
+                    let (idx, k) = s.block();
+                    let (mut z, mut dz) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
+                    let auc = m.at(&seg.modal[d], tau, &mut z, &mut dz);
+                    for i in 0..k {
+                        y[idx[i]] = z[i];
+                    }
+                    y[s.auc] += auc;
+                }
+                _ => {
+                    if let Some(g) = s.depot {
+                        y[g] *= (-s.pk.ka * tau).exp();
+                    }
+                }
             }
         }
     }
 
     #[inline]
-    fn pd_rhs(&self, pd: &PdLayout, y: &[f64], dy: &mut [f64]) {
+    fn pd_rhs(&self, pd: &PdLayout, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
         let r = &self.rates;
         let mut release = 1.0;
         for &d in &self.release {
             let s = &self.drugs[d];
-            let c = s.conc(y).max(0.0);
+            let c = self.conc_at(d, t, y, seg).max(0.0);
             release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
         }
         let mut kkill = 0.0;
         for &d in &self.kill {
-            let s = &self.drugs[d];
-            kkill += s.pk.e1 * s.conc(y).max(0.0);
+            kkill += self.drugs[d].pk.e1 * self.conc_at(d, t, y, seg).max(0.0);
         }
         let mut keep_other = 1.0 - self.fixed_inhibition;
         for &d in &self.signal {
             let s = &self.drugs[d];
-            let c = s.conc(y).max(0.0);
+            let c = self.conc_at(d, t, y, seg).max(0.0);
             keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
         }
-        let c_sel = self.xpo1.map_or(0.0, |d| self.drugs[d].conc(y).max(0.0));
+        let c_sel = self
+            .xpo1
+            .map_or(0.0, |d| self.conc_at(d, t, y, seg).max(0.0));
         let mut x = 0.0;
         if let Some(ix) = pd.x {
             x = y[ix];

@@ -1,21 +1,29 @@
-//! The engine's own Dormand-Prince integrator (src/dopri5.rs) against ode_solvers' `Dopri5` and
-//! against a tight-tolerance solution, on the full coupled system (selinexor, partner drugs,
-//! XPO1, TPO platelet model) with many segments.
+//! The engine's own Dormand-Prince integrator (src/dopri5.rs), with linear drugs solved exactly
+//! (the default) or integrated, against ode_solvers' `Dopri5` and against a tight-tolerance
+//! solution of the whole system by ode_solvers, on the full coupled system (selinexor, partner
+//! drugs, XPO1, TPO platelet model) with many segments.
 
 use selinexor_pkpd::library::Library;
 use selinexor_pkpd::patient::Patient;
 use selinexor_pkpd::platelets::PlateletModel;
 use selinexor_pkpd::regimen::Regimen;
 use selinexor_pkpd::simulate::{simulate, Overrides, Simulation};
-use selinexor_pkpd::solver::{Integrator, SolverOptions};
+use selinexor_pkpd::solver::{Integrator, LinearPk, SolverOptions};
 
-fn run(r: &Regimen, days: f64, rtol: f64, integrator: Integrator) -> Simulation {
+fn run(
+    r: &Regimen,
+    days: f64,
+    rtol: f64,
+    integrator: Integrator,
+    linear_pk: LinearPk,
+) -> Simulation {
     let lib = Library::embedded().unwrap();
     let times: Vec<f64> = (0..=(days as usize * 2)).map(|i| i as f64 * 12.0).collect();
     let opts = SolverOptions {
         rtol,
         atol: rtol * 1e-3,
         integrator,
+        linear_pk,
         ..Default::default()
     };
     simulate(
@@ -57,24 +65,25 @@ fn presets() -> Vec<(&'static str, Regimen)> {
 #[test]
 fn lean_integrator_matches_the_tight_reference_within_tolerance() {
     for (name, r) in presets() {
-        let reference = run(&r, 84.0, 1e-12, Integrator::OdeSolvers);
-        let lean = run(&r, 84.0, 1e-6, Integrator::Lean);
-        let e = error_in_tolerances(&lean, &reference, 1e-6);
-        assert!(e < 10.0, "{name}: lean vs reference, {e:.1} x tolerance");
-        let lean_tight = run(&r, 84.0, 1e-10, Integrator::Lean);
-        let e = error_in_tolerances(&lean_tight, &reference, 1e-10);
-        assert!(
-            e < 10.0,
-            "{name}: lean (rtol 1e-10) vs reference, {e:.1} x tolerance"
-        );
+        let reference = run(&r, 84.0, 1e-12, Integrator::OdeSolvers, LinearPk::Ode);
+        for lp in [LinearPk::Exact, LinearPk::Ode] {
+            for rtol in [1e-6, 1e-10] {
+                let lean = run(&r, 84.0, rtol, Integrator::Lean, lp);
+                let e = error_in_tolerances(&lean, &reference, rtol);
+                assert!(
+                    e < 10.0,
+                    "{name} {lp:?} rtol {rtol:e}: lean vs reference, {e:.1} x tolerance"
+                );
+            }
+        }
     }
 }
 
 #[test]
 fn lean_and_ode_solvers_agree_and_lean_needs_no_more_evaluations() {
     for (name, r) in presets() {
-        let a = run(&r, 168.0, 1e-6, Integrator::Lean);
-        let b = run(&r, 168.0, 1e-6, Integrator::OdeSolvers);
+        let a = run(&r, 168.0, 1e-6, Integrator::Lean, LinearPk::Ode);
+        let b = run(&r, 168.0, 1e-6, Integrator::OdeSolvers, LinearPk::Ode);
         let e = error_in_tolerances(&a, &b, 1e-6);
         assert!(
             e < 10.0,
@@ -90,10 +99,31 @@ fn lean_and_ode_solvers_agree_and_lean_needs_no_more_evaluations() {
 }
 
 #[test]
+fn exact_linear_pk_needs_fewer_evaluations() {
+    // Counts, not times: the exact path integrates 7 states instead of up to 20 and no drug's
+    // fast distribution limits its step (carfilzomib, ~37/h, made trial000_arm1 stiff).
+    for (name, r) in presets() {
+        let exact = run(&r, 168.0, 1e-6, Integrator::Lean, LinearPk::Exact);
+        let ode = run(&r, 168.0, 1e-6, Integrator::Lean, LinearPk::Ode);
+        assert!(
+            10 * exact.stats.rhs_evals <= 6 * ode.stats.rhs_evals,
+            "{name}: exact {} evaluations, ODE {}",
+            exact.stats.rhs_evals,
+            ode.stats.rhs_evals
+        );
+    }
+}
+
+#[test]
 fn a_tolerance_the_comparison_cannot_meet_fails() {
     // The check above can fail: a loose solution is far from the reference.
     let r = presets().remove(0).1;
-    let reference = run(&r, 28.0, 1e-12, Integrator::OdeSolvers);
-    let loose = run(&r, 28.0, 1e-2, Integrator::Lean);
-    assert!(error_in_tolerances(&loose, &reference, 1e-6) > 10.0);
+    let reference = run(&r, 28.0, 1e-12, Integrator::OdeSolvers, LinearPk::Ode);
+    for lp in [LinearPk::Exact, LinearPk::Ode] {
+        let loose = run(&r, 28.0, 1e-2, Integrator::Lean, lp);
+        assert!(
+            error_in_tolerances(&loose, &reference, 1e-6) > 10.0,
+            "{lp:?}"
+        );
+    }
 }
