@@ -44,6 +44,29 @@ const E5: f64 = -17253.0 / 339200.0;
 const E6: f64 = 22.0 / 525.0;
 const E7: f64 = -1.0 / 40.0;
 
+/// Nodes `c` of the stages after the first, as fractions of the step (stages 6 and 7 both at the
+/// step end, so four distinct inner nodes and the end).
+pub const NODES: [f64; 5] = [C2, C3, C4, C5, 1.0];
+
+/// The right-hand side of an integration by [`integrate`]. Closures
+/// `FnMut(t, &y, &mut dy)` implement it.
+pub trait Rhs<const N: usize> {
+    /// Called before the stages of each attempted step from `t` with size `h`: they are then
+    /// evaluated at `t + NODES[i] h` ([`Rhs::eval`] with `node = Some(i)`), so a right-hand side
+    /// with a time-dependent forcing can compute it at all the nodes at once.
+    fn begin_step(&mut self, _t: f64, _h: f64) {}
+    /// `dy = f(t, y)`; `node` is the stage's index into [`NODES`] within the current step, or
+    /// `None` (initial-step heuristic).
+    fn eval(&mut self, t: f64, node: Option<usize>, y: &[f64; N], dy: &mut [f64; N]);
+}
+
+impl<const N: usize, F: FnMut(f64, &[f64; N], &mut [f64; N])> Rhs<N> for F {
+    #[inline]
+    fn eval(&mut self, t: f64, _node: Option<usize>, y: &[f64; N], dy: &mut [f64; N]) {
+        self(t, y, dy)
+    }
+}
+
 const SAFETY: f64 = 0.9;
 const BETA: f64 = 0.04;
 /// Exponent of the error in the step-size factor: 1/5 - 0.75 beta.
@@ -123,7 +146,7 @@ fn rms<const N: usize>(
 /// Hairer's initial step: a first guess from |y|/|f|, refined by one explicit Euler step.
 fn initial_step<const N: usize>(
     n: usize,
-    f: &mut impl FnMut(f64, &[f64; N], &mut [f64; N]),
+    f: &mut impl Rhs<N>,
     t: f64,
     y: &[f64; N],
     f0: &[f64; N],
@@ -143,7 +166,7 @@ fn initial_step<const N: usize>(
         y1[i] = y[i] + h * f0[i];
     }
     let mut f1 = [0.0; N];
-    f(t + h, &y1, &mut f1);
+    f.eval(t + h, None, &y1, &mut f1);
     for i in 0..N {
         f1[i] -= f0[i];
     }
@@ -163,7 +186,7 @@ fn initial_step<const N: usize>(
 #[allow(clippy::too_many_arguments)]
 pub fn integrate<const N: usize>(
     n: usize,
-    mut f: impl FnMut(f64, &[f64; N], &mut [f64; N]),
+    mut f: impl Rhs<N>,
     mut t: f64,
     t_end: f64,
     y: &mut [f64; N],
@@ -212,34 +235,35 @@ pub fn integrate<const N: usize>(
             last = true;
         }
         steps += 1;
+        f.begin_step(t, h);
         let k1 = &*dy;
         for i in 0..N {
             ys[i] = y[i] + h * A21 * k1[i];
         }
-        f(t + C2 * h, &ys, &mut k2);
+        f.eval(t + C2 * h, Some(0), &ys, &mut k2);
         for i in 0..N {
             ys[i] = y[i] + h * (A31 * k1[i] + A32 * k2[i]);
         }
-        f(t + C3 * h, &ys, &mut k3);
+        f.eval(t + C3 * h, Some(1), &ys, &mut k3);
         for i in 0..N {
             ys[i] = y[i] + h * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i]);
         }
-        f(t + C4 * h, &ys, &mut k4);
+        f.eval(t + C4 * h, Some(2), &ys, &mut k4);
         for i in 0..N {
             ys[i] = y[i] + h * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]);
         }
-        f(t + C5 * h, &ys, &mut k5);
+        f.eval(t + C5 * h, Some(3), &ys, &mut k5);
         for i in 0..N {
             ys[i] =
                 y[i] + h * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
         }
         let t_new = if last { t_end } else { t + h };
-        f(t_new, &ys, &mut k6);
+        f.eval(t_new, Some(4), &ys, &mut k6);
         for i in 0..N {
             y_new[i] =
                 y[i] + h * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i] + A76 * k6[i]);
         }
-        f(t_new, &y_new, &mut k7);
+        f.eval(t_new, Some(4), &y_new, &mut k7);
         counts.rhs_evals += 6;
         for i in 0..N {
             err_v[i] =

@@ -6,6 +6,7 @@
 //! first [`Model::m`] states are what the ODE integrates when linear PK is solved exactly inside
 //! each segment ([`Segment::exact`]); the rest follow from [`LinearModes`].
 
+use crate::dopri5::NODES;
 use crate::drug::{EffectKind, PkParams};
 use crate::pk::modes::{LinearModes, ModalState, MAX_BLOCK};
 use crate::platelets::{PlateletModel, PlateletParams, PlateletRates};
@@ -76,6 +77,21 @@ impl Segment {
             rate: vec![0.0; model.drugs.len()],
             exact,
             modal: vec![ModalState::default(); model.drugs.len()],
+        }
+    }
+}
+
+/// Concentrations (mg/L) of the exactly solved drugs at the nodes of one integration step (see
+/// [`crate::dopri5::NODES`]), indexed by drug.
+#[derive(Debug, Clone)]
+pub struct NodeConcentrations {
+    c: Vec<[f64; NODES.len()]>,
+}
+
+impl NodeConcentrations {
+    pub fn new(model: &Model) -> Self {
+        Self {
+            c: vec![[0.0; NODES.len()]; model.drugs.len()],
         }
     }
 }
@@ -345,6 +361,47 @@ impl Model {
     /// concentrations come from their modal solution.
     #[inline]
     pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
+        self.rhs_with(t, y, dy, seg, |d, m| m.conc(&seg.modal[d], t - seg.t0));
+    }
+
+    /// [`Model::rhs`] at stage `node` of the step whose node concentrations are in `nodes`
+    /// (from [`Model::node_concentrations`]).
+    #[inline]
+    pub fn rhs_at_node(
+        &self,
+        t: f64,
+        y: &[f64],
+        dy: &mut [f64],
+        seg: &Segment,
+        nodes: &NodeConcentrations,
+        node: usize,
+    ) {
+        self.rhs_with(t, y, dy, seg, |d, _| nodes.c[d][node]);
+    }
+
+    /// The concentrations of the exactly solved drugs at the nodes `t + NODES[i] h` of a step.
+    pub fn node_concentrations(&self, seg: &Segment, t: f64, h: f64, out: &mut NodeConcentrations) {
+        if !seg.exact {
+            return;
+        }
+        for (d, s) in self.drugs.iter().enumerate() {
+            if let Some(m) = &s.modes {
+                m.conc_nodes(&seg.modal[d], t - seg.t0, h, &mut out.c[d]);
+            }
+        }
+    }
+
+    /// The right-hand side with the concentration of exactly solved drug `d` given by
+    /// `exact(d, modes)`.
+    #[inline(always)]
+    fn rhs_with(
+        &self,
+        t: f64,
+        y: &[f64],
+        dy: &mut [f64],
+        seg: &Segment,
+        exact: impl Fn(usize, &LinearModes) -> f64,
+    ) {
         for (d, s) in self.drugs.iter().enumerate() {
             if seg.exact && s.modes.is_some() {
                 continue;
@@ -378,19 +435,17 @@ impl Model {
             dy[s.auc] = c;
         }
         if let Some(pd) = self.pd {
-            self.pd_rhs(&pd, t, y, dy, seg);
+            // Concentration of drug d: from its modal solution or from the state.
+            let conc = |d: usize| {
+                let s = &self.drugs[d];
+                match (&s.modes, seg.exact) {
+                    (Some(m), true) => exact(d, m),
+                    _ => s.conc(y),
+                }
+            };
+            self.pd_rhs(&pd, y, dy, conc);
         }
         dy[if seg.exact { self.m } else { self.n }..].fill(0.0);
-    }
-
-    /// Concentration (mg/L) of drug `d` at `t`, from the state or from its modal solution.
-    #[inline]
-    fn conc_at(&self, d: usize, t: f64, y: &[f64], seg: &Segment) -> f64 {
-        let s = &self.drugs[d];
-        match (&s.modes, seg.exact) {
-            (Some(m), true) => m.conc(&seg.modal[d], t - seg.t0),
-            _ => s.conc(y),
-        }
     }
 
     /// Starts a segment at `t0` from the full state `y`: the modal coefficients of the exactly
@@ -488,27 +543,25 @@ impl Model {
     }
 
     #[inline]
-    fn pd_rhs(&self, pd: &PdLayout, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
+    fn pd_rhs(&self, pd: &PdLayout, y: &[f64], dy: &mut [f64], conc: impl Fn(usize) -> f64) {
         let r = &self.rates;
         let mut release = 1.0;
         for &d in &self.release {
             let s = &self.drugs[d];
-            let c = self.conc_at(d, t, y, seg).max(0.0);
+            let c = conc(d).max(0.0);
             release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
         }
         let mut kkill = 0.0;
         for &d in &self.kill {
-            kkill += self.drugs[d].pk.e1 * self.conc_at(d, t, y, seg).max(0.0);
+            kkill += self.drugs[d].pk.e1 * conc(d).max(0.0);
         }
         let mut keep_other = 1.0 - self.fixed_inhibition;
         for &d in &self.signal {
             let s = &self.drugs[d];
-            let c = self.conc_at(d, t, y, seg).max(0.0);
+            let c = conc(d).max(0.0);
             keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
         }
-        let c_sel = self
-            .xpo1
-            .map_or(0.0, |d| self.conc_at(d, t, y, seg).max(0.0));
+        let c_sel = self.xpo1.map_or(0.0, |d| conc(d).max(0.0));
         let mut x = 0.0;
         if let Some(ix) = pd.x {
             x = y[ix];

@@ -18,10 +18,10 @@
 //! [`Model::rhs`]): their content decays as `A(t0) exp(-ka (t - t0))`, which is what their ODE
 //! gives, and feeds the central compartment through the right-hand side.
 
-use crate::dopri5::{self, StepCounts, StepState, Tolerances};
+use crate::dopri5::{self, Rhs, StepCounts, StepState, Tolerances};
 use crate::drug::Route;
 use crate::error::{ModelError, Result};
-use crate::model::{Model, Segment};
+use crate::model::{Model, NodeConcentrations, Segment};
 use crate::regimen::DoseEvent;
 use ode_solvers::{Dopri5, OutputType, SVector, System};
 
@@ -251,6 +251,28 @@ impl<const N: usize> System<f64, SVector<f64, N>> for OdeSystem<'_> {
     }
 }
 
+/// One segment as a right-hand side of the lean integrator: the exactly solved drugs'
+/// concentrations are computed for all the nodes of a step at once.
+struct LeanRhs<'a> {
+    model: &'a Model,
+    seg: &'a Segment,
+    nodes: &'a mut NodeConcentrations,
+}
+
+impl<const N: usize> Rhs<N> for LeanRhs<'_> {
+    #[inline]
+    fn begin_step(&mut self, t: f64, h: f64) {
+        self.model.node_concentrations(self.seg, t, h, self.nodes);
+    }
+    #[inline]
+    fn eval(&mut self, t: f64, node: Option<usize>, y: &[f64; N], dy: &mut [f64; N]) {
+        match node {
+            Some(i) if self.seg.exact => self.model.rhs_at_node(t, y, dy, self.seg, self.nodes, i),
+            _ => self.model.rhs(t, y, dy, self.seg),
+        }
+    }
+}
+
 /// Integrates `model` from 0 to `t_end` through `actions`, writing each output's state into
 /// `outputs[i]` (length `model.n` each). Returns the counters and the state at `t_end`.
 pub fn run(
@@ -299,6 +321,7 @@ fn run_n<const N: usize>(
     let mut full = vec![0.0; n];
     model.initial_state(&mut full);
     let mut seg = Segment::new(model, exact);
+    let mut nodes = NodeConcentrations::new(model);
     let mut stats = SolverStats::default();
     let mut pending = actions;
     sort_pending(&mut pending);
@@ -344,9 +367,14 @@ fn run_n<const N: usize>(
                         };
                         let sg = &seg;
                         let start = &full;
+                        let rhs = LeanRhs {
+                            model,
+                            seg: sg,
+                            nodes: &mut nodes,
+                        };
                         dopri5::integrate(
                             ni,
-                            |ts, ys: &[f64; N], dys: &mut [f64; N]| model.rhs(ts, ys, dys, sg),
+                            rhs,
                             t,
                             next,
                             &mut y,

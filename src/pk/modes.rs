@@ -14,6 +14,7 @@
 //! the disposition rates. `V` is inverted numerically; a drug whose `V` is ill-conditioned (`ka`
 //! close to a disposition rate, a zero flow) gets no modes and stays on the ODE path.
 
+use crate::dopri5::NODES;
 use crate::drug::PkParams;
 use crate::pk::closed_form::Disposition;
 
@@ -207,6 +208,35 @@ impl LinearModes {
         c
     }
 
+    /// Concentrations (mg/L) at `tau + c h` for the integrator's nodes `c` ([`NODES`]): per mode
+    /// two exponentials, `exp(-r tau)` and `u = exp(-r h / 90)`, and the nodes (18, 27, 72, 80 and
+    /// 90 ninetieths of the step) as powers of `u` by repeated multiplication (relative
+    /// rounding about 1e-14).
+    pub fn conc_nodes(&self, s: &ModalState, tau: f64, h: f64, out: &mut [f64; NODES.len()]) {
+        *out = [s.cw; NODES.len()];
+        for j in 0..self.k {
+            if s.a[j] == 0.0 {
+                continue;
+            }
+            let r = self.rates[j];
+            let e = s.a[j] * (-r * tau).exp();
+            let u = (-r * h / 90.0).exp();
+            let u2 = u * u;
+            let u4 = u2 * u2;
+            let u8 = u4 * u4;
+            let u9 = u8 * u;
+            let u18 = u9 * u9;
+            let u27 = u18 * u9;
+            let u36 = u18 * u18;
+            let u72 = u36 * u36;
+            let u80 = u72 * u8;
+            let u90 = u72 * u18;
+            for (o, p) in out.iter_mut().zip([u18, u27, u72, u80, u90]) {
+                *o += e * p;
+            }
+        }
+    }
+
     /// Block states (mg) and their derivatives (mg/h) `tau` hours after the segment start, and
     /// the concentration's integral over `[0, tau]` (mg.h/L).
     pub fn at(
@@ -353,6 +383,30 @@ mod tests {
                     let c = m.conc(&s, tau);
                     assert!((c - z[m.central] / p.vc).abs() < 1e-14 * (1.0 + c.abs()));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn node_concentrations_match_direct_evaluation() {
+        for (i, &c) in NODES.iter().enumerate() {
+            assert_eq!((c * 90.0).round(), [18.0, 27.0, 72.0, 80.0, 90.0][i]);
+            assert!((c * 90.0 - (c * 90.0).round()).abs() < 1e-12);
+        }
+        let p = pk(3, 1.2);
+        let m = LinearModes::new(&p).unwrap();
+        let mut s = ModalState::default();
+        m.start(&[80.0, 3.0, 2.0, 1.0], 0.5, &mut s);
+        for (tau, h) in [(0.0, 0.01), (2.0, 0.3), (30.0, 12.0), (100.0, 60.0)] {
+            let mut out = [0.0; NODES.len()];
+            m.conc_nodes(&s, tau, h, &mut out);
+            for (i, &c) in NODES.iter().enumerate() {
+                let direct = m.conc(&s, tau + c * h);
+                assert!(
+                    (out[i] - direct).abs() <= 1e-13 * direct.abs(),
+                    "tau {tau} h {h} node {i}: {} vs {direct}",
+                    out[i]
+                );
             }
         }
     }
