@@ -11,7 +11,7 @@ use crate::population::PopulationSpec;
 use crate::regimen::Regimen;
 use crate::rules::DoseRules;
 use crate::simulate::{self as core_sim, Overrides};
-use crate::solver::SolverOptions;
+use crate::solver::{LinearPk, SolverOptions};
 use crate::trial::{PatientRow, SubjectResult, TrialSetup};
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::create_exception;
@@ -198,7 +198,18 @@ fn inputs(
     platelet_model: &str,
     rtol: f64,
     atol: f64,
+    linear_pk: &str,
 ) -> PyResult<Inputs> {
+    let linear_pk = match linear_pk {
+        "exact" => LinearPk::Exact,
+        "ode" => LinearPk::Ode,
+        other => {
+            return Err(to_py(CoreError::new(
+                "linear_pk",
+                format!("must be \"exact\" or \"ode\", got {other:?}"),
+            )))
+        }
+    };
     Ok(Inputs {
         regimen: parse(regimen, "regimen")?,
         patient: parse(patient, "patient")?,
@@ -207,6 +218,7 @@ fn inputs(
         opts: SolverOptions {
             rtol,
             atol,
+            linear_pk,
             ..Default::default()
         },
     })
@@ -215,7 +227,7 @@ fn inputs(
 /// Simulates one patient; returns columns TIME, C_<drug>, AUC_<drug> and, with a platelet
 /// model, X, PLT, TPO, GRADE.
 #[pyfunction(name = "simulate")]
-#[pyo3(signature = (lib, regimen, patient, params, days, times, platelet_model="tpo", rtol=1e-6, atol=1e-9))]
+#[pyo3(signature = (lib, regimen, patient, params, days, times, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact"))]
 #[allow(clippy::too_many_arguments)]
 fn simulate_py<'py>(
     py: Python<'py>,
@@ -228,8 +240,17 @@ fn simulate_py<'py>(
     platelet_model: &str,
     rtol: f64,
     atol: f64,
+    linear_pk: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let inp = inputs(regimen, patient, params, platelet_model, rtol, atol)?;
+    let inp = inputs(
+        regimen,
+        patient,
+        params,
+        platelet_model,
+        rtol,
+        atol,
+        linear_pk,
+    )?;
     let times = times.as_slice()?.to_vec();
     let lib = &lib.inner;
     let sim = py
@@ -294,7 +315,7 @@ fn closed_form<'py>(
     days: f64,
     times: PyReadonlyArray1<'py, f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let inp = inputs(regimen, patient, params, "none", 1e-6, 1e-9)?;
+    let inp = inputs(regimen, patient, params, "none", 1e-6, 1e-9, "exact")?;
     let times = times.as_slice()?.to_vec();
     core_sim::check_times(&times).map_err(to_py)?;
     core_sim::check_overrides(&lib.inner, &inp.over).map_err(to_py)?;
@@ -335,7 +356,7 @@ fn exposure_py<'py>(
     rtol: f64,
     atol: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let inp = inputs(regimen, patient, params, "none", rtol, atol)?;
+    let inp = inputs(regimen, patient, params, "none", rtol, atol, "exact")?;
     if starts.len() != ends.len() {
         return Err(to_py(CoreError::new(
             "windows",

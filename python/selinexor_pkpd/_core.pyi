@@ -63,6 +63,7 @@ def simulate(
     platelet_model: str = "tpo",
     rtol: float = 1e-6,
     atol: float = 1e-9,
+    linear_pk: str = "exact",
 ) -> dict[str, object]: ...
 def closed_form(
     lib: Library, regimen: str, patient: str, params: str, days: float, times: npt.NDArray[np.float64]

@@ -87,6 +87,7 @@ def simulate(
     platelet_model: str = "tpo",
     rtol: float = 1e-6,
     atol: float = 1e-9,
+    linear_pk: str = "exact",
     library: LibrarySource | None = None,
 ) -> pd.DataFrame:
     """Simulate one patient on a regimen.
@@ -109,7 +110,12 @@ def simulate(
     platelet_model : {"tpo", "friberg_linear", "friberg_emax", "none"}
         The platelet model: the TPO-feedback model (default), classic Friberg, or PK only.
     rtol, atol : float
-        Solver tolerances (Dopri5, piecewise between events).
+        Solver tolerances (Dormand-Prince 5(4), piecewise between events).
+    linear_pk : {"exact", "ode"}
+        How drugs with linear elimination are solved between events: ``"exact"`` (default)
+        from their eigen-decomposition, with only the platelet model and Michaelis-Menten drugs
+        integrated; ``"ode"`` integrates every compartment too (the reference path; both agree
+        within the tolerances).
     library : Library, path or dict, optional
         The model library; the current one (:func:`get_library`) when omitted.
 
@@ -132,7 +138,7 @@ def simulate(
     days = _check_days(days)
     t = _times(times, days, dt_h)
     cols = _core.simulate(lib._native, reg._json(), patient_json(patient), params_json(params),
-                          days, t, platelet_model, float(rtol), float(atol))
+                          days, t, platelet_model, float(rtol), float(atol), linear_pk)
     stats = {"rhs_evals": cols.pop("_rhs_evals"), "steps": cols.pop("_steps")}
     df = pd.DataFrame(cols)
     df.insert(1, "DAY", df["TIME"] / 24.0)
