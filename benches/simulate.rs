@@ -2,8 +2,9 @@
 //!
 //! (a) one typical patient, selinexor 80 mg BIW (days 1 and 3 of each week), TPO platelet model,
 //!     24 weeks, rtol 1e-6 / atol 1e-9, output only at the horizon;
-//! (b) the same for selinexor 100 mg QW; (a) and (b) also with ode_solvers' `Dopri5`
-//!     (`*_ode_solvers`), the baseline of the engine's own integrator measured in the same run;
+//! (b) the same for selinexor 100 mg QW; (a) and (b) also with every state integrated by the
+//!     engine's integrator (`*_linear_ode`, the previous release's path) and by ode_solvers'
+//!     `Dopri5` (`*_ode_solvers`): the baselines of the default path, measured in the same run;
 //! (c) 10,000 patients of `rrmm_heavily_pretreated` on `xd_80_biw` with the label dose rules
 //!     (`label_biw`), 24 weeks, 2 threads; and, for the 2-thread speed-up, the first 2,000 of
 //!     the same patients on 1 and on 2 threads.
@@ -25,7 +26,7 @@ use selinexor_pkpd::patient::Patient;
 use selinexor_pkpd::platelets::PlateletModel;
 use selinexor_pkpd::regimen::Regimen;
 use selinexor_pkpd::simulate::{simulate, Overrides};
-use selinexor_pkpd::solver::{Integrator, SolverOptions};
+use selinexor_pkpd::solver::{Integrator, LinearPk, SolverOptions};
 use selinexor_pkpd::trial::TrialSetup;
 use serde_json::json;
 use std::hint::black_box;
@@ -148,8 +149,13 @@ fn single_patient_with<M: Measurement>(c: &mut Criterion<M>, group: &str, report
     let over = Overrides::new();
     let times = [HORIZON_H];
     let lean = SolverOptions::default();
+    let linear_ode = SolverOptions {
+        linear_pk: LinearPk::Ode,
+        ..lean
+    };
     let reference = SolverOptions {
         integrator: Integrator::OdeSolvers,
+        linear_pk: LinearPk::Ode,
         ..lean
     };
     let biw = selinexor_regimen(80.0, &[1, 3]);
@@ -157,6 +163,9 @@ fn single_patient_with<M: Measurement>(c: &mut Criterion<M>, group: &str, report
     let cases = [
         ("biw_80mg_24w", &biw, lean),
         ("qw_100mg_24w", &qw, lean),
+        // every state integrated by the same integrator (the previous default path)
+        ("biw_80mg_24w_linear_ode", &biw, linear_ode),
+        ("qw_100mg_24w_linear_ode", &qw, linear_ode),
         // the same with ode_solvers' Dopri5: the baseline of the lean integrator, same run
         ("biw_80mg_24w_ode_solvers", &biw, reference),
         ("qw_100mg_24w_ode_solvers", &qw, reference),
