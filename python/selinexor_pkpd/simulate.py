@@ -140,8 +140,9 @@ def simulate(
     cols = _core.simulate(lib._native, reg._json(), patient_json(patient), params_json(params),
                           days, t, platelet_model, float(rtol), float(atol), linear_pk)
     stats = {"rhs_evals": cols.pop("_rhs_evals"), "steps": cols.pop("_steps")}
-    df = pd.DataFrame(cols)
-    df.insert(1, "DAY", df["TIME"] / 24.0)
+    time_h = cols.pop("TIME")
+    # one constructor call with the columns in order (an insert afterwards costs ~0.6 ms)
+    df = pd.DataFrame({"TIME": time_h, "DAY": time_h / 24.0, **cols}, copy=False)
     df.attrs.update(stats)
     return df
 
