@@ -284,3 +284,43 @@ fn route_without_absorption_is_an_error() {
     assert!(e.message.contains("ka"), "{e}");
     let _ = Route::Oral;
 }
+
+#[test]
+fn ka_equal_to_the_elimination_rate_falls_back_to_the_ode_path() {
+    // ka = CL/V exactly: the modal decomposition is singular, so the drug is integrated even on
+    // the exact path, and both paths give the same solution.
+    let lib = test_library()
+        .with_overrides(json!({ "drugs": { "one": { "params": {
+            "ka": {"value": 0.125}, "CL": {"value": 5.0}, "Vc": {"value": 40.0} } } } }))
+        .expect("override");
+    let r = regimen("one", "oral", None, &[1, 2, 4]);
+    let times = grid(10.0 * 24.0, 480);
+    let exact = run(&lib, &r, &times, 1e-10, LinearPk::Exact);
+    let ode = run(&lib, &r, &times, 1e-10, LinearPk::Ode);
+    let (_, s) = exact.model.drug("one").unwrap();
+    assert!(
+        s.modes.is_none(),
+        "a singular decomposition must not be used"
+    );
+    let cmax = ode.states.iter().map(|y| s.conc(y)).fold(0.0, f64::max);
+    for (a, b) in exact.states.iter().zip(&ode.states) {
+        assert!((s.conc(a) - s.conc(b)).abs() <= 1e-9 * cmax);
+    }
+    // the closed form of this case: C = F D ka t exp(-k t) / V for one dose
+    let one = regimen("one", "oral", None, &[1]);
+    let sim = run(&lib, &one, &times, 1e-10, LinearPk::Exact);
+    let (k, f, dose, t0) = (0.125, 0.7, 100.0, 1.5 + 0.5);
+    for (t, y) in times.iter().zip(&sim.states) {
+        let tau = t - t0;
+        let c = if tau > 0.0 {
+            f * dose * k * tau * (-k * tau).exp() / 40.0
+        } else {
+            0.0
+        };
+        assert!(
+            (s.conc(y) - c).abs() <= 1e-8 * 0.7 * 100.0 / 40.0,
+            "t {t}: {} vs {c}",
+            s.conc(y)
+        );
+    }
+}
