@@ -261,8 +261,13 @@ impl LinearModes {
                 z[i] += u * e;
                 dz[i] -= r * u * e;
             }
-            // a_j (1 - exp(-r tau)) / r, accurate for small r tau
-            auc += s.a[j] * -(-r * tau).exp_m1() / r;
+            // a_j (1 - exp(-r tau)) / r: expm1 where 1 - e would cancel
+            let one_minus_e = if r * tau < 0.5 {
+                -(-r * tau).exp_m1()
+            } else {
+                1.0 - e
+            };
+            auc += s.a[j] * one_minus_e / r;
         }
         auc
     }
