@@ -191,6 +191,18 @@ struct Inputs {
     opts: SolverOptions,
 }
 
+/// The `linear_pk` option: "exact" or "ode".
+fn parse_linear_pk(s: &str) -> PyResult<LinearPk> {
+    match s {
+        "exact" => Ok(LinearPk::Exact),
+        "ode" => Ok(LinearPk::Ode),
+        other => Err(to_py(CoreError::new(
+            "linear_pk",
+            format!("must be \"exact\" or \"ode\", got {other:?}"),
+        ))),
+    }
+}
+
 fn inputs(
     regimen: &str,
     patient: &str,
@@ -200,16 +212,7 @@ fn inputs(
     atol: f64,
     linear_pk: &str,
 ) -> PyResult<Inputs> {
-    let linear_pk = match linear_pk {
-        "exact" => LinearPk::Exact,
-        "ode" => LinearPk::Ode,
-        other => {
-            return Err(to_py(CoreError::new(
-                "linear_pk",
-                format!("must be \"exact\" or \"ode\", got {other:?}"),
-            )))
-        }
-    };
+    let linear_pk = parse_linear_pk(linear_pk)?;
     Ok(Inputs {
         regimen: parse(regimen, "regimen")?,
         patient: parse(patient, "patient")?,
@@ -406,7 +409,7 @@ pub struct PyTrial {
 #[pymethods]
 impl PyTrial {
     #[new]
-    #[pyo3(signature = (lib, regimen, population, rules, params, days, seed, observe_days, rows=None, platelet_model="tpo", rtol=1e-6, atol=1e-9, x_level=0.5, follow_up_days=30.0))]
+    #[pyo3(signature = (lib, regimen, population, rules, params, days, seed, observe_days, rows=None, platelet_model="tpo", rtol=1e-6, atol=1e-9, x_level=0.5, follow_up_days=30.0, linear_pk="exact"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         lib: &PyLibrary,
@@ -423,6 +426,7 @@ impl PyTrial {
         atol: f64,
         x_level: f64,
         follow_up_days: f64,
+        linear_pk: &str,
     ) -> PyResult<Self> {
         let regimen: Regimen = parse(regimen, "regimen")?;
         let population: PopulationSpec = parse(population, "population")?;
@@ -464,6 +468,7 @@ impl PyTrial {
             SolverOptions {
                 rtol,
                 atol,
+                linear_pk: parse_linear_pk(linear_pk)?,
                 ..Default::default()
             },
             seed,

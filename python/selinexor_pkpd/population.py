@@ -244,7 +244,7 @@ class _TrialRunner:
 
     def __init__(self, regimen: RegimenLike, population: "Population", *, days: float, seed: int,
                  threads: int | None, dose_rules: Any, observe: Any, params: Params, platelet_model: str,
-                 rtol: float, atol: float, library: LibrarySource | None) -> None:
+                 rtol: float, atol: float, library: LibrarySource | None, linear_pk: str = "exact") -> None:
         lib = resolve_library(library)
         reg = as_regimen(regimen, library=lib)
         if not isinstance(population, Population):
@@ -261,12 +261,12 @@ class _TrialRunner:
         self.n = population.n
         self.trial = _core.Trial(lib._native, reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib),
                                  params_json(params), days, int(seed), self.observe, population._rows_json(), platelet_model,
-                                 float(rtol), float(atol))
+                                 float(rtol), float(atol), linear_pk=linear_pk)
         self.inputs = {
             "regimen": reg.to_dict(), "regimen_name": reg.name, "population": population.to_dict(), "days": days,
             "seed": int(seed), "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
             "params": json.loads(params_json(params)), "platelet_model": platelet_model, "rtol": rtol, "atol": atol,
-            "observe_days": self.observe,
+            "linear_pk": linear_pk, "observe_days": self.observe,
         }
 
     def run(self, start: int, end: int) -> dict[str, Any]:
@@ -310,6 +310,7 @@ def simulate_population(
     platelet_model: str = "tpo",
     rtol: float = 1e-6,
     atol: float = 1e-9,
+    linear_pk: str = "exact",
     progress: bool = False,
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
@@ -336,6 +337,11 @@ def simulate_population(
     params : dict, optional
         Typical-value overrides, as in :func:`simulate`.
     platelet_model : {"tpo", "friberg_linear", "friberg_emax"}
+    rtol, atol : float
+        Solver tolerances.
+    linear_pk : {"exact", "ode"}
+        Linear drugs solved exactly between events (default) or integrated, as in
+        :func:`simulate`.
     progress : bool
         Show a tqdm progress bar.
     chunk_size : int, optional
@@ -347,7 +353,7 @@ def simulate_population(
     """
     runner = _TrialRunner(regimen, population, days=days, seed=seed, threads=threads, dose_rules=dose_rules,
                           observe=observe, params=params, platelet_model=platelet_model, rtol=rtol, atol=atol,
-                          library=library)
+                          library=library, linear_pk=linear_pk)
     t0 = time.perf_counter()
     parts: list[dict[str, Any]] = []
     bar = None
