@@ -40,6 +40,16 @@ impl DrugSlot {
         y[self.central] * self.inv_vc
     }
 
+    /// The block's amounts in state vector `y`.
+    fn block_state(&self, y: &[f64]) -> [f64; MAX_BLOCK] {
+        let (idx, k) = self.block();
+        let mut z = [0.0; MAX_BLOCK];
+        for i in 0..k {
+            z[i] = y[idx[i]];
+        }
+        z
+    }
+
     /// The state indices of the block (depot, central, peripherals) in [`LinearModes`] order.
     fn block(&self) -> ([usize; MAX_BLOCK], usize) {
         let mut idx = [0; MAX_BLOCK];
@@ -457,12 +467,7 @@ impl Model {
         }
         for (d, s) in self.drugs.iter().enumerate() {
             if let Some(m) = &s.modes {
-                let (idx, k) = s.block();
-                let mut z = [0.0; MAX_BLOCK];
-                for i in 0..k {
-                    z[i] = y[idx[i]];
-                }
-                m.start(&z, seg.rate[d], &mut seg.modal[d]);
+                m.start(&s.block_state(y), seg.rate[d], &mut seg.modal[d]);
             }
         }
     }
@@ -484,12 +489,7 @@ impl Model {
         let mut h = h_max;
         for (d, s) in self.drugs.iter().enumerate() {
             if let Some(m) = &s.modes {
-                let (idx, k) = s.block();
-                let mut z0 = [0.0; MAX_BLOCK];
-                for i in 0..k {
-                    z0[i] = y[idx[i]];
-                }
-                h = h.min(m.initial_step(&seg.modal[d], &z0, rtol, atol, h_max));
+                h = h.min(m.initial_step(&seg.modal[d], &s.block_state(y), rtol, atol, h_max));
             }
         }
         h
