@@ -359,7 +359,9 @@ fn exposure_py<'py>(
     rtol: f64,
     atol: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let inp = inputs(regimen, patient, params, "none", rtol, atol, "exact")?;
+    // AUC_ode is the integrated AUC state of the ODE path, checked against AUC_exact (closed
+    // form): this solve integrates every compartment.
+    let inp = inputs(regimen, patient, params, "none", rtol, atol, "ode")?;
     if starts.len() != ends.len() {
         return Err(to_py(CoreError::new(
             "windows",
