@@ -6,7 +6,7 @@
 //! metrics do not depend on how long the solver's steps are.
 
 use crate::platelets::GRADE_THRESHOLDS;
-use crate::solver::StepObserver;
+use crate::solver::{ExactFill, StepObserver};
 
 /// Indices the observer reads.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +14,9 @@ pub struct Probe {
     pub plt: usize,
     /// (central index, 1/Vc) of the exposure drug (selinexor), if present.
     pub conc: Option<(usize, f64)>,
+    /// Index of the exposure drug in `Model::drugs`: the only drug whose states the observer
+    /// reads.
+    pub drug: Option<usize>,
     pub x: Option<usize>,
 }
 
@@ -306,6 +309,10 @@ fn hermite_at((t0, v0, d0): (f64, f64, f64), (t1, v1, d1): (f64, f64, f64), ts: 
 }
 
 impl StepObserver for MetricsObserver {
+    fn exact_drugs(&self) -> ExactFill {
+        self.probe.drug.map_or(ExactFill::None, ExactFill::One)
+    }
+
     fn step(&mut self, t: f64, y: &[f64], dy: &[f64]) {
         let (p, d) = (y[self.probe.plt], dy[self.probe.plt]);
         self.crossings(t, p, d);
@@ -360,6 +367,7 @@ mod tests {
         let probe = Probe {
             plt: 0,
             conc: None,
+            drug: None,
             x: None,
         };
         let mut o = MetricsObserver::new(probe, 100.0, 0.5, 1e9);
@@ -384,6 +392,7 @@ mod tests {
         let probe = Probe {
             plt: 0,
             conc: None,
+            drug: None,
             x: Some(1),
         };
         let mut o = MetricsObserver::new(probe, 100.0, 0.5, 25.0);

@@ -10,6 +10,7 @@ use crate::dopri5::NODES;
 use crate::drug::{EffectKind, PkParams};
 use crate::pk::modes::{LinearModes, ModalState, MAX_BLOCK};
 use crate::platelets::{PlateletModel, PlateletParams, PlateletRates};
+use crate::solver::ExactFill;
 
 /// Index layout and rate constants of one drug inside the state vector.
 #[derive(Debug, Clone)]
@@ -498,12 +499,23 @@ impl Model {
     /// Fills the exactly solved states of the full state `y` (and their derivatives in `dy`) at
     /// `t`, from `start`, the full state at the segment start; the integrated states `[0, m)` are
     /// left as they are. Does nothing when the segment integrates every state.
-    pub fn fill_exact(&self, t: f64, start: &[f64], y: &mut [f64], dy: &mut [f64], seg: &Segment) {
-        if !seg.exact {
+    pub fn fill_exact(
+        &self,
+        t: f64,
+        start: &[f64],
+        y: &mut [f64],
+        dy: &mut [f64],
+        seg: &Segment,
+        which: ExactFill,
+    ) {
+        if !seg.exact || which == ExactFill::None {
             return;
         }
         let tau = t - seg.t0;
         for (d, s) in self.drugs.iter().enumerate() {
+            if which != ExactFill::All && which != ExactFill::One(d) {
+                continue;
+            }
             if let Some(m) = &s.modes {
                 let (idx, k) = s.block();
                 let (mut z, mut dz) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);

@@ -116,6 +116,20 @@ pub trait StepObserver {
     fn active(&self) -> bool {
         true
     }
+    /// Which exactly solved drugs' states [`StepObserver::step`] reads (the others are left at
+    /// their segment-start values in its arguments).
+    fn exact_drugs(&self) -> ExactFill {
+        ExactFill::All
+    }
+}
+
+/// The exactly solved drugs whose states an observer reads at every step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExactFill {
+    All,
+    /// Only drug `i` (index into `Model::drugs`).
+    One(usize),
+    None,
 }
 
 /// An observer that ignores everything.
@@ -330,6 +344,7 @@ fn run_n<const N: usize>(
     let (mut y, mut dy) = ([0.0; N], [0.0; N]);
     // The full state and derivative an active observer sees at each step.
     let watch = obs.active();
+    let fill = obs.exact_drugs();
     let (mut obs_y, mut obs_dy) = (vec![0.0; n], vec![0.0; n]);
     loop {
         let next = pending.last().map_or(t_end, |a| a.time.min(t_end));
@@ -354,7 +369,7 @@ fn run_n<const N: usize>(
                 if watch {
                     obs_y.copy_from_slice(&full);
                     obs_dy[..ni].copy_from_slice(&dy[..ni]);
-                    model.fill_exact(t, &full, &mut obs_y, &mut obs_dy, &seg);
+                    model.fill_exact(t, &full, &mut obs_y, &mut obs_dy, &seg, fill);
                     obs.step(t, &obs_y, &obs_dy);
                 }
                 let c = match opts.integrator {
@@ -385,7 +400,7 @@ fn run_n<const N: usize>(
                                 if watch {
                                     obs_y[..ni].copy_from_slice(&ys[..ni]);
                                     obs_dy[..ni].copy_from_slice(&dys[..ni]);
-                                    model.fill_exact(ts, start, &mut obs_y, &mut obs_dy, sg);
+                                    model.fill_exact(ts, start, &mut obs_y, &mut obs_dy, sg, fill);
                                     obs.step(ts, &obs_y, &obs_dy);
                                 }
                             },

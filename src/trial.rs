@@ -277,10 +277,11 @@ impl TrialSetup {
             pd.plt,
             self.horizon_h,
         );
-        let sel = model.drug("selinexor").map(|(_, d)| d.clone());
+        let sel = model.drug("selinexor").map(|(i, d)| (i, d.clone()));
         let probe = Probe {
             plt: pd.plt,
-            conc: sel.as_ref().map(|d| (d.central, 1.0 / d.pk.vc)),
+            conc: sel.as_ref().map(|(_, d)| (d.central, 1.0 / d.pk.vc)),
+            drug: sel.as_ref().map(|(i, _)| *i),
             x: pd.x,
         };
         let t_stop = (t_treat + self.follow_up_days * 24.0).min(self.horizon_h);
@@ -319,7 +320,7 @@ impl TrialSetup {
             .iter()
             .map(|(ns, p)| model.param(ns, p).unwrap_or(f64::NAN))
             .collect();
-        let auc = sel.as_ref().map_or(0.0, |d| last[d.auc]);
+        let auc = sel.as_ref().map_or(0.0, |(_, d)| last[d.auc]);
         Ok(SubjectResult {
             id: s.id,
             patient: s.patient.clone(),
