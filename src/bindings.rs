@@ -288,6 +288,9 @@ fn simulate_py<'py>(
         if let Some(x) = pd.x {
             out.set_item("X", column(x).into_pyarray(py))?;
         }
+        if let Some(e) = pd.e {
+            out.set_item("E", column(e).into_pyarray(py))?;
+        }
         let plt = column(pd.plt);
         out.set_item(
             "GRADE",

@@ -4,7 +4,7 @@
 
 use crate::drug::{DrugSpec, ParamSpec, Route};
 use crate::error::{ModelError, Result};
-use crate::platelets::{FRIBERG_PARAMS, PLATELET_PARAMS};
+use crate::platelets::{FRIBERG_PARAMS, OPTIONAL_PLATELET_PARAMS, PLATELET_PARAMS};
 use crate::population::PopulationSpec;
 use crate::regimen::Regimen;
 use crate::rules::DoseRules;
@@ -124,7 +124,8 @@ impl Library {
             d.validate(name)?;
         }
         for p in PLATELET_PARAMS {
-            if !self.platelets.contains_key(p) {
+            let optional = OPTIONAL_PLATELET_PARAMS.iter().any(|(n, _)| *n == p);
+            if !optional && !self.platelets.contains_key(p) {
                 return Err(ModelError::new(
                     format!("platelets.{p}"),
                     "is required but missing",

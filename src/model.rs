@@ -111,6 +111,8 @@ impl NodeConcentrations {
 #[derive(Debug, Clone, Copy)]
 pub struct PdLayout {
     pub x: Option<usize>,
+    /// Effect compartment E of X (when `platelets.ke0 > 0` and the model has X).
+    pub e: Option<usize>,
     pub prol: usize,
     pub tr1: usize,
     pub tr2: usize,
@@ -202,11 +204,13 @@ impl Model {
         );
         let pd = (platelet_model != PlateletModel::None).then(|| {
             let x = xpo1.map(|_| take(1));
+            let e = x.and_then(|_| (pp.ke0 > 0.0).then(|| take(1)));
             let prol = take(1);
             let (tr1, tr2, tr3, plt) = (take(1), take(1), take(1), take(1));
             let tpo = (platelet_model == PlateletModel::Tpo).then(|| take(1));
             PdLayout {
                 x,
+                e,
                 prol,
                 tr1,
                 tr2,
@@ -254,6 +258,7 @@ impl Model {
             ("platelets", "lifespan") => pp.lifespan,
             ("platelets", "tpo_half") => pp.tpo_half,
             ("platelets", "fP") => pp.fp,
+            ("platelets", "ke0") => pp.ke0,
             ("friberg", "MTT") => pp.f_mtt,
             ("friberg", "gamma") => pp.f_gamma,
             ("friberg", "slope") => pp.f_slope,
@@ -304,6 +309,7 @@ impl Model {
                     ("platelets", "lifespan") => &mut pp.lifespan,
                     ("platelets", "tpo_half") => &mut pp.tpo_half,
                     ("platelets", "fP") => &mut pp.fp,
+                    ("platelets", "ke0") => &mut pp.ke0,
                     ("friberg", "MTT") => &mut pp.f_mtt,
                     ("friberg", "gamma") => &mut pp.f_gamma,
                     ("friberg", "slope") => &mut pp.f_slope,
@@ -578,6 +584,12 @@ impl Model {
         if let Some(ix) = pd.x {
             x = y[ix];
             dy[ix] = self.pp.kon * c_sel * (1.0 - x) - self.pp.koff * x;
+            if let Some(ie) = pd.e {
+                // Effect compartment: the TPO signal sees E, which follows X with rate ke0.
+                let e = y[ie];
+                dy[ie] = self.pp.ke0 * (x - e);
+                x = e;
+            }
         }
         let prol = y[pd.prol];
         let (tr1, tr2, tr3, plt) = (y[pd.tr1], y[pd.tr2], y[pd.tr3], y[pd.plt]);

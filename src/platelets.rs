@@ -42,9 +42,11 @@ impl PlateletModel {
 }
 
 /// Parameter names of the `platelets` namespace (TPO model and XPO1 engagement).
-pub const PLATELET_PARAMS: [&str; 9] = [
-    "kon", "koff", "Imax", "gamma", "P0", "MTT", "lifespan", "tpo_half", "fP",
+pub const PLATELET_PARAMS: [&str; 10] = [
+    "kon", "koff", "Imax", "gamma", "P0", "MTT", "lifespan", "tpo_half", "fP", "ke0",
 ];
+/// Parameters of the `platelets` namespace a library may omit, with the value used then.
+pub const OPTIONAL_PLATELET_PARAMS: [(&str, f64); 1] = [("ke0", 0.0)];
 /// Parameter names of the `friberg` namespace.
 pub const FRIBERG_PARAMS: [&str; 5] = ["MTT", "gamma", "slope", "Emax", "EC50"];
 
@@ -60,6 +62,9 @@ pub struct PlateletParams {
     pub lifespan: f64,
     pub tpo_half: f64,
     pub fp: f64,
+    /// Effect-compartment rate (1/h) between XPO1 engagement X and the TPO signal: 0 means no
+    /// delay (the signal uses X); > 0 adds the state E, dE/dt = ke0 (X - E), used instead of X.
+    pub ke0: f64,
     /// Friberg: MTT, gamma, slope, Emax, EC50.
     pub f_mtt: f64,
     pub f_gamma: f64,
@@ -96,6 +101,12 @@ impl PlateletParams {
             let mut v = over
                 .and_then(|o| o.get(p).copied())
                 .or_else(|| lib.get(p).map(|s| s.value))
+                .or_else(|| {
+                    (ns == "platelets")
+                        .then(|| OPTIONAL_PLATELET_PARAMS.iter().find(|(n, _)| *n == p))
+                        .flatten()
+                        .map(|(_, v)| *v)
+                })
                 .ok_or_else(|| ModelError::new(format!("{ns}.{p}"), "missing from the library"))?;
             if ns == "platelets" {
                 if let Some(e) = etas.and_then(|e| e.get(p)) {
@@ -116,6 +127,7 @@ impl PlateletParams {
             lifespan: t("lifespan")?,
             tpo_half: t("tpo_half")?,
             fp: t("fP")?,
+            ke0: t("ke0")?,
             f_mtt: f("MTT")?,
             f_gamma: f("gamma")?,
             f_slope: f("slope")?,
@@ -149,6 +161,7 @@ impl PlateletParams {
         positive("platelets.lifespan", self.lifespan)?;
         positive("platelets.tpo_half", self.tpo_half)?;
         in_range("platelets.fP", self.fp, 0.0, 0.999_999)?;
+        in_range("platelets.ke0", self.ke0, 0.0, f64::MAX)?;
         positive("friberg.MTT", self.f_mtt)?;
         in_range("friberg.gamma", self.f_gamma, 0.0, 10.0)?;
         in_range("friberg.slope", self.f_slope, 0.0, f64::MAX)?;

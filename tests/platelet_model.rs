@@ -317,3 +317,105 @@ fn platelets_recover_and_tpo_returns_after_withdrawal() {
         "rebound after withdrawal stays within the normal range (<= 450): {overshoot}"
     );
 }
+
+fn run_lib(lib: &Library, over: &Overrides, days: f64) -> Simulation {
+    let n = (days * 2.0).round() as usize;
+    let times: Vec<f64> = (0..=n).map(|i| i as f64 * 12.0).collect();
+    simulate(
+        lib,
+        &weekly("selinexor", 80.0, &[1, 3], None),
+        &Patient::default(),
+        over,
+        days * 24.0,
+        &times,
+        PlateletModel::Tpo,
+        &SolverOptions::default(),
+    )
+    .unwrap()
+}
+
+fn ke0(v: f64) -> Overrides {
+    let mut over = Overrides::new();
+    over.entry("platelets".into())
+        .or_default()
+        .insert("ke0".into(), v);
+    over
+}
+
+#[test]
+fn ke0_zero_is_bit_identical_to_the_model_without_an_effect_compartment() {
+    // A library without the ke0 entry (as before the option existed) resolves ke0 = 0; the
+    // shipped library (ke0 = 0) and an explicit override ke0 = 0 must give the same states bit
+    // for bit, with no extra state.
+    let shipped = Library::embedded().unwrap();
+    assert_eq!(shipped.platelets["ke0"].value, 0.0, "ke0 is off by default");
+    let mut without = shipped.clone();
+    without.platelets.remove("ke0");
+    without.validate().unwrap();
+    let a = run_lib(&without, &Overrides::new(), 84.0);
+    let pd = a.model.pd.unwrap();
+    assert!(pd.x.is_some() && pd.e.is_none());
+    for sim in [
+        run_lib(&shipped, &Overrides::new(), 84.0),
+        run_lib(&shipped, &ke0(0.0), 84.0),
+    ] {
+        assert_eq!(sim.model.n, a.model.n);
+        assert!(sim.model.pd.unwrap().e.is_none());
+        assert_eq!(sim.times, a.times);
+        for (ya, yb) in a.states.iter().zip(&sim.states) {
+            let (ba, bb): (Vec<u64>, Vec<u64>) = (
+                ya.iter().map(|v| v.to_bits()).collect(),
+                yb.iter().map(|v| v.to_bits()).collect(),
+            );
+            assert_eq!(ba, bb);
+        }
+        assert_eq!(sim.stats.rhs_evals, a.stats.rhs_evals);
+    }
+}
+
+#[test]
+fn ke0_delays_the_platelet_fall_and_tends_to_no_delay() {
+    let lib = Library::embedded().unwrap();
+    let base = run_lib(&lib, &Overrides::new(), 84.0);
+    let slow = run_lib(&lib, &ke0(0.01), 84.0);
+    let fast = run_lib(&lib, &ke0(50.0), 84.0);
+    let (pd0, pd1) = (base.model.pd.unwrap(), slow.model.pd.unwrap());
+    let (ix, ie) = (pd1.x.unwrap(), pd1.e.unwrap());
+    assert_eq!(slow.model.n, base.model.n + 1);
+    // E follows X from 0: below it over the first two days (X engages within hours).
+    assert_eq!(slow.states[0][ie], 0.0);
+    for y in &slow.states[1..=4] {
+        assert!(y[ie] > 0.0 && y[ie] < y[ix], "E {} X {}", y[ie], y[ix]);
+    }
+    // Platelets fall later: higher on days 7, 14 and 21, and the day of first crossing 150 later.
+    for day in [7usize, 14, 21] {
+        let (p0, p1) = (base.states[2 * day][pd0.plt], slow.states[2 * day][pd1.plt]);
+        assert!(p1 > p0, "day {day}: {p1} vs {p0} without delay");
+    }
+    let below = |s: &Simulation| {
+        let p = s.model.pd.unwrap().plt;
+        s.states.iter().position(|y| y[p] < 150.0).unwrap()
+    };
+    assert!(below(&slow) > below(&base));
+    // Invalid values are rejected.
+    let times = [0.0, 24.0];
+    for bad in [-0.01, f64::INFINITY, f64::NAN] {
+        let r = weekly("selinexor", 80.0, &[1, 3], None);
+        let out = simulate(
+            &lib,
+            &r,
+            &Patient::default(),
+            &ke0(bad),
+            48.0,
+            &times,
+            PlateletModel::Tpo,
+            &SolverOptions::default(),
+        );
+        assert!(out.is_err(), "ke0 = {bad} accepted");
+    }
+    // A very fast effect compartment is no delay.
+    let pdf = fast.model.pd.unwrap();
+    for (y0, y1) in base.states.iter().zip(&fast.states) {
+        assert!((y1[pdf.plt] - y0[pd0.plt]).abs() < 0.01 * y0[pd0.plt]);
+    }
+}
