@@ -124,7 +124,8 @@ def simulate(
     pandas.DataFrame
         Long format, one row per time: ``TIME`` (h), ``DAY`` (TIME/24), ``C_<drug>`` (mg/L) and
         ``AUC_<drug>`` (cumulative, mg.h/L) for each drug; with a platelet model also ``X``
-        (XPO1 engagement, 0-1), ``PLT`` (10^9/L), ``TPO`` (relative to baseline, TPO model),
+        (XPO1 engagement, 0-1), ``E`` (its effect compartment, only when ``platelets.ke0 > 0``),
+        ``PLT`` (10^9/L), ``TPO`` (relative to baseline, TPO model),
         ``PROL`` (progenitors) and ``GRADE`` (CTCAE v4.03). Values at a dose time are pre-dose.
         ``df.attrs`` holds the solver's counters.
 

@@ -419,3 +419,15 @@ def test_exposure_window_past_days_does_not_add_doses():
     e = sp.exposure("xd_80_qw", days=7, interval=[(0, 14)]).iloc[0]
     assert e["AUC_exact"] == pytest.approx(80 / CL_SEL, rel=1e-5)
     assert e["Tmax_h"] < 24
+
+
+def test_effect_compartment_ke0_is_optional_and_delays_the_fall():
+    t = np.arange(0.0, 28 * 24.0 + 1, 24.0)
+    base = sp.simulate("xd_80_biw", days=28, times=t)
+    assert "E" not in base.columns
+    delayed = sp.simulate("xd_80_biw", days=28, times=t, params={"platelets": {"ke0": 0.01}})
+    assert "E" in delayed.columns and (delayed["E"] <= delayed["X"].cummax() + 1e-12).all()
+    day14 = t == 14 * 24.0
+    assert (delayed.loc[day14, "PLT"].to_numpy() > base.loc[day14, "PLT"].to_numpy()).all()
+    with pytest.raises(sp.ModelError, match="ke0"):
+        sp.simulate("xd_80_biw", days=7, params={"platelets": {"ke0": -0.1}})
