@@ -51,6 +51,31 @@ impl DrugSlot {
         z
     }
 
+    /// Writes the block's amounts `tau` hours into the segment (modal state `modal`) into `y`,
+    /// and their derivatives into `dy` if given. Returns the AUC accrued since the segment start
+    /// and the concentration at `tau`.
+    fn block_at(
+        &self,
+        m: &LinearModes,
+        modal: &ModalState,
+        tau: f64,
+        y: &mut [f64],
+        dy: Option<&mut [f64]>,
+    ) -> (f64, f64) {
+        let (idx, k) = self.block();
+        let (mut z, mut dz) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
+        let auc = m.at(modal, tau, &mut z, &mut dz);
+        for i in 0..k {
+            y[idx[i]] = z[i];
+        }
+        if let Some(dy) = dy {
+            for i in 0..k {
+                dy[idx[i]] = dz[i];
+            }
+        }
+        (auc, z[m.central] * self.inv_vc)
+    }
+
     /// The state indices of the block (depot, central, peripherals) in [`LinearModes`] order.
     fn block(&self) -> ([usize; MAX_BLOCK], usize) {
         let mut idx = [0; MAX_BLOCK];
@@ -523,15 +548,9 @@ impl Model {
                 continue;
             }
             if let Some(m) = &s.modes {
-                let (idx, k) = s.block();
-                let (mut z, mut dz) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
-                let auc = m.at(&seg.modal[d], tau, &mut z, &mut dz);
-                for i in 0..k {
-                    y[idx[i]] = z[i];
-                    dy[idx[i]] = dz[i];
-                }
+                let (auc, c) = s.block_at(m, &seg.modal[d], tau, y, Some(&mut *dy));
                 y[s.auc] = start[s.auc] + auc;
-                dy[s.auc] = z[m.central] * s.inv_vc;
+                dy[s.auc] = c;
             }
         }
     }
@@ -543,12 +562,7 @@ impl Model {
         for (d, s) in self.drugs.iter().enumerate() {
             match (&s.modes, seg.exact) {
                 (Some(m), true) => {
-                    let (idx, k) = s.block();
-                    let (mut z, mut dz) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
-                    let auc = m.at(&seg.modal[d], tau, &mut z, &mut dz);
-                    for i in 0..k {
-                        y[idx[i]] = z[i];
-                    }
+                    let (auc, _) = s.block_at(m, &seg.modal[d], tau, y, None);
                     y[s.auc] += auc;
                 }
                 _ => {
