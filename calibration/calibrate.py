@@ -49,7 +49,7 @@ import selinexor_pkpd as sp
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 DOCS = ROOT / "docs"
-DATE = "2026-11-21"
+DATE = "2026-11-22"
 LN2 = math.log(2.0)
 
 # ------------------------------------------------------------------------------------------------
@@ -124,8 +124,8 @@ TARGETS = [
     Target("storm_g3plus", "storm", "g3plus_lab", 72, 123, "STORM grade 3-4 (58-59%; = grade 3 + grade 4, not fitted twice)",
            CHARI, fit=False),
     Target("label_g3plus", "storm", "g3plus_lab", 123, 202, "label pool grade 3-4 (61%)", LABEL),
-    Target("label_any", "storm", "any_te_lab", 149, 202, "label pool any grade, treatment-emergent (74%)", LABEL),
-    Target("label_onset", "storm", "onset_te_lab_median", None, 202, "label pool median time to onset, study day (22)",
+    Target("label_any", "storm", "any_te_reported", 149, 202, "label pool any grade, treatment-emergent, reported (74%)", LABEL),
+    Target("label_onset", "storm", "onset_te_reported_median", None, 202, "label pool median time to onset of the first reported event, study day (22)",
            LABEL, value=22.0, se=3.0),
     Target("svd_g3plus", "svd", "g3plus_lab", 77, 195, "BOSTON SVd grade 3-4 (77/195)", GROSICKI),
     Target("vd_g3plus", "vd", "g3plus_lab", 35, 207, "BOSTON Vd grade 3-4 (35/207)", GROSICKI),
@@ -199,7 +199,25 @@ PARAMS = [
     Param("P0_cv", 0.45, 0.25, 0.7, "lin", 0.1, "populations.*.covariates.platelets.cv", "CV of baseline platelets (MODEL.md 45%)"),
     Param("Emax_btz", 0.99, 0.5, 0.9999, "lin", None, "drugs.bortezomib.params.Emax", "bortezomib maximal release block"),
     Param("EC50_btz", 5e-5, 5e-6, 5e-3, "log", math.log(3), "drugs.bortezomib.params.EC50", "bortezomib EC50, mg/L"),
+    Param("q_report", 0.5, 0.02, 1.0, "lin", None, "calibration/ae_reporting.json",
+          "per-visit probability that a treatment-emergent grade 1-2 count is reported as an AE (ASSUMPTION; start 0.5, flat prior)"),
 ]
+
+# ASSUMPTION (observation model): the label pool's "any grade" incidence and median time to onset count
+# investigator-reported adverse events, not lab values. A treatment-emergent lab value of grade 3-4 is
+# taken to be always reported; one of grade 1-2 is reported with probability q_report at each visit,
+# independently (lab abnormalities of grade 1-2 are often not entered as adverse events). q_report is
+# fitted with the platelet model, identified by the label's any-grade incidence and onset together; the
+# grade 3, grade 4 and grade 3-4 targets are lab-based and do not depend on it. Written to AE_REPORTING.
+AE_REPORTING = ROOT / "calibration" / "ae_reporting.json"
+
+
+def load_q_report() -> float:
+    """The fitted reporting probability shipped with the calibration (1.0 = every TE lab value reported)."""
+    if not AE_REPORTING.exists():
+        return 1.0
+    return float(json.loads(AE_REPORTING.read_text(encoding="utf-8"))["q_report"])
+
 PBYNAME = {p.name: p for p in PARAMS}
 START = {p.name: p.start for p in PARAMS}
 
@@ -211,8 +229,8 @@ STAGES = [
      ["gamma", "tpo_half", "fP", "EC50_btz"], [], 120, False),
     ("B: bortezomib on BOSTON Vd", ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 25, False),
     ("A: selinexor + platelet system on STORM / label pool and BOSTON SVd",
-     ["Imax", "kon", "koff", "gamma", "tpo_half", "fP", "cv_kon", "cv_Imax", "P0_heavy", "P0_cv"], ["storm", "svd"], 170, True),
-    ("C: joint, all arms, full horizon", ["Imax", "kon", "koff", "cv_kon", "EC50_btz", "P0_early"], ["storm", "svd", "vd"], 45, False),
+     ["Imax", "kon", "koff", "gamma", "tpo_half", "fP", "cv_kon", "cv_Imax", "P0_heavy", "P0_cv", "q_report"], ["storm", "svd"], 170, True),
+    ("C: joint, all arms, full horizon", ["Imax", "kon", "koff", "cv_kon", "EC50_btz", "P0_early", "q_report"], ["storm", "svd", "vd"], 45, False),
 ]
 
 # Physiological constraints (MODEL.md section 3), on the typical patient (platelets.P0):
@@ -328,15 +346,34 @@ def grouped_median(days: np.ndarray, grid: np.ndarray) -> float:
     if len(days) == 0:
         return math.nan
     grid = np.unique(np.concatenate([grid, days]))
-    cdf = np.array([(days <= g).mean() for g in grid])
-    k = int(np.searchsorted(cdf, 0.5))
+    return weighted_grouped_median(grid, np.array([(days == g).sum() for g in grid], dtype=float))
+
+
+def weighted_grouped_median(grid: np.ndarray, weights: np.ndarray) -> float:
+    """Grouped median of events with `weights` (expected counts) on the sorted visit days `grid`."""
+    total = weights.sum()
+    if not total > 0:
+        return math.nan
+    cdf = np.cumsum(weights) / total
+    k = int(np.searchsorted(cdf, 0.5 - 1e-12))
     if k == 0:
         return float(grid[0])
     g0, g1, c0, c1 = grid[k - 1], grid[k], cdf[k - 1], cdf[k]
     return float(g0 + (0.5 - c0) / (c1 - c0) * (g1 - g0))
 
 
-def arm_metrics(res: sp.PopulationResult, labs: np.ndarray) -> dict[str, float]:
+def reported_events(te: np.ndarray, g: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Observation model of adverse-event reporting (ASSUMPTION, see AE_REPORTING): a treatment-emergent
+    lab value of grade 3-4 is always reported, one of grade 1-2 with probability `q` at each visit,
+    independently. Returns, per patient, the probability that any event is reported and the probability
+    that the first reported event is at each visit (expected values: smooth in `q`, no random draws)."""
+    p = np.where(te, np.where(g >= 3, 1.0, q), 0.0)
+    none_yet = np.cumprod(1.0 - p, axis=1)
+    before = np.hstack([np.ones((p.shape[0], 1)), none_yet[:, :-1]])
+    return 1.0 - none_yet[:, -1], p * before
+
+
+def arm_metrics(res: sp.PopulationResult, labs: np.ndarray, q_report: float) -> dict[str, float]:
     s = res.subjects
     out = dict(res.summary())
     n = len(s)
@@ -355,6 +392,13 @@ def arm_metrics(res: sp.PopulationResult, labs: np.ndarray) -> dict[str, float]:
     out["onset_te_lab_median"] = grouped_median(first[any_te] + 1.0, labs + 1.0) if any_te.any() else math.nan
     out["onset_te_lab_median_plain"] = float(np.median(first[any_te] + 1.0)) if any_te.any() else math.nan
     out["any_grade_lab_incl_baseline"] = float((s["worst_grade_lab"] >= 1).mean())
+    # The label's incidences and onset are investigator-reported adverse events (AE_REPORTING).
+    p_any, p_first = reported_events(te, g, q_report)
+    out["any_te_reported"] = float(p_any.mean())
+    w = p_first.sum(axis=0)
+    out["onset_te_reported_median"] = weighted_grouped_median(labs + 1.0, w)
+    cdf = np.cumsum(w) / w.sum() if w.sum() > 0 else np.full(len(w), math.nan)
+    out["onset_te_reported_median_plain"] = float(labs[int(np.searchsorted(cdf, 0.5 - 1e-12))] + 1.0) if w.sum() > 0 else math.nan
     if "any_grade_lab" in out and abs(out["any_grade_lab"] - out["any_te_lab"]) > 1e-12:
         raise RuntimeError("treatment-emergent any grade differs from the package's any_grade_lab")
     # consistency with the engine's lab grading
@@ -455,7 +499,7 @@ class Evaluator:
         labs = self.labs[arm][self.labs[arm] < days]
         res = sp.simulate_population(a.regimen, pop, days=days, seed=self.seed, dose_rules=a.rules,
                                      params=typical_params(x), observe=labs, threads=self.threads)
-        return arm_metrics(res, labs)
+        return arm_metrics(res, labs, x["q_report"])
 
     def rule_stops(self, arm: str, x: dict[str, float]) -> np.ndarray:
         """Days at which the dose rules stop selinexor for good (inf: never within the horizon), with no
@@ -485,7 +529,7 @@ class Evaluator:
         total = sum(terms.values()) + prior + pen
         rec = {"eval": self.n_evals, "total": total, "fit": sum(terms.values()), "prior": prior, "penalty": pen,
                **{f"x.{k}": x[k] for k in free}, **{f"t.{k}": v for k, v in terms.items()},
-               **{f"sim.{a}.{m}": sims[a][m] for a in arms for m in ("g3_lab", "g4_lab", "g3plus_lab", "any_te_lab", "onset_te_lab_median")},
+               **{f"sim.{a}.{m}": sims[a][m] for a in arms for m in ("g3_lab", "g4_lab", "g3plus_lab", "any_te_reported", "onset_te_reported_median")},
                **{f"chk.{k}": v for k, v in chk.items()}}
         self.history.append(rec)
         return total, rec
@@ -532,8 +576,8 @@ def fit_stage(ev: Evaluator, x0: dict[str, float], free: list[str], arms: list[s
         if val < best["f"]:
             best.update(f=val, x=x, rec=rec)
             sims = " ".join(f"{k[4:]}={v:.3f}" for k, v in rec.items() if k.startswith("sim.") and isinstance(v, (float, np.floating))
-                            and not k.endswith("onset_te_lab_median") and (("g3plus" in k) or ("storm" in k and ("g3_lab" in k or "g4_lab" in k or "any" in k))))
-            onset = rec.get("sim.storm.onset_te_lab_median")
+                            and not k.endswith("onset_te_reported_median") and (("g3plus" in k) or ("storm" in k and ("g3_lab" in k or "g4_lab" in k or "any" in k))))
+            onset = rec.get("sim.storm.onset_te_reported_median")
             log(f"  [{name[:1]}] eval {ev.n_evals:4d}  t={time.perf_counter() - t0:6.1f}s  f={val:8.3f} (fit {rec['fit']:.2f} prior {rec['prior']:.2f} "
                 f"pen {rec['penalty']:.2f})  {sims}" + (f" onset={onset:.1f}" if onset is not None else "")
                 + f" | typ nadir d{rec['chk.biw_t_nadir_days']:.0f}/d{rec['chk.qw_t_nadir_days']:.0f} vd max {rec['chk.vd_max_rel']:.2f}"
@@ -672,13 +716,20 @@ def write_files(x: dict[str, float], log: Callable[[str], None]) -> None:
     path.write_text(text, encoding="utf-8")
     log(f"wrote {path.relative_to(ROOT)}")
 
+    AE_REPORTING.write_text(json.dumps({
+        "q_report": x["q_report"],
+        "meaning": "per-visit probability that a treatment-emergent grade 1-2 platelet count is reported as an adverse "
+                   "event; grade 3-4 always reported (ASSUMPTION, observation model of calibration/calibrate.py)",
+        "source": cal}, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {AE_REPORTING.relative_to(ROOT)}")
+
 
 # ------------------------------------------------------------------------------------------------
 # Final check (engine sampler, n per arm) and report
 # ------------------------------------------------------------------------------------------------
 
 
-def check(library: Any, n: int, seed: int, days_override: dict[str, float] | None = None,
+def check(library: Any, n: int, seed: int, q_report: float, days_override: dict[str, float] | None = None,
           threads: int | None = None) -> dict[str, dict[str, float]]:
     """Simulate every arm with the library's own populations (no patient table, no overrides)."""
     out = {}
@@ -688,7 +739,7 @@ def check(library: Any, n: int, seed: int, days_override: dict[str, float] | Non
         pop = sp.population(a.population, n, library=library)
         res = sp.simulate_population(a.regimen, pop, days=days, seed=seed, dose_rules=a.rules, observe=labs,
                                      library=library, threads=threads)
-        out[key] = arm_metrics(res, labs)
+        out[key] = arm_metrics(res, labs, q_report)
     return out
 
 
@@ -749,14 +800,18 @@ def write_doc(x: dict[str, float], rows: list[dict[str, Any]], extra: dict[str, 
     a("Grades are read on the lab visits while on treatment (`worst_grade_lab`), as trials grade. Definitions:")
     a("")
     a("- grade 3, grade 4, grade 3-4: worst lab-visit grade (CTCAE v4.03) while on treatment (`g3_lab`, `g4_lab`, `g3plus_lab`);")
-    a("- any grade (label 74%): **treatment-emergent** on the lab visits: a post-baseline visit whose grade is worse than the")
-    a("  baseline grade (a patient starting at 75-150, already grade 1, counts once he falls below 75). Counting every patient")
-    a("  with a baseline below 150 as an event (`worst_grade_lab >= 1`) would make any grade almost 100% in any population")
-    a("  whose median baseline is near 150; that number is reported too (`any_grade_lab_incl_baseline`);")
-    a("- median time to onset (label 22 days): study day (days after the first dose + 1) of the first treatment-emergent")
-    a("  lab visit, median among patients with an event; the fit uses the grouped median (events spread evenly between")
-    a("  visits) so that the objective is smooth; the plain median (a visit day) is reported as well. Its SE is an")
-    a("  ASSUMPTION (3 days; the label gives no interval);")
+    a("- any grade (label 74%): **treatment-emergent** and **reported**. Treatment-emergent on the lab visits: a post-baseline")
+    a("  visit whose grade is worse than the baseline grade (a patient starting at 75-150, already grade 1, counts once he")
+    a("  falls below 75; `any_te_lab`). Counting every patient with a baseline below 150 as an event (`worst_grade_lab >= 1`)")
+    a("  would make any grade almost 100% in any population whose median baseline is near 150; that number is reported too")
+    a("  (`any_grade_lab_incl_baseline`). Reported (ASSUMPTION, observation model of the label's adverse-event counts): a")
+    a("  treatment-emergent value of grade 3-4 is always reported as an adverse event, one of grade 1-2 with probability")
+    a(f"  `q_report` at each visit, independently (fitted: {x['q_report']:.3g}; `calibration/ae_reporting.json`); the metric is the")
+    a("  expected fraction of patients with a reported event (`any_te_reported`);")
+    a("- median time to onset (label 22 days): study day (days after the first dose + 1) of the first reported event, median")
+    a("  among patients with one (expected distribution under the reporting model); the fit uses the grouped median (events")
+    a("  spread evenly between visits) so that the objective is smooth; the plain median (a visit day) is reported as well.")
+    a("  Its SE is an ASSUMPTION (3 days; the label gives no interval);")
     a("- time on treatment: exponential discontinuation for non-platelet reasons (`discontinuation.median_days`); treatment")
     a("  also ends when the dose rules stop selinexor for good (past the last level), and the engine counts that in")
     a("  `days_on_treatment`. The median of each population is solved (grid search, common random numbers) so that the")
@@ -834,10 +889,11 @@ def write_doc(x: dict[str, float], rows: list[dict[str, Any]], extra: dict[str, 
     a("")
     a("Other simulated quantities (same runs):")
     a("")
-    a("| arm | grade 3-4, continuous trajectory | any grade incl. baseline < 150 (lab) | TE onset, plain median (study day) | continuous onset < 150, median (days) | median nadir | modified (interrupted or reduced) |")
-    a("|---|---|---|---|---|---|---|")
+    a("| arm | grade 3-4, continuous trajectory | any grade incl. baseline < 150 (lab) | any grade TE, every lab value (reported) | onset of the first TE lab value, grouped / plain median (study day) | onset of the first reported event, plain median | continuous onset < 150, median (days) | median nadir | modified (interrupted or reduced) |")
+    a("|---|---|---|---|---|---|---|---|---|")
     for k, s in extra["check"].items():
-        a(f"| {k} | {100 * s['g3plus']:.1f}% | {100 * s['any_grade_lab_incl_baseline']:.1f}% | {s['onset_te_lab_median_plain']:.0f} | "
+        a(f"| {k} | {100 * s['g3plus']:.1f}% | {100 * s['any_grade_lab_incl_baseline']:.1f}% | {100 * s['any_te_lab']:.1f}% ({100 * s['any_te_reported']:.1f}%) | "
+          f"{s['onset_te_lab_median']:.1f} / {s['onset_te_lab_median_plain']:.0f} | {s['onset_te_reported_median_plain']:.0f} | "
           f"{s['t_onset_g1_days_median']:.1f} | {s['nadir_median']:.0f} | {100 * s['modified']:.1f}% |")
     a("")
     c = extra["typical"]
@@ -900,7 +956,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.verify:
         log(f"Verifying the shipped defaults: n={args.check_n} per arm, seed {args.check_seed}")
-        sims = check(sp.Library(), args.check_n, args.check_seed, threads=args.threads)
+        q = load_q_report()
+        log(f"  AE reporting: q_report = {q} ({AE_REPORTING.relative_to(ROOT)})")
+        sims = check(sp.Library(), args.check_n, args.check_seed, q, threads=args.threads)
         rows = report_rows(sims)
         print_table(rows, log)
         chk = typical_checks(None, sp.Library())
@@ -941,7 +999,8 @@ def main(argv: list[str] | None = None) -> int:
 
     lib = sp.Library().override(library_override(x))
     log(f"Final check with the engine's sampler: n={args.check_n} per arm, seed {args.check_seed}")
-    sims = check(lib, args.check_n, args.check_seed, threads=args.threads)
+    args.q_report = x["q_report"]
+    sims = check(lib, args.check_n, args.check_seed, x["q_report"], threads=args.threads)
     rows = report_rows(sims)
     print_table(rows, log)
     horizon = check_horizon(lib, args) if not args.quick else None
@@ -979,20 +1038,20 @@ def check_horizon(lib: Any, args: argparse.Namespace) -> dict[str, dict[str, flo
         pop = sp.population(a.population, args.check_n, library=lib)
         res = sp.simulate_population(a.regimen, pop, days=364.0, seed=args.check_seed, dose_rules=a.rules,
                                      observe=labs, library=lib, threads=args.threads)
-        out[key] = arm_metrics(res, labs)
+        out[key] = arm_metrics(res, labs, args.q_report)
         print(f"  horizon 364 d, {key}: g3plus_lab={out[key]['g3plus_lab']:.3f}", flush=True)
     return out
 
 
 NOTES: list[str] = [
-    'Realism check (issue 3) met: the typical patient (platelets.P0 170, typical values, no dose rules) on continuous 80 mg BIW has its 12-week nadir on day 40.5 (0.22 x baseline) and on 100 mg QW on day 37.7 (0.32 x baseline), then recovers in part (0.48 and 0.53 x baseline on day 84); maximum 1.00 x baseline. The constraint is a penalty on the nadir day (days 16-40 inside the tested 15-42) for both regimens.',
-    'Rebound rule (ASSUMPTION, 2026-11-21): after 4 weeks of 80 mg BIW and withdrawal the typical patient may rebound above baseline but must stay within the normal platelet range (at most 450 x 10^9/L, 2.65 x the typical 170; MODEL.md section 3 rules out overshoots above 500, which patients do not show; rebound thrombocytosis after myelosuppression is a known clinical phenomenon) and must come back towards baseline (0.9-1.5 x baseline on day 112). tests/platelet_model.rs and tests/python/test_calibration.py check these limits; the fit penalises a maximum above 2.5 x and a day-112 count outside 0.92-1.4 x. The previous rule (rebound < 1.5 x baseline, our own assumption) capped STORM grade 3-4 at about 45% and grade 4 at about 24%: an early nadir needs a fast TPO feedback, and a fast feedback rebounds after withdrawal. With the new rule the shipped values give a withdrawal maximum of 2.02 x baseline (343 x 10^9/L) on day 62.5 and 1.01 x baseline on day 112.',
-    'Fitted values at or near their bounds: cv_Imax 2.89 (bound 3; the severe STORM tail comes from the variability of Imax), P0_heavy 101 (bound 100), tpo_half 22.3 h (bound 20). fP 0.915 (bound 0.95) and koff 0.0077/h (XPO1 recovery half-life 90 h; bound 0.005) are now inside.',
-    'Still outside its 95% interval: label-pool median time to onset (13.0 vs 22 days; assumed SE 3 days). The plain median is the day-15 lab: the treatment-emergent events of the sensitive patients come at the day-8 and day-15 labs. All seven incidences are inside their exact 95% intervals in the final check; label-pool grade 3-4 (54.3% vs 60.9% [53.8, 67.7]) only just: the label pool contains the STORM patients and is simulated with the same arm, so one simulated grade 3-4 serves both STORM (58.5%) and the label pool (60.9%), and it sits below both. With the patients of tests/python/test_calibration.py (n = 500, seed 4242) it is 51.4%, so the test holds the label pool in KNOWN_GAPS (within 0.12 of 60.9%) and asks the six other incidences to be inside their intervals. Why the onset stays out (session 4 probes, n = 1000, seed 777): the first treatment-emergent lab falls on study day 8 for 13% of the patients with an event, day 15 for 52%, day 22 for 28%, later for 7%; weighting the onset 9 times more (SE 1 day instead of 3) leaves the optimiser at 13.0-13.6 days with the other targets moving out; removing discontinuation (median 10^5 days) leaves it at 13.2. The onset is set by how fast the platelets of the patients with events fall in the first two weeks, and the grade 3 and grade 4 incidences pin that: kon x AUC of one 80 mg dose is about 12, so X is near 1 after the first dose and inhibition starts at full strength, and slowing engagement would need koff below its lower bound 0.005/h (t1/2 139 h). A transduction delay between XPO1 engagement and the TPO signal (an effect compartment) is the structural change to try next; it is not in MODEL.md, so it was not added.',
-    'The fit cohort (400 STORM patients, patient table) gives STORM grade 3-4 58% and the final check with the engine sampler (1000 patients, another seed) 54%: the 400 fixed patients are fitted, so part of the fit is sampling noise of that cohort.',
-    'Dose rules (data change, ASSUMPTION in data/dose_rules.toml): cooldown_days 28 instead of 14 for both label ladders, i.e. one reduction per thrombocytopenia episode. With the 14-day cooldown the label_qw rules walked most SVd patients off the ladder (62% stopped by the rules, median time on selinexor 91 days). With the new values the rules stop selinexor in about half of the SVd patients within 280 days, and the early-relapse discontinuation median solves to 645 days (implausibly long for non-platelet reasons) to bring the SVd median to 211 days in the fit cohort (196 in the final check; about 210 observed, itself an ASSUMPTION); Vd then runs to the 280-day horizon (224 observed). The rule semantics in src/rules.rs are unchanged.',
-    "Vd: the typical patient's cycle-1 nadir is 0.49 x baseline (Lonial 2005: about 60% falls) and grade 3-4 is inside its interval, but the rebound between cycles reaches 2.74 x baseline (465 x 10^9/L) in the typical patient, just above the normal range (soft penalty above 2.5 x): the fast TPO feedback that gives the early selinexor nadir also amplifies the bortezomib release-block rebound. A bortezomib kill term may be needed; not attempted.",
-    'The fit started from the previous shipped values (--init, shown in the command above: the recalibration with the 1.5 x rebound cap, 4 of 8 targets inside); the priors stay centred on the MODEL.md starting values. A second run from the best point of the earlier random search (rebound 2.3 x allowed) reached a similar objective in the fit cohort but a lower STORM grade 3-4 in the final check (50%, grade 4 24%); Nelder-Mead in 10 dimensions is a local search.',
+    'Realism check (issue 3) met: the typical patient (platelets.P0 170, typical values, no dose rules) on continuous 80 mg BIW has its 12-week nadir on day 39.9 (0.18 x baseline) and on 100 mg QW on day 36.5 (0.29 x baseline), then recovers in part (0.45 and 0.49 x baseline on day 84); maximum 1.00 x baseline. The constraint is a penalty on the nadir day (days 16-40 inside the tested 15-42) for both regimens; every fit so far drives the BIW nadir to the day-40 edge of that window, and the window is what keeps grade 3-4 from rising further.',
+    'Rebound rule (ASSUMPTION, 2026-11-21): after 4 weeks of 80 mg BIW and withdrawal the typical patient may rebound above baseline but must stay within the normal platelet range (at most 450 x 10^9/L, 2.65 x the typical 170; MODEL.md section 3 rules out overshoots above 500, which patients do not show; rebound thrombocytosis after myelosuppression is a known clinical phenomenon) and must come back towards baseline (0.9-1.5 x baseline on day 112). tests/platelet_model.rs and tests/python/test_calibration.py check these limits; the fit penalises a maximum above 2.5 x and a day-112 count outside 0.92-1.4 x. With the shipped values the withdrawal maximum is 2.49 x baseline (423 x 10^9/L) on day 60 and 1.28 x baseline on day 112.',
+    'Fitted values at or near their bounds: cv_Imax 2.94 (bound 3; the severe STORM tail comes from the variability of Imax), P0_heavy 103.8 (bound 100). tpo_half 24.0 h (bounds 20-46), fP 0.891 (bound 0.95) and koff 0.0094/h (XPO1 recovery half-life 74 h; bound 0.005) are inside.',
+    'Adverse-event reporting (ASSUMPTION, 2026-11-22; `q_report` in calibration/ae_reporting.json): the label pool counts investigator-reported adverse events, so its any-grade incidence (74%) and its median time to onset of the first event (22 days) are compared with reported events, not with lab values: a treatment-emergent lab value of grade 3-4 is taken to be always reported, one of grade 1-2 with probability q_report at each visit, independently (expected values, no random draws, so the objective stays smooth). The fit gives q_report = 0.42. The grade 3, grade 4 and grade 3-4 targets are lab-based and unaffected. Before this (every treatment-emergent lab value an event) the onset was 13.0 days: 88% of the heavily pretreated patients start at grade 1 (baseline 75-150), so their first treatment-emergent value is a grade 2 at the day-8 or day-15 lab, while their first grade 3-4 value comes at the day-22 lab (61%) or later; the median first reported event is now 17.0 days (grouped; plain median: the day-22 lab). The any-grade and onset targets together identify q_report, and with grade 1-2 values partly unreported the fit can raise grade 3-4 (55.7% instead of 54.3%) without overshooting any grade. Lab-based treatment-emergent any grade is reported as `any_te_lab` in calibration/report.csv for comparison. Earlier probes (session 4) that kept every lab value an event: weighting the onset 9 times more left it at 13.0-13.6 days; an effect compartment (`platelets.ke0`, shipped off) reached 14.8-18.3 days only with grade 3-4 leaving its interval.',
+    'The fit cohort is now 1000 STORM and 500 BOSTON patients (patient table, seed 20261121): with 400 the fitted cohort gave STORM grade 3-4 about 4 points above the final check (sampling noise of a fitted cohort); now the fit cohort gives 56.0% and the final check (engine sampler, seed 777) 55.7%.',
+    'Dose rules (data change, ASSUMPTION in data/dose_rules.toml): cooldown_days 28 instead of 14 for both label ladders, i.e. one reduction per thrombocytopenia episode. With the 14-day cooldown the label_qw rules walked most SVd patients off the ladder (62% stopped by the rules, median time on selinexor 91 days). With the new values the rules stop selinexor in about half of the SVd patients within 280 days, and the early-relapse discontinuation median solves to about 600 days (implausibly long for non-platelet reasons) to bring the SVd median to 210 days in the fit cohort (189 in the final check; about 210 observed, itself an ASSUMPTION); Vd then runs to the 280-day horizon (224 observed). The rule semantics in src/rules.rs are unchanged.',
+    "Vd: the typical patient's cycle-1 nadir is 0.56 x baseline (Lonial 2005: about 60% falls) and grade 3-4 is inside its interval, but the rebound between cycles reaches 2.53 x baseline (431 x 10^9/L) in the typical patient, near the top of the normal range (soft penalty above 2.5 x), and the late trough (days 150-280, 0.37 x) is deeper than the early one (0.49 x): the fast TPO feedback that gives the early selinexor nadir also amplifies the bortezomib release-block oscillation. A bortezomib kill term may be needed; not attempted.",
+    'The fit started from an earlier fit with q_report free (--init, shown in the command above; that one started from the previous shipped values with q_report 0.5); the priors stay centred on the MODEL.md starting values. Nelder-Mead in 10 dimensions is a local search.',
 ]
 
 if __name__ == "__main__":
