@@ -310,7 +310,8 @@ fn hermite_at((t0, v0, d0): (f64, f64, f64), (t1, v1, d1): (f64, f64, f64), ts: 
 
 impl StepObserver for MetricsObserver {
     fn exact_drugs(&self) -> ExactFill {
-        self.probe.drug.map_or(ExactFill::None, ExactFill::One)
+        // Cmax needs the central amount and its slope only.
+        self.probe.drug.map_or(ExactFill::None, ExactFill::Central)
     }
 
     fn step(&mut self, t: f64, y: &[f64], dy: &[f64]) {

@@ -543,6 +543,13 @@ impl Model {
             return;
         }
         let tau = t - seg.t0;
+        if let ExactFill::Central(d) = which {
+            let s = &self.drugs[d];
+            if let Some(m) = &s.modes {
+                (y[s.central], dy[s.central]) = m.central_at(&seg.modal[d], tau);
+            }
+            return;
+        }
         for (d, s) in self.drugs.iter().enumerate() {
             if which != ExactFill::All && which != ExactFill::One(d) {
                 continue;

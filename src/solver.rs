@@ -129,6 +129,8 @@ pub enum ExactFill {
     All,
     /// Only drug `i` (index into `Model::drugs`).
     One(usize),
+    /// Only the central compartment of drug `i` (amount and derivative; no AUC, no other state).
+    Central(usize),
     None,
 }
 

@@ -271,6 +271,23 @@ impl LinearModes {
         }
         auc
     }
+
+    /// The central compartment's amount and its derivative at `tau`: the central entry of
+    /// [`LinearModes::at`], without the other states and the AUC.
+    pub fn central_at(&self, s: &ModalState, tau: f64) -> (f64, f64) {
+        let i = self.central;
+        let (mut z, mut dz) = (s.w[i], 0.0);
+        for j in 0..self.k {
+            if s.c[j] == 0.0 {
+                continue;
+            }
+            let r = self.rates[j];
+            let u = s.c[j] * self.v[i][j] * (-r * tau).exp();
+            z += u;
+            dz -= r * u;
+        }
+        (z, dz)
+    }
 }
 
 /// Inverse of the leading `k x k` block by Gauss-Jordan elimination with partial pivoting.
@@ -387,6 +404,9 @@ mod tests {
                     }
                     let c = m.conc(&s, tau);
                     assert!((c - z[m.central] / p.vc).abs() < 1e-14 * (1.0 + c.abs()));
+                    let (zc, dzc) = m.central_at(&s, tau);
+                    assert!((zc - z[m.central]).abs() <= 1e-14 * (1.0 + zc.abs()));
+                    assert!((dzc - dz[m.central]).abs() <= 1e-14 * (1.0 + dzc.abs()));
                 }
             }
         }
