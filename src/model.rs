@@ -8,7 +8,7 @@
 
 use crate::dopri5::NODES;
 use crate::drug::{EffectKind, PkParams};
-use crate::pk::modes::{LinearModes, ModalState, MAX_BLOCK};
+use crate::pk::modes::{LinearModes, ModalState, StepExps, MAX_BLOCK};
 use crate::platelets::{PlateletModel, PlateletParams, PlateletRates};
 use crate::solver::ExactFill;
 
@@ -122,12 +122,15 @@ impl Segment {
 #[derive(Debug, Clone)]
 pub struct NodeConcentrations {
     c: Vec<[f64; NODES.len()]>,
+    /// The modal exponentials at the previous step's ends, by drug.
+    carry: Vec<StepExps>,
 }
 
 impl NodeConcentrations {
     pub fn new(model: &Model) -> Self {
         Self {
             c: vec![[0.0; NODES.len()]; model.drugs.len()],
+            carry: vec![StepExps::default(); model.drugs.len()],
         }
     }
 }
@@ -428,7 +431,14 @@ impl Model {
         }
         for (d, s) in self.drugs.iter().enumerate() {
             if let Some(m) = &s.modes {
-                m.conc_nodes(&seg.modal[d], t - seg.t0, h, &mut out.c[d]);
+                m.conc_nodes(
+                    &seg.modal[d],
+                    seg.t0,
+                    t,
+                    h,
+                    &mut out.c[d],
+                    &mut out.carry[d],
+                );
             }
         }
     }
