@@ -486,7 +486,7 @@ impl Model {
             dy[s.central] = dc;
             dy[s.auc] = c;
         }
-        if let Some(pd) = self.pd {
+        if let Some(pd) = &self.pd {
             // Concentration of drug d: from its modal solution or from the state.
             let conc = |d: usize| {
                 let s = &self.drugs[d];
@@ -495,9 +495,13 @@ impl Model {
                     _ => s.conc(y),
                 }
             };
-            self.pd_rhs(&pd, y, dy, conc);
+            self.pd_rhs(pd, y, dy, conc);
         }
-        dy[if seg.exact { self.m } else { self.n }..].fill(0.0);
+        // Entries past the integrated states are never written: every state and derivative
+        // buffer starts at zero (a `fill` here cost a memset call per evaluation).
+        debug_assert!(dy[if seg.exact { self.m } else { self.n }..]
+            .iter()
+            .all(|&v| v == 0.0));
     }
 
     /// Starts a segment at `t0` from the full state `y`: the modal coefficients of the exactly
@@ -622,18 +626,28 @@ impl Model {
                 x = e;
             }
         }
-        let prol = y[pd.prol];
-        let (tr1, tr2, tr3, plt) = (y[pd.tr1], y[pd.tr2], y[pd.tr3], y[pd.plt]);
+        // Prol, Tr1-3 and P are consecutive (Model::new): one bounds check for the five.
+        let p = pd.prol;
+        debug_assert!(pd.tr1 == p + 1 && pd.tr2 == p + 2 && pd.tr3 == p + 3 && pd.plt == p + 4);
+        let (Some(&[prol, tr1, tr2, tr3, plt]), Some(d)) = (
+            y.get(p..p + 5).and_then(|v| <&[f64; 5]>::try_from(v).ok()),
+            dy.get_mut(p..p + 5)
+                .and_then(|v| <&mut [f64; 5]>::try_from(v).ok()),
+        ) else {
+            return;
+        };
         let ktr = r.ktr;
         match pd.tpo {
             Some(it) => {
                 let tpo = y[it];
                 let signal = (tpo * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
-                dy[pd.prol] = ktr * prol * (pow_nonneg(signal, self.pp.gamma) - 1.0) - kkill * prol;
-                dy[pd.tr1] = ktr * (prol - tr1);
-                dy[pd.tr2] = ktr * (tr1 - tr2);
-                dy[pd.tr3] = ktr * tr2 - ktr * release * tr3;
-                dy[pd.plt] = ktr * release * tr3 - r.kcirc * plt;
+                *d = [
+                    ktr * prol * (pow_nonneg(signal, self.pp.gamma) - 1.0) - kkill * prol,
+                    ktr * (prol - tr1),
+                    ktr * (tr1 - tr2),
+                    ktr * tr2 - ktr * release * tr3,
+                    ktr * release * tr3 - r.kcirc * plt,
+                ];
                 dy[it] = r.ksyn - r.kel_t * tpo - r.kp * plt * tpo;
             }
             None => {
@@ -644,12 +658,13 @@ impl Model {
                     _ => self.pp.f_slope * c_sel,
                 };
                 let feedback = pow_nonneg(self.pp.p0 / plt.max(1e-12), self.pp.f_gamma);
-                dy[pd.prol] =
-                    ktr * prol * ((1.0 - edrug) * keep_other * feedback - 1.0) - kkill * prol;
-                dy[pd.tr1] = ktr * (prol - tr1);
-                dy[pd.tr2] = ktr * (tr1 - tr2);
-                dy[pd.tr3] = ktr * tr2 - ktr * release * tr3;
-                dy[pd.plt] = ktr * release * tr3 - ktr * plt;
+                *d = [
+                    ktr * prol * ((1.0 - edrug) * keep_other * feedback - 1.0) - kkill * prol,
+                    ktr * (prol - tr1),
+                    ktr * (tr1 - tr2),
+                    ktr * tr2 - ktr * release * tr3,
+                    ktr * release * tr3 - ktr * plt,
+                ];
             }
         }
     }
