@@ -342,17 +342,6 @@ def grade(p: np.ndarray) -> np.ndarray:
     return (p < 150).astype(int) + (p < 75) + (p < 50) + (p < 25)
 
 
-def grouped_median(days: np.ndarray, grid: np.ndarray) -> float:
-    """Median of event days observed on a lab grid, interpolated within the grid interval
-    (events spread evenly between visits): smooth in the parameters, unlike the plain median."""
-    days = np.asarray(days, dtype=float)
-    days = days[np.isfinite(days)]
-    if len(days) == 0:
-        return math.nan
-    grid = np.unique(np.concatenate([grid, days]))
-    return weighted_grouped_median(grid, np.array([(days == g).sum() for g in grid], dtype=float))
-
-
 def weighted_grouped_median(grid: np.ndarray, weights: np.ndarray) -> float:
     """Grouped median of events with `weights` (expected counts) on the sorted visit days `grid`."""
     total = weights.sum()
@@ -369,12 +358,25 @@ def weighted_grouped_median(grid: np.ndarray, weights: np.ndarray) -> float:
 def reported_events(te: np.ndarray, g: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
     """Observation model of adverse-event reporting (ASSUMPTION, see AE_REPORTING): a treatment-emergent
     lab value of grade 3-4 is always reported, one of grade 1-2 with probability `q` at each visit,
-    independently. Returns, per patient, the probability that any event is reported and the probability
-    that the first reported event is at each visit (expected values: smooth in `q`, no random draws)."""
+    independently (q = 1: every treatment-emergent value). Returns, per patient, the probability that any
+    event is reported and the probability that the first reported event is at each visit (expected values:
+    smooth in `q`, no random draws)."""
     p = np.where(te, np.where(g >= 3, 1.0, q), 0.0)
     none_yet = np.cumprod(1.0 - p, axis=1)
     before = np.hstack([np.ones((p.shape[0], 1)), none_yet[:, :-1]])
     return 1.0 - none_yet[:, -1], p * before
+
+
+def event_metrics(te: np.ndarray, g: np.ndarray, labs: np.ndarray, q: float) -> tuple[float, float, float]:
+    """Fraction of patients with a reported event, and the grouped and plain medians of the study day
+    (days after the first dose + 1) of the first one, under `reported_events`."""
+    p_any, p_first = reported_events(te, g, q)
+    w = p_first.sum(axis=0)
+    if not w.sum() > 0:
+        return float(p_any.mean()), math.nan, math.nan
+    days = labs + 1.0
+    plain = float(days[int(np.searchsorted(np.cumsum(w) / w.sum(), 0.5 - 1e-12))])
+    return float(p_any.mean()), weighted_grouped_median(days, w), plain
 
 
 def arm_metrics(res: sp.PopulationResult, labs: np.ndarray, q_report: float) -> dict[str, float]:
@@ -390,19 +392,12 @@ def arm_metrics(res: sp.PopulationResult, labs: np.ndarray, q_report: float) -> 
     post = labs[None, :] > 0
     g = grade(traj)
     te = (g > g0[:, None]) & on & post
-    any_te = te.any(axis=1)
-    first = np.where(any_te, labs[np.argmax(te, axis=1)], np.nan)
-    out["any_te_lab"] = float(any_te.mean())
-    out["onset_te_lab_median"] = grouped_median(first[any_te] + 1.0, labs + 1.0) if any_te.any() else math.nan
-    out["onset_te_lab_median_plain"] = float(np.median(first[any_te] + 1.0)) if any_te.any() else math.nan
+    # Every treatment-emergent lab value (q = 1), and the label's investigator-reported adverse
+    # events (AE_REPORTING, q_report).
+    for tag, q in (("lab", 1.0), ("reported", q_report)):
+        out[f"any_te_{tag}"], out[f"onset_te_{tag}_median"], out[f"onset_te_{tag}_median_plain"] = \
+            event_metrics(te, g, labs, q)
     out["any_grade_lab_incl_baseline"] = float((s["worst_grade_lab"] >= 1).mean())
-    # The label's incidences and onset are investigator-reported adverse events (AE_REPORTING).
-    p_any, p_first = reported_events(te, g, q_report)
-    out["any_te_reported"] = float(p_any.mean())
-    w = p_first.sum(axis=0)
-    out["onset_te_reported_median"] = weighted_grouped_median(labs + 1.0, w)
-    cdf = np.cumsum(w) / w.sum() if w.sum() > 0 else np.full(len(w), math.nan)
-    out["onset_te_reported_median_plain"] = float(labs[int(np.searchsorted(cdf, 0.5 - 1e-12))] + 1.0) if w.sum() > 0 else math.nan
     if "any_grade_lab" in out and abs(out["any_grade_lab"] - out["any_te_lab"]) > 1e-12:
         raise RuntimeError("treatment-emergent any grade differs from the package's any_grade_lab")
     # consistency with the engine's lab grading
