@@ -58,6 +58,10 @@ pub trait Rhs<const N: usize> {
     /// `dy = f(t, y)`; `node` is the stage's index into [`NODES`] within the current step, or
     /// `None` (initial-step heuristic).
     fn eval(&mut self, t: f64, node: Option<usize>, y: &[f64; N], dy: &mut [f64; N]);
+    /// Adjusts the error weights `w` of the step just attempted (from `y` to `y_new`; by default
+    /// `w[i] = atol + rtol max(|y[i]|, |y_new[i]|)`): for a state integrated in a transformed
+    /// form, the weight of the model state it stands for.
+    fn error_weights(&self, _w: &mut [f64; N], _y_new: &[f64; N], _tol: &Tolerances) {}
 }
 
 impl<const N: usize, F: FnMut(f64, &[f64; N], &mut [f64; N])> Rhs<N> for F {
@@ -182,18 +186,19 @@ fn initial_step<const N: usize>(
 
 /// Integrates `dy/dt = f(t, y)` from `t` to `t_end` (> `t`), overwriting `y` with the solution at
 /// `t_end`. `dy` holds `f(t, y)` on entry and `f(t_end, y(t_end))` on exit (first same as last).
-/// `on_step(t, y, dy)` sees every accepted step. `step` carries the step size between calls.
+/// `on_step(t, y, dy, f)` sees every accepted step (and the right-hand side, whose last
+/// [`Rhs::begin_step`] was for that step). `step` carries the step size between calls.
 #[allow(clippy::too_many_arguments)]
-pub fn integrate<const N: usize>(
+pub fn integrate<const N: usize, F: Rhs<N>>(
     n: usize,
-    mut f: impl Rhs<N>,
+    mut f: F,
     mut t: f64,
     t_end: f64,
     y: &mut [f64; N],
     dy: &mut [f64; N],
     step: &mut StepState,
     tol: &Tolerances,
-    mut on_step: impl FnMut(f64, &[f64; N], &[f64; N]),
+    mut on_step: impl FnMut(f64, &[f64; N], &[f64; N], &F),
 ) -> Result<StepCounts> {
     let mut counts = StepCounts::default();
     let h_max = t_end - t;
@@ -269,7 +274,17 @@ pub fn integrate<const N: usize>(
             err_v[i] =
                 h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
         }
-        let err = rms(n, &err_v, y, &y_new, tol);
+        let mut w = [0.0; N];
+        for i in 0..N {
+            w[i] = tol.atol + tol.rtol * y[i].abs().max(y_new[i].abs());
+        }
+        f.error_weights(&mut w, &y_new, tol);
+        let mut sum = 0.0;
+        for i in 0..N {
+            let r = err_v[i] / w[i];
+            sum += r * r;
+        }
+        let err = (sum / n as f64).sqrt();
         // fac = err^expo1 / err_old^beta, bounded; h_new = h / fac
         let ln_err = err.ln();
         if err <= 1.0 {
@@ -284,7 +299,7 @@ pub fn integrate<const N: usize>(
             t = t_new;
             *y = y_new;
             *dy = k7;
-            on_step(t, y, dy);
+            on_step(t, y, dy, &f);
             if last {
                 // Carry the controller's proposal, or the planned step if it was cut to t_end.
                 step.h = if h < h_planned { h_planned } else { h_new };
@@ -339,7 +354,7 @@ mod tests {
                 &mut dy,
                 &mut st,
                 &tol(rtol),
-                |_, _, _| {},
+                |_, _, _, _| {},
             )
             .expect("integrates");
             let e = (y[0] - 10f64.cos()).abs().max((y[1] + 10f64.sin()).abs());
@@ -365,7 +380,7 @@ mod tests {
                 &mut dy,
                 &mut st,
                 &tol(rtol),
-                |_, _, _| {},
+                |_, _, _, _| {},
             )
             .expect("integrates");
             assert!((y[0] - (-9.0f64).exp()).abs() < 1e-3 * rtol.sqrt());
@@ -390,7 +405,7 @@ mod tests {
             &mut dy,
             &mut st,
             &tol(1e-6),
-            |_, _, _| {},
+            |_, _, _, _| {},
         );
         assert!(r.is_err(), "blow-up at t = 1 must be reported");
     }

@@ -103,6 +103,8 @@ pub struct Segment {
     pub exact: bool,
     /// The modal coefficients of each drug with [`DrugSlot::modes`] (when `exact`).
     modal: Vec<ModalState>,
+    /// XPO1 engagement integrated in integrating-factor form (see [`Model::begin_segment`]).
+    pub lawson: bool,
 }
 
 impl Segment {
@@ -113,6 +115,7 @@ impl Segment {
             rate: vec![0.0; model.drugs.len()],
             exact,
             modal: vec![ModalState::default(); model.drugs.len()],
+            lawson: false,
         }
     }
 }
@@ -124,6 +127,9 @@ pub struct NodeConcentrations {
     c: Vec<[f64; NODES.len()]>,
     /// The modal exponentials at the previous step's ends, by drug.
     carry: Vec<StepExps>,
+    /// `exp(phi)` and `exp(-phi)` at the nodes (see [`Segment::lawson`]).
+    ephi: [f64; NODES.len()],
+    emphi: [f64; NODES.len()],
 }
 
 impl NodeConcentrations {
@@ -131,9 +137,15 @@ impl NodeConcentrations {
         Self {
             c: vec![[0.0; NODES.len()]; model.drugs.len()],
             carry: vec![StepExps::default(); model.drugs.len()],
+            ephi: [1.0; NODES.len()],
+            emphi: [1.0; NODES.len()],
         }
     }
 }
+
+/// Largest `phi` over a segment for which XPO1 engagement is integrated in integrating-factor
+/// form (`exp(phi)` stays far from overflow); longer segments integrate X itself.
+const MAX_PHI: f64 = 300.0;
 
 /// Indices of the platelet states (all `usize::MAX` when absent).
 #[derive(Debug, Clone, Copy)]
@@ -406,7 +418,29 @@ impl Model {
     /// concentrations come from their modal solution.
     #[inline]
     pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
-        self.rhs_with(t, y, dy, seg, |d, m| m.conc(&seg.modal[d], t - seg.t0));
+        self.rhs_with(
+            t,
+            y,
+            dy,
+            seg,
+            |d, m| m.conc(&seg.modal[d], t - seg.t0),
+            || {
+                let e = self.phi(seg, t - seg.t0).exp();
+                (e, 1.0 / e)
+            },
+        );
+    }
+
+    /// `phi = kon AUC + koff tau`, `tau` hours into a segment with [`Segment::lawson`] (the AUC of
+    /// selinexor since the segment start).
+    fn phi(&self, seg: &Segment, tau: f64) -> f64 {
+        match self
+            .xpo1
+            .and_then(|d| Some((d, self.drugs[d].modes.as_ref()?)))
+        {
+            Some((d, m)) => self.pp.kon * m.auc_conc(&seg.modal[d], tau).0 + self.pp.koff * tau,
+            None => 0.0,
+        }
     }
 
     /// [`Model::rhs`] at stage `node` of the step whose node concentrations are in `nodes`
@@ -421,7 +455,14 @@ impl Model {
         nodes: &NodeConcentrations,
         node: usize,
     ) {
-        self.rhs_with(t, y, dy, seg, |d, _| nodes.c[d][node]);
+        self.rhs_with(
+            t,
+            y,
+            dy,
+            seg,
+            |d, _| nodes.c[d][node],
+            || (nodes.ephi[node], nodes.emphi[node]),
+        );
     }
 
     /// The concentrations of the exactly solved drugs at the nodes `t + NODES[i] h` of a step.
@@ -429,22 +470,33 @@ impl Model {
         if !seg.exact {
             return;
         }
+        let mut auc = [0.0; NODES.len()];
         for (d, s) in self.drugs.iter().enumerate() {
             if let Some(m) = &s.modes {
+                let want_auc = seg.lawson && self.xpo1 == Some(d);
                 m.conc_nodes(
                     &seg.modal[d],
                     seg.t0,
                     t,
                     h,
                     &mut out.c[d],
+                    want_auc.then_some(&mut auc),
                     &mut out.carry[d],
                 );
+            }
+        }
+        if seg.lawson {
+            let tau = t - seg.t0;
+            for (i, c) in NODES.iter().enumerate() {
+                let e = (self.pp.kon * auc[i] + self.pp.koff * (tau + c * h)).exp();
+                out.ephi[i] = e;
+                out.emphi[i] = 1.0 / e;
             }
         }
     }
 
     /// The right-hand side with the concentration of exactly solved drug `d` given by
-    /// `exact(d, modes)`.
+    /// `exact(d, modes)`, and `(exp(phi), exp(-phi))` by `lawson()` (when [`Segment::lawson`]).
     #[inline(always)]
     fn rhs_with(
         &self,
@@ -453,6 +505,7 @@ impl Model {
         dy: &mut [f64],
         seg: &Segment,
         exact: impl Fn(usize, &LinearModes) -> f64,
+        lawson: impl Fn() -> (f64, f64),
     ) {
         for (d, s) in self.drugs.iter().enumerate() {
             if seg.exact && s.modes.is_some() {
@@ -495,7 +548,7 @@ impl Model {
                     _ => s.conc(y),
                 }
             };
-            self.pd_rhs(pd, y, dy, conc);
+            self.pd_rhs(pd, y, dy, conc, seg.lawson.then(lawson));
         }
         // Entries past the integrated states are never written: every state and derivative
         // buffer starts at zero (a `fill` here cost a memset call per evaluation).
@@ -504,10 +557,19 @@ impl Model {
             .all(|&v| v == 0.0));
     }
 
-    /// Starts a segment at `t0` from the full state `y`: the modal coefficients of the exactly
-    /// solved drugs.
-    pub fn begin_segment(&self, seg: &mut Segment, t0: f64, y: &[f64]) {
+    /// Starts a segment from `t0` to `t1` from the full state `y`: the modal coefficients of the
+    /// exactly solved drugs.
+    ///
+    /// When selinexor is solved exactly, XPO1 engagement is integrated in integrating-factor
+    /// (Lawson) form: with `phi(tau) = kon AUC(tau) + koff tau` (`AUC` of selinexor since the
+    /// segment start, exact), `X' = kon C (1 - X) - koff X` becomes `V' = koff exp(phi)` for
+    /// `V = (1 - X) exp(phi)`. V varies slowly (`koff` is small) where X follows each absorption
+    /// peak, so X's fast transient no longer limits the step; `X = 1 - V exp(-phi)` is exact
+    /// given V. The integrated state holds V inside the segment ([`Model::to_integrated`]), the
+    /// full state X at its ends ([`Model::end_segment`]).
+    pub fn begin_segment(&self, seg: &mut Segment, t0: f64, t1: f64, y: &[f64]) {
         seg.t0 = t0;
+        seg.lawson = false;
         if !seg.exact {
             return;
         }
@@ -516,11 +578,63 @@ impl Model {
                 m.start(&s.block_state(y), seg.rate[d], &mut seg.modal[d]);
             }
         }
+        let exact_x = self.pd.is_some_and(|pd| pd.x.is_some())
+            && self.xpo1.is_some_and(|d| self.drugs[d].modes.is_some());
+        if exact_x {
+            seg.lawson = true;
+            // phi grows with tau: its largest value is at the segment end.
+            let phi_end = self.phi(seg, t1 - t0);
+            seg.lawson = phi_end.is_finite() && phi_end <= MAX_PHI;
+        }
     }
 
-    /// The smallest [`LinearModes::initial_step`] of the exactly solved drugs in this segment,
-    /// which starts from the full state `y` (`h_max` if none): a bound for the integrator's first
-    /// step after a restart.
+    /// The integrated states `y` (`[0, m)`, copied from the full state at the segment start) in
+    /// the segment's form: `V = 1 - X` when [`Segment::lawson`].
+    pub fn to_integrated(&self, seg: &Segment, y: &mut [f64]) {
+        if let (true, Some(ix)) = (seg.lawson, self.pd.and_then(|pd| pd.x)) {
+            y[ix] = 1.0 - y[ix];
+        }
+    }
+
+    /// The error weight of V at the end of the step whose node values are in `nodes` (V's value
+    /// there `y_new[ix]`): X's weight `atol + rtol |X|` times `exp(phi)`, so that X is held to
+    /// the tolerance it would have if it were integrated itself (V's own relative weight would
+    /// ask for `rtol (1 - X)` in X, ~100 x tighter when X is near saturation). `None` when X is
+    /// integrated as such.
+    #[inline]
+    pub fn x_error_weight(
+        &self,
+        seg: &Segment,
+        nodes: &NodeConcentrations,
+        y_new: &[f64],
+        rtol: f64,
+        atol: f64,
+    ) -> Option<(usize, f64)> {
+        let ix = self.pd.and_then(|pd| pd.x).filter(|_| seg.lawson)?;
+        let end = NODES.len() - 1;
+        let x = 1.0 - y_new[ix] * nodes.emphi[end];
+        Some((ix, (atol + rtol * x.abs()) * nodes.ephi[end]))
+    }
+
+    /// X and X' from V and V' (in `y`, `dy`) at `tau`, with the selinexor concentration `c` and
+    /// `exp(-phi)` there.
+    fn x_from_v(&self, ix: usize, y: &mut [f64], dy: &mut [f64], c: f64, emphi: f64) {
+        let x = (1.0 - y[ix] * emphi).max(0.0);
+        y[ix] = x;
+        dy[ix] = self.pp.kon * c.max(0.0) * (1.0 - x) - self.pp.koff * x;
+    }
+
+    /// A bound for the integrator's first step after a restart that starts from the full state
+    /// `y` (`h_max` if none applies). The integrated states do not show a dose that is still
+    /// being absorbed or distributed, and a transient faster than the first step's inner nodes
+    /// fools the error estimate (only the first stage sees the state before it). So the step is
+    /// bounded, for each exactly solved drug the platelet model reads, by the initial step
+    /// Hairer's heuristic would take for the drug's block if it were integrated
+    /// ([`LinearModes::initial_step`]): its concentration can switch an Emax effect with a small
+    /// EC50 within seconds (bortezomib's release block). Selinexor under [`Segment::lawson`]
+    /// with the TPO model acts only through X, whose integrated form is smooth and which
+    /// follows the exact AUC: its bound is the time scale of its modes and of X's rise
+    /// (`1 / max(r_j, kon C)`). Drugs without a platelet effect bound nothing.
     pub fn first_step_max(
         &self,
         seg: &Segment,
@@ -529,21 +643,33 @@ impl Model {
         atol: f64,
         h_max: f64,
     ) -> f64 {
-        if !seg.exact {
+        if !seg.exact || self.pd.is_none() {
             return h_max;
         }
         let mut h = h_max;
         for (d, s) in self.drugs.iter().enumerate() {
-            if let Some(m) = &s.modes {
-                h = h.min(m.initial_step(&seg.modal[d], &s.block_state(y), rtol, atol, h_max));
+            let Some(m) = &s.modes else { continue };
+            if s.pk.effect.is_none() {
+                continue;
             }
+            let smooth_x =
+                seg.lawson && self.xpo1 == Some(d) && self.platelet_model == PlateletModel::Tpo;
+            h = h.min(if smooth_x {
+                let rise = self.pp.kon * m.conc(&seg.modal[d], 0.0).max(0.0);
+                m.time_scale(&seg.modal[d]).min(1.0 / rise)
+            } else {
+                m.initial_step(&seg.modal[d], &s.block_state(y), rtol, atol, h_max)
+            });
         }
         h
     }
 
     /// Fills the exactly solved states of the full state `y` (and their derivatives in `dy`) at
-    /// `t`, from `start`, the full state at the segment start; the integrated states `[0, m)` are
-    /// left as they are. Does nothing when the segment integrates every state.
+    /// `t`, from `start`, the full state at the segment start, and turns the integrated states
+    /// `[0, m)` (as integrated) into model states (V into X, see [`Model::begin_segment`]).
+    /// `step_end`: the node values of the step that ends at `t`, if any. Does nothing when the
+    /// segment integrates every state.
+    #[allow(clippy::too_many_arguments)]
     pub fn fill_exact(
         &self,
         t: f64,
@@ -552,15 +678,35 @@ impl Model {
         dy: &mut [f64],
         seg: &Segment,
         which: ExactFill,
+        step_end: Option<&NodeConcentrations>,
     ) {
-        if !seg.exact || which == ExactFill::None {
+        if !seg.exact {
             return;
         }
         let tau = t - seg.t0;
+        if let (true, Some(ix), Some(d)) = (seg.lawson, self.pd.and_then(|pd| pd.x), self.xpo1) {
+            let (c, emphi) = match step_end {
+                Some(n) => (n.c[d][NODES.len() - 1], n.emphi[NODES.len() - 1]),
+                None => {
+                    let c = self.drugs[d]
+                        .modes
+                        .map_or(0.0, |m| m.conc(&seg.modal[d], tau));
+                    (c, (-self.phi(seg, tau)).exp())
+                }
+            };
+            self.x_from_v(ix, y, dy, c, emphi);
+        }
+        if which == ExactFill::None {
+            return;
+        }
         if let ExactFill::Central(d) = which {
             let s = &self.drugs[d];
             if let Some(m) = &s.modes {
-                (y[s.central], dy[s.central]) = m.central_at(&seg.modal[d], tau);
+                let carried = step_end.and_then(|n| n.carry[d].at_end(seg.t0, t));
+                (y[s.central], dy[s.central]) = match carried {
+                    Some(e) => m.central_from(&seg.modal[d], e),
+                    None => m.central_at(&seg.modal[d], tau),
+                };
             }
             return;
         }
@@ -577,7 +723,8 @@ impl Model {
     }
 
     /// Ends a segment at `t`: depots of integrated drugs advanced by exact first-order
-    /// absorption, exactly solved drugs (block states and AUC) moved to `t`.
+    /// absorption, exactly solved drugs (block states and AUC) moved to `t`, and X recovered
+    /// from V (when [`Segment::lawson`]; `y` holds the integrated states as integrated).
     pub fn end_segment(&self, y: &mut [f64], t: f64, seg: &Segment) {
         let tau = t - seg.t0;
         for (d, s) in self.drugs.iter().enumerate() {
@@ -585,6 +732,12 @@ impl Model {
                 (Some(m), true) => {
                     let (auc, _) = s.block_at(m, &seg.modal[d], tau, y, None);
                     y[s.auc] += auc;
+                    let ix = self.pd.and_then(|pd| pd.x);
+                    if let (true, Some(ix)) = (seg.lawson && self.xpo1 == Some(d), ix) {
+                        // V (as integrated) back to X.
+                        let phi = self.pp.kon * auc + self.pp.koff * tau;
+                        y[ix] = (1.0 - y[ix] * (-phi).exp()).max(0.0);
+                    }
                 }
                 _ => {
                     if let Some(g) = s.depot {
@@ -596,7 +749,14 @@ impl Model {
     }
 
     #[inline]
-    fn pd_rhs(&self, pd: &PdLayout, y: &[f64], dy: &mut [f64], conc: impl Fn(usize) -> f64) {
+    fn pd_rhs(
+        &self,
+        pd: &PdLayout,
+        y: &[f64],
+        dy: &mut [f64],
+        conc: impl Fn(usize) -> f64,
+        lawson: Option<(f64, f64)>,
+    ) {
         let r = &self.rates;
         let mut release = 1.0;
         for &d in &self.release {
@@ -617,8 +777,17 @@ impl Model {
         let c_sel = self.xpo1.map_or(0.0, |d| conc(d).max(0.0));
         let mut x = 0.0;
         if let Some(ix) = pd.x {
-            x = y[ix];
-            dy[ix] = self.pp.kon * c_sel * (1.0 - x) - self.pp.koff * x;
+            match lawson {
+                // The state is V = (1 - X) exp(phi): V' = koff exp(phi) (Model::begin_segment).
+                Some((ephi, emphi)) => {
+                    x = 1.0 - y[ix] * emphi;
+                    dy[ix] = self.pp.koff * ephi;
+                }
+                None => {
+                    x = y[ix];
+                    dy[ix] = self.pp.kon * c_sel * (1.0 - x) - self.pp.koff * x;
+                }
+            }
             if let Some(ie) = pd.e {
                 // Effect compartment: the TPO signal sees E, which follows X with rate ke0.
                 let e = y[ie];

@@ -287,6 +287,15 @@ impl<const N: usize> Rhs<N> for LeanRhs<'_> {
             _ => self.model.rhs(t, y, dy, self.seg),
         }
     }
+    #[inline]
+    fn error_weights(&self, w: &mut [f64; N], y_new: &[f64; N], tol: &Tolerances) {
+        if let Some((i, wi)) = self
+            .model
+            .x_error_weight(self.seg, self.nodes, y_new, tol.rtol, tol.atol)
+        {
+            w[i] = wi;
+        }
+    }
 }
 
 /// Integrates `model` from 0 to `t_end` through `actions`, writing each output's state into
@@ -351,13 +360,14 @@ fn run_n<const N: usize>(
     loop {
         let next = pending.last().map_or(t_end, |a| a.time.min(t_end));
         if next > t {
-            model.begin_segment(&mut seg, t, &full);
+            model.begin_segment(&mut seg, t, next, &full);
             if step.h == 0.0 {
                 // The integrated states do not show a dose still being absorbed or distributed:
                 // start no faster than the exactly solved drugs would if they were integrated.
                 step.first_max = model.first_step_max(&seg, &full, opts.rtol, opts.atol, next - t);
             }
             y[..ni].copy_from_slice(&full[..ni]);
+            model.to_integrated(&seg, &mut y[..ni]);
             model.rhs(t, &y, &mut dy, &seg);
             stats.rhs_evals += 1;
             if next - t <= TINY * t.abs().max(1.0) {
@@ -370,8 +380,9 @@ fn run_n<const N: usize>(
             } else {
                 if watch {
                     obs_y.copy_from_slice(&full);
+                    obs_y[..ni].copy_from_slice(&y[..ni]);
                     obs_dy[..ni].copy_from_slice(&dy[..ni]);
-                    model.fill_exact(t, &full, &mut obs_y, &mut obs_dy, &seg, fill);
+                    model.fill_exact(t, &full, &mut obs_y, &mut obs_dy, &seg, fill, None);
                     obs.step(t, &obs_y, &obs_dy);
                 }
                 let c = match opts.integrator {
@@ -398,11 +409,20 @@ fn run_n<const N: usize>(
                             &mut dy,
                             &mut step,
                             &tol,
-                            |ts, ys, dys| {
+                            |ts, ys, dys, r: &LeanRhs| {
                                 if watch {
                                     obs_y[..ni].copy_from_slice(&ys[..ni]);
                                     obs_dy[..ni].copy_from_slice(&dys[..ni]);
-                                    model.fill_exact(ts, start, &mut obs_y, &mut obs_dy, sg, fill);
+                                    let end = Some(&*r.nodes);
+                                    model.fill_exact(
+                                        ts,
+                                        start,
+                                        &mut obs_y,
+                                        &mut obs_dy,
+                                        sg,
+                                        fill,
+                                        end,
+                                    );
                                     obs.step(ts, &obs_y, &obs_dy);
                                 }
                             },

@@ -127,3 +127,61 @@ fn a_tolerance_the_comparison_cannot_meet_fails() {
         );
     }
 }
+
+/// One 80 mg dose of selinexor, then `days` without doses, seen at `times` (h).
+fn single_dose(days: f64, times: &[f64], rtol: f64, koff: f64, lean: bool) -> Simulation {
+    let lib = Library::embedded().unwrap();
+    let r: Regimen = serde_json::from_value(serde_json::json!({"blocks": [{"cycle_days": 7,
+        "cycles": 1, "doses": [{"drug": "selinexor", "amount": 80.0, "weekdays": [1]}]}]}))
+    .unwrap();
+    let over: Overrides = [("platelets".to_string(), [("koff".to_string(), koff)].into())].into();
+    let (integrator, linear_pk) = if lean {
+        (Integrator::Lean, LinearPk::Exact)
+    } else {
+        (Integrator::OdeSolvers, LinearPk::Ode)
+    };
+    let opts = SolverOptions {
+        rtol,
+        atol: rtol * 1e-3,
+        integrator,
+        linear_pk,
+        ..Default::default()
+    };
+    let p = Patient::default();
+    simulate(
+        &lib,
+        &r,
+        &p,
+        &over,
+        days * 24.0,
+        times,
+        PlateletModel::Tpo,
+        &opts,
+    )
+    .unwrap()
+}
+
+#[test]
+fn xpo1_engagement_in_both_forms_matches_the_reference() {
+    // X is integrated as V = (1 - X) exp(kon AUC + koff tau) inside a segment where that
+    // exponent stays below 300, and as X itself beyond. One 42-day segment after the dose:
+    // koff 0.0094/h keeps the exponent at ~10 (V form); koff 1/h takes it to ~1000, where
+    // exp overflows (X form).
+    // Outputs every 12 h in a second run cut the same days into short segments.
+    let long = [0.0, 42.0 * 24.0];
+    let short: Vec<f64> = (0..=84).map(|i| i as f64 * 12.0).collect();
+    for koff in [0.0094, 1.0] {
+        for times in [&long[..], &short[..]] {
+            let reference = single_dose(42.0, times, 1e-12, koff, false);
+            for rtol in [1e-6, 1e-9] {
+                let lean = single_dose(42.0, times, rtol, koff, true);
+                let e = error_in_tolerances(&lean, &reference, rtol);
+                assert!(
+                    e < 10.0,
+                    "koff {koff}, {} outputs, rtol {rtol:e}: {e:.1} x tolerance",
+                    times.len()
+                );
+            }
+        }
+    }
+}
