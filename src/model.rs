@@ -120,6 +120,23 @@ impl Segment {
     }
 }
 
+/// What the drugs do to the platelet model at one time: everything its right-hand side needs
+/// besides the state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Forcing {
+    /// Release factor: the product of `1 - Emax C / (EC50 + C)` over the release drugs.
+    release: f64,
+    /// Kill rate of proliferating cells (1/h).
+    kkill: f64,
+    /// TPO signal kept by the drugs other than selinexor (and the fixed inhibition).
+    keep_other: f64,
+    /// Selinexor concentration (mg/L).
+    c_sel: f64,
+    /// `exp(phi)` and `exp(-phi)` (see [`Segment::lawson`]).
+    ephi: f64,
+    emphi: f64,
+}
+
 /// Concentrations (mg/L) of the exactly solved drugs at the nodes of one integration step (see
 /// [`crate::dopri5::NODES`]), indexed by drug.
 #[derive(Debug, Clone)]
@@ -130,6 +147,9 @@ pub struct NodeConcentrations {
     /// `exp(phi)` and `exp(-phi)` at the nodes (see [`Segment::lawson`]).
     ephi: [f64; NODES.len()],
     emphi: [f64; NODES.len()],
+    /// The platelet model's forcing at the nodes, when every drug with an effect is solved
+    /// exactly ([`Model::effects_exact`]).
+    forcing: Option<[Forcing; NODES.len()]>,
 }
 
 impl NodeConcentrations {
@@ -139,6 +159,7 @@ impl NodeConcentrations {
             carry: vec![StepExps::default(); model.drugs.len()],
             ephi: [1.0; NODES.len()],
             emphi: [1.0; NODES.len()],
+            forcing: None,
         }
     }
 }
@@ -181,6 +202,11 @@ pub struct Model {
     release: Vec<usize>,
     kill: Vec<usize>,
     signal: Vec<usize>,
+    /// Every drug with a platelet effect has a modal solution (its forcing can be computed per
+    /// step, at the nodes, in exact segments).
+    effects_exact: bool,
+    /// Some drug has no modal solution (it is integrated even in exact segments).
+    any_integrated_drug: bool,
 }
 
 impl Model {
@@ -264,6 +290,10 @@ impl Model {
             place(d, &mut take);
         }
         let slots: Vec<DrugSlot> = slots.into_iter().flatten().collect();
+        let effects_exact = slots
+            .iter()
+            .all(|s| s.pk.effect.is_none() || s.modes.is_some());
+        let any_integrated_drug = slots.iter().any(|s| s.modes.is_none());
         Self {
             drugs: slots,
             n,
@@ -277,6 +307,8 @@ impl Model {
             release,
             kill,
             signal,
+            effects_exact,
+            any_integrated_drug,
         }
     }
 
@@ -418,17 +450,68 @@ impl Model {
     /// concentrations come from their modal solution.
     #[inline]
     pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
-        self.rhs_with(
-            t,
-            y,
-            dy,
-            seg,
-            |d, m| m.conc(&seg.modal[d], t - seg.t0),
-            || {
+        self.drugs_rhs(t, y, dy, seg);
+        if let Some(pd) = &self.pd {
+            let lawson = seg.lawson.then(|| {
                 let e = self.phi(seg, t - seg.t0).exp();
                 (e, 1.0 / e)
-            },
-        );
+            });
+            let f = self.forcing(
+                |d| self.state_or_exact_conc(d, y, seg, |m| m.conc(&seg.modal[d], t - seg.t0)),
+                lawson,
+            );
+            self.pd_rhs(pd, y, dy, &f, seg.lawson);
+        }
+        self.check_padding(dy, seg);
+    }
+
+    /// Concentration of drug `d`: from its modal solution (by `exact`) in an exact segment, else
+    /// from the state.
+    #[inline(always)]
+    fn state_or_exact_conc(
+        &self,
+        d: usize,
+        y: &[f64],
+        seg: &Segment,
+        exact: impl Fn(&LinearModes) -> f64,
+    ) -> f64 {
+        let s = &self.drugs[d];
+        match (&s.modes, seg.exact) {
+            (Some(m), true) => exact(m),
+            _ => s.conc(y),
+        }
+    }
+
+    /// The platelet model's forcing from the drugs' concentrations `conc(d)` and, when X is in
+    /// integrating-factor form, `(exp(phi), exp(-phi))`.
+    #[inline(always)]
+    fn forcing(&self, conc: impl Fn(usize) -> f64, lawson: Option<(f64, f64)>) -> Forcing {
+        let mut release = 1.0;
+        for &d in &self.release {
+            let s = &self.drugs[d];
+            let c = conc(d).max(0.0);
+            release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
+        }
+        let mut kkill = 0.0;
+        for &d in &self.kill {
+            kkill += self.drugs[d].pk.e1 * conc(d).max(0.0);
+        }
+        let mut keep_other = 1.0 - self.fixed_inhibition;
+        for &d in &self.signal {
+            let s = &self.drugs[d];
+            let c = conc(d).max(0.0);
+            keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
+        }
+        let c_sel = self.xpo1.map_or(0.0, |d| conc(d).max(0.0));
+        let (ephi, emphi) = lawson.unwrap_or((1.0, 1.0));
+        Forcing {
+            release,
+            kkill,
+            keep_other,
+            c_sel,
+            ephi,
+            emphi,
+        }
     }
 
     /// `phi = kon AUC + koff tau`, `tau` hours into a segment with [`Segment::lawson`] (the AUC of
@@ -455,18 +538,23 @@ impl Model {
         nodes: &NodeConcentrations,
         node: usize,
     ) {
-        self.rhs_with(
-            t,
-            y,
-            dy,
-            seg,
-            |d, _| nodes.c[d][node],
-            || (nodes.ephi[node], nodes.emphi[node]),
-        );
+        self.drugs_rhs(t, y, dy, seg);
+        if let Some(pd) = &self.pd {
+            let f = match &nodes.forcing {
+                Some(f) => f[node],
+                None => self.forcing(
+                    |d| self.state_or_exact_conc(d, y, seg, |_| nodes.c[d][node]),
+                    seg.lawson.then(|| (nodes.ephi[node], nodes.emphi[node])),
+                ),
+            };
+            self.pd_rhs(pd, y, dy, &f, seg.lawson);
+        }
+        self.check_padding(dy, seg);
     }
 
     /// The concentrations of the exactly solved drugs at the nodes `t + NODES[i] h` of a step.
     pub fn node_concentrations(&self, seg: &Segment, t: f64, h: f64, out: &mut NodeConcentrations) {
+        out.forcing = None;
         if !seg.exact {
             return;
         }
@@ -493,20 +581,23 @@ impl Model {
                 out.emphi[i] = 1.0 / e;
             }
         }
+        if self.effects_exact && self.pd.is_some() {
+            let mut f = [Forcing::default(); NODES.len()];
+            for (i, f) in f.iter_mut().enumerate() {
+                let lawson = seg.lawson.then(|| (out.ephi[i], out.emphi[i]));
+                *f = self.forcing(|d| out.c[d][i], lawson);
+            }
+            out.forcing = Some(f);
+        }
     }
 
-    /// The right-hand side with the concentration of exactly solved drug `d` given by
-    /// `exact(d, modes)`, and `(exp(phi), exp(-phi))` by `lawson()` (when [`Segment::lawson`]).
+    /// The derivatives of the integrated drugs' states (all drugs, or in an exact segment the
+    /// drugs without a modal solution).
     #[inline(always)]
-    fn rhs_with(
-        &self,
-        t: f64,
-        y: &[f64],
-        dy: &mut [f64],
-        seg: &Segment,
-        exact: impl Fn(usize, &LinearModes) -> f64,
-        lawson: impl Fn() -> (f64, f64),
-    ) {
+    fn drugs_rhs(&self, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
+        if seg.exact && !self.any_integrated_drug {
+            return;
+        }
         for (d, s) in self.drugs.iter().enumerate() {
             if seg.exact && s.modes.is_some() {
                 continue;
@@ -539,19 +630,12 @@ impl Model {
             dy[s.central] = dc;
             dy[s.auc] = c;
         }
-        if let Some(pd) = &self.pd {
-            // Concentration of drug d: from its modal solution or from the state.
-            let conc = |d: usize| {
-                let s = &self.drugs[d];
-                match (&s.modes, seg.exact) {
-                    (Some(m), true) => exact(d, m),
-                    _ => s.conc(y),
-                }
-            };
-            self.pd_rhs(pd, y, dy, conc, seg.lawson.then(lawson));
-        }
-        // Entries past the integrated states are never written: every state and derivative
-        // buffer starts at zero (a `fill` here cost a memset call per evaluation).
+    }
+
+    /// Entries past the integrated states are never written: every state and derivative buffer
+    /// starts at zero (a `fill` here cost a memset call per evaluation).
+    #[inline(always)]
+    fn check_padding(&self, dy: &[f64], seg: &Segment) {
         debug_assert!(dy[if seg.exact { self.m } else { self.n }..]
             .iter()
             .all(|&v| v == 0.0));
@@ -748,45 +832,21 @@ impl Model {
         }
     }
 
+    /// The platelet model's derivatives under forcing `f` (X in integrating-factor form when
+    /// `lawson`).
     #[inline]
-    fn pd_rhs(
-        &self,
-        pd: &PdLayout,
-        y: &[f64],
-        dy: &mut [f64],
-        conc: impl Fn(usize) -> f64,
-        lawson: Option<(f64, f64)>,
-    ) {
+    fn pd_rhs(&self, pd: &PdLayout, y: &[f64], dy: &mut [f64], f: &Forcing, lawson: bool) {
         let r = &self.rates;
-        let mut release = 1.0;
-        for &d in &self.release {
-            let s = &self.drugs[d];
-            let c = conc(d).max(0.0);
-            release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
-        }
-        let mut kkill = 0.0;
-        for &d in &self.kill {
-            kkill += self.drugs[d].pk.e1 * conc(d).max(0.0);
-        }
-        let mut keep_other = 1.0 - self.fixed_inhibition;
-        for &d in &self.signal {
-            let s = &self.drugs[d];
-            let c = conc(d).max(0.0);
-            keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
-        }
-        let c_sel = self.xpo1.map_or(0.0, |d| conc(d).max(0.0));
+        let (release, kkill, keep_other, c_sel) = (f.release, f.kkill, f.keep_other, f.c_sel);
         let mut x = 0.0;
         if let Some(ix) = pd.x {
-            match lawson {
+            if lawson {
                 // The state is V = (1 - X) exp(phi): V' = koff exp(phi) (Model::begin_segment).
-                Some((ephi, emphi)) => {
-                    x = 1.0 - y[ix] * emphi;
-                    dy[ix] = self.pp.koff * ephi;
-                }
-                None => {
-                    x = y[ix];
-                    dy[ix] = self.pp.kon * c_sel * (1.0 - x) - self.pp.koff * x;
-                }
+                x = 1.0 - y[ix] * f.emphi;
+                dy[ix] = self.pp.koff * f.ephi;
+            } else {
+                x = y[ix];
+                dy[ix] = self.pp.kon * c_sel * (1.0 - x) - self.pp.koff * x;
             }
             if let Some(ie) = pd.e {
                 // Effect compartment: the TPO signal sees E, which follows X with rate ke0.
