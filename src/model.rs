@@ -552,7 +552,8 @@ impl Model {
         self.check_padding(dy, seg);
     }
 
-    /// The concentrations of the exactly solved drugs at the nodes `t + NODES[i] h` of a step.
+    /// The concentrations of the exactly solved drugs with a platelet effect at the nodes
+    /// `t + NODES[i] h` of a step, and the forcing there.
     pub fn node_concentrations(&self, seg: &Segment, t: f64, h: f64, out: &mut NodeConcentrations) {
         out.forcing = None;
         if !seg.exact {
@@ -560,7 +561,8 @@ impl Model {
         }
         let mut auc = [0.0; NODES.len()];
         for (d, s) in self.drugs.iter().enumerate() {
-            if let Some(m) = &s.modes {
+            // Only drugs with a platelet effect are read at the nodes.
+            if let (Some(m), Some(_)) = (&s.modes, s.pk.effect) {
                 let want_auc = seg.lawson && self.xpo1 == Some(d);
                 m.conc_nodes(
                     &seg.modal[d],
