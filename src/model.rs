@@ -836,7 +836,7 @@ impl Model {
 
     /// The platelet model's derivatives under forcing `f` (X in integrating-factor form when
     /// `lawson`).
-    #[inline]
+    #[inline(always)]
     fn pd_rhs(&self, pd: &PdLayout, y: &[f64], dy: &mut [f64], f: &Forcing, lawson: bool) {
         let r = &self.rates;
         let (release, kkill, keep_other, c_sel) = (f.release, f.kkill, f.keep_other, f.c_sel);
