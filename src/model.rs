@@ -667,7 +667,6 @@ impl Model {
         let exact_x = self.pd.is_some_and(|pd| pd.x.is_some())
             && self.xpo1.is_some_and(|d| self.drugs[d].modes.is_some());
         if exact_x {
-            seg.lawson = true;
             // phi grows with tau: its largest value is at the segment end.
             let phi_end = self.phi(seg, t1 - t0);
             seg.lawson = phi_end.is_finite() && phi_end <= MAX_PHI;

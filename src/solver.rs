@@ -363,7 +363,8 @@ fn run_n<const N: usize>(
             model.begin_segment(&mut seg, t, next, &full);
             if step.h == 0.0 {
                 // The integrated states do not show a dose still being absorbed or distributed:
-                // start no faster than the exactly solved drugs would if they were integrated.
+                // the first step stays within the transients of the exactly solved drugs that the
+                // platelet model reads (Model::first_step_max).
                 step.first_max = model.first_step_max(&seg, &full, opts.rtol, opts.atol, next - t);
             }
             y[..ni].copy_from_slice(&full[..ni]);

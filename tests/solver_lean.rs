@@ -17,8 +17,29 @@ fn run(
     integrator: Integrator,
     linear_pk: LinearPk,
 ) -> Simulation {
-    let lib = Library::embedded().unwrap();
     let times: Vec<f64> = (0..=(days as usize * 2)).map(|i| i as f64 * 12.0).collect();
+    run_with(
+        r,
+        &Overrides::new(),
+        days,
+        &times,
+        rtol,
+        integrator,
+        linear_pk,
+    )
+}
+
+/// `r` with parameter overrides `over` for `days`, seen at `times` (h), atol = rtol / 1000.
+fn run_with(
+    r: &Regimen,
+    over: &Overrides,
+    days: f64,
+    times: &[f64],
+    rtol: f64,
+    integrator: Integrator,
+    linear_pk: LinearPk,
+) -> Simulation {
+    let lib = Library::embedded().unwrap();
     let opts = SolverOptions {
         rtol,
         atol: rtol * 1e-3,
@@ -26,13 +47,14 @@ fn run(
         linear_pk,
         ..Default::default()
     };
+    let p = Patient::default();
     simulate(
         &lib,
         r,
-        &Patient::default(),
-        &Overrides::new(),
+        &p,
+        over,
         days * 24.0,
-        &times,
+        times,
         PlateletModel::Tpo,
         &opts,
     )
@@ -128,9 +150,9 @@ fn a_tolerance_the_comparison_cannot_meet_fails() {
     }
 }
 
-/// One 80 mg dose of selinexor, then `days` without doses, seen at `times` (h).
+/// One 80 mg dose of selinexor, then `days` without doses, seen at `times` (h); the lean
+/// integrator with exact linear PK, or the ode_solvers reference.
 fn single_dose(days: f64, times: &[f64], rtol: f64, koff: f64, lean: bool) -> Simulation {
-    let lib = Library::embedded().unwrap();
     let r: Regimen = serde_json::from_value(serde_json::json!({"blocks": [{"cycle_days": 7,
         "cycles": 1, "doses": [{"drug": "selinexor", "amount": 80.0, "weekdays": [1]}]}]}))
     .unwrap();
@@ -140,25 +162,7 @@ fn single_dose(days: f64, times: &[f64], rtol: f64, koff: f64, lean: bool) -> Si
     } else {
         (Integrator::OdeSolvers, LinearPk::Ode)
     };
-    let opts = SolverOptions {
-        rtol,
-        atol: rtol * 1e-3,
-        integrator,
-        linear_pk,
-        ..Default::default()
-    };
-    let p = Patient::default();
-    simulate(
-        &lib,
-        &r,
-        &p,
-        &over,
-        days * 24.0,
-        times,
-        PlateletModel::Tpo,
-        &opts,
-    )
-    .unwrap()
+    run_with(&r, &over, days, times, rtol, integrator, linear_pk)
 }
 
 #[test]
