@@ -147,9 +147,10 @@ pub struct NodeConcentrations {
     /// `exp(phi)` and `exp(-phi)` at the nodes (see [`Segment::lawson`]).
     ephi: [f64; NODES.len()],
     emphi: [f64; NODES.len()],
-    /// The platelet model's forcing at the nodes, when every drug with an effect is solved
-    /// exactly ([`Model::effects_exact`]).
-    forcing: Option<[Forcing; NODES.len()]>,
+    /// The platelet model's forcing at the nodes, valid when `has_forcing` (every drug with an
+    /// effect is solved exactly, [`Model::effects_exact`]).
+    forcing: [Forcing; NODES.len()],
+    has_forcing: bool,
 }
 
 impl NodeConcentrations {
@@ -159,7 +160,8 @@ impl NodeConcentrations {
             carry: vec![StepExps::default(); model.drugs.len()],
             ephi: [1.0; NODES.len()],
             emphi: [1.0; NODES.len()],
-            forcing: None,
+            forcing: [Forcing::default(); NODES.len()],
+            has_forcing: false,
         }
     }
 }
@@ -540,14 +542,15 @@ impl Model {
     ) {
         self.drugs_rhs(t, y, dy, seg);
         if let Some(pd) = &self.pd {
-            let f = match &nodes.forcing {
-                Some(f) => f[node],
-                None => self.forcing(
+            if nodes.has_forcing {
+                self.pd_rhs(pd, y, dy, &nodes.forcing[node], seg.lawson);
+            } else {
+                let f = self.forcing(
                     |d| self.state_or_exact_conc(d, y, seg, |_| nodes.c[d][node]),
                     seg.lawson.then(|| (nodes.ephi[node], nodes.emphi[node])),
-                ),
-            };
-            self.pd_rhs(pd, y, dy, &f, seg.lawson);
+                );
+                self.pd_rhs(pd, y, dy, &f, seg.lawson);
+            }
         }
         self.check_padding(dy, seg);
     }
@@ -555,7 +558,7 @@ impl Model {
     /// The concentrations of the exactly solved drugs with a platelet effect at the nodes
     /// `t + NODES[i] h` of a step, and the forcing there.
     pub fn node_concentrations(&self, seg: &Segment, t: f64, h: f64, out: &mut NodeConcentrations) {
-        out.forcing = None;
+        out.has_forcing = false;
         if !seg.exact {
             return;
         }
@@ -584,12 +587,11 @@ impl Model {
             }
         }
         if self.effects_exact && self.pd.is_some() {
-            let mut f = [Forcing::default(); NODES.len()];
-            for (i, f) in f.iter_mut().enumerate() {
+            for i in 0..NODES.len() {
                 let lawson = seg.lawson.then(|| (out.ephi[i], out.emphi[i]));
-                *f = self.forcing(|d| out.c[d][i], lawson);
+                out.forcing[i] = self.forcing(|d| out.c[d][i], lawson);
             }
-            out.forcing = Some(f);
+            out.has_forcing = true;
         }
     }
 
@@ -856,6 +858,25 @@ impl Model {
                 x = e;
             }
         }
+        // The progenitors' growth factor first: fewer values are live across its libm calls.
+        let (growth, ktr, kout) = match pd.tpo {
+            Some(it) => {
+                let tpo = y[it];
+                let signal = (tpo * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
+                (pow_nonneg(signal, self.pp.gamma), r.ktr, r.kcirc)
+            }
+            None => {
+                // Friberg: ktr from friberg.MTT, circulation at ktr, feedback (P0/Circ)^gamma.
+                let ktr = 4.0 / self.pp.f_mtt;
+                let edrug = match self.platelet_model {
+                    PlateletModel::FribergEmax => self.pp.f_emax * c_sel / (self.pp.f_ec50 + c_sel),
+                    _ => self.pp.f_slope * c_sel,
+                };
+                let plt = y[pd.plt];
+                let feedback = pow_nonneg(self.pp.p0 / plt.max(1e-12), self.pp.f_gamma);
+                ((1.0 - edrug) * keep_other * feedback, ktr, ktr)
+            }
+        };
         // Prol, Tr1-3 and P are consecutive (Model::new): one bounds check for the five.
         let p = pd.prol;
         debug_assert!(pd.tr1 == p + 1 && pd.tr2 == p + 2 && pd.tr3 == p + 3 && pd.plt == p + 4);
@@ -866,36 +887,16 @@ impl Model {
         ) else {
             return;
         };
-        let ktr = r.ktr;
-        match pd.tpo {
-            Some(it) => {
-                let tpo = y[it];
-                let signal = (tpo * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
-                *d = [
-                    ktr * prol * (pow_nonneg(signal, self.pp.gamma) - 1.0) - kkill * prol,
-                    ktr * (prol - tr1),
-                    ktr * (tr1 - tr2),
-                    ktr * tr2 - ktr * release * tr3,
-                    ktr * release * tr3 - r.kcirc * plt,
-                ];
-                dy[it] = r.ksyn - r.kel_t * tpo - r.kp * plt * tpo;
-            }
-            None => {
-                // Friberg: ktr from friberg.MTT, circulation at ktr, feedback (P0/Circ)^gamma.
-                let ktr = 4.0 / self.pp.f_mtt;
-                let edrug = match self.platelet_model {
-                    PlateletModel::FribergEmax => self.pp.f_emax * c_sel / (self.pp.f_ec50 + c_sel),
-                    _ => self.pp.f_slope * c_sel,
-                };
-                let feedback = pow_nonneg(self.pp.p0 / plt.max(1e-12), self.pp.f_gamma);
-                *d = [
-                    ktr * prol * ((1.0 - edrug) * keep_other * feedback - 1.0) - kkill * prol,
-                    ktr * (prol - tr1),
-                    ktr * (tr1 - tr2),
-                    ktr * tr2 - ktr * release * tr3,
-                    ktr * release * tr3 - ktr * plt,
-                ];
-            }
+        *d = [
+            ktr * prol * (growth - 1.0) - kkill * prol,
+            ktr * (prol - tr1),
+            ktr * (tr1 - tr2),
+            ktr * tr2 - ktr * release * tr3,
+            ktr * release * tr3 - kout * plt,
+        ];
+        if let Some(it) = pd.tpo {
+            let tpo = y[it];
+            dy[it] = r.ksyn - r.kel_t * tpo - r.kp * plt * tpo;
         }
     }
 }
