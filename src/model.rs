@@ -534,7 +534,7 @@ impl Model {
 
     /// [`Model::rhs`] at stage `node` of the step whose node concentrations are in `nodes`
     /// (from [`Model::node_concentrations`]).
-    #[inline]
+    #[inline(always)]
     pub fn rhs_at_node(
         &self,
         t: f64,
