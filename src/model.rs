@@ -459,7 +459,7 @@ impl Model {
         self.drugs_rhs(t, y, dy, seg);
         if let Some(pd) = &self.pd {
             let lawson = seg.lawson.then(|| {
-                let e = self.phi(seg, t - seg.t0).exp();
+                let e = self.phi_conc(seg, t - seg.t0).0.exp();
                 (e, 1.0 / e)
             });
             let f = self.forcing(
@@ -520,15 +520,25 @@ impl Model {
         }
     }
 
-    /// `phi = kon AUC + koff tau`, `tau` hours into a segment with [`Segment::lawson`] (the AUC of
-    /// selinexor since the segment start).
-    fn phi(&self, seg: &Segment, tau: f64) -> f64 {
+    /// `phi = kon AUC + koff tau` from selinexor's AUC since the segment start (mg.h/L) and
+    /// the time into the segment (h) (see [`Segment::lawson`]).
+    #[inline]
+    fn phi_of(&self, auc: f64, tau: f64) -> f64 {
+        self.pp.kon * auc + self.pp.koff * tau
+    }
+
+    /// `phi` and the selinexor concentration `tau` hours into a segment (0 and 0 without an
+    /// exactly solved selinexor).
+    fn phi_conc(&self, seg: &Segment, tau: f64) -> (f64, f64) {
         match self
             .xpo1
             .and_then(|d| Some((d, self.drugs[d].modes.as_ref()?)))
         {
-            Some((d, m)) => self.pp.kon * m.auc_conc(&seg.modal[d], tau).0 + self.pp.koff * tau,
-            None => 0.0,
+            Some((d, m)) => {
+                let (auc, c) = m.auc_conc(&seg.modal[d], tau);
+                (self.phi_of(auc, tau), c)
+            }
+            None => (0.0, 0.0),
         }
     }
 
@@ -585,7 +595,7 @@ impl Model {
         if seg.lawson {
             let tau = t - seg.t0;
             for (i, c) in NODES.iter().enumerate() {
-                let e = (self.pp.kon * auc[i] + self.pp.koff * (tau + c * h)).exp();
+                let e = self.phi_of(auc[i], tau + c * h).exp();
                 out.ephi[i] = e;
                 out.emphi[i] = 1.0 / e;
             }
@@ -674,7 +684,7 @@ impl Model {
             && self.xpo1.is_some_and(|d| self.drugs[d].modes.is_some());
         if exact_x {
             // phi grows with tau: its largest value is at the segment end.
-            let phi_end = self.phi(seg, t1 - t0);
+            let phi_end = self.phi_conc(seg, t1 - t0).0;
             seg.lawson = phi_end.is_finite() && phi_end <= MAX_PHI;
         }
     }
@@ -703,14 +713,14 @@ impl Model {
     ) -> Option<(usize, f64)> {
         let ix = self.pd.and_then(|pd| pd.x).filter(|_| seg.lawson)?;
         let end = NODES.len() - 1;
-        let x = 1.0 - y_new[ix] * nodes.emphi[end];
-        Some((ix, (atol + rtol * x.abs()) * nodes.ephi[end]))
+        let x = x_of(y_new[ix], nodes.emphi[end]);
+        Some((ix, (atol + rtol * x) * nodes.ephi[end]))
     }
 
     /// X and X' from V and V' (in `y`, `dy`) at `tau`, with the selinexor concentration `c` and
     /// `exp(-phi)` there.
     fn x_from_v(&self, ix: usize, y: &mut [f64], dy: &mut [f64], c: f64, emphi: f64) {
-        let x = (1.0 - y[ix] * emphi).max(0.0);
+        let x = x_of(y[ix], emphi);
         y[ix] = x;
         dy[ix] = self.pp.kon * c.max(0.0) * (1.0 - x) - self.pp.koff * x;
     }
@@ -781,10 +791,8 @@ impl Model {
             let (c, emphi) = match step_end {
                 Some(n) => (n.c[d][NODES.len() - 1], n.emphi[NODES.len() - 1]),
                 None => {
-                    let c = self.drugs[d]
-                        .modes
-                        .map_or(0.0, |m| m.conc(&seg.modal[d], tau));
-                    (c, (-self.phi(seg, tau)).exp())
+                    let (phi, c) = self.phi_conc(seg, tau);
+                    (c, (-phi).exp())
                 }
             };
             self.x_from_v(ix, y, dy, c, emphi);
@@ -828,8 +836,7 @@ impl Model {
                     let ix = self.pd.and_then(|pd| pd.x);
                     if let (true, Some(ix)) = (seg.lawson && self.xpo1 == Some(d), ix) {
                         // V (as integrated) back to X.
-                        let phi = self.pp.kon * auc + self.pp.koff * tau;
-                        y[ix] = (1.0 - y[ix] * (-phi).exp()).max(0.0);
+                        y[ix] = x_of(y[ix], (-self.phi_of(auc, tau)).exp());
                     }
                 }
                 _ => {
@@ -851,6 +858,8 @@ impl Model {
         if let Some(ix) = pd.x {
             if lawson {
                 // The state is V = (1 - X) exp(phi): V' = koff exp(phi) (Model::begin_segment).
+                // (unclamped here: the signal is clamped at 0 below, and rounding is all it
+                // could take X under 0)
                 x = 1.0 - y[ix] * f.emphi;
                 dy[ix] = self.pp.koff * f.ephi;
             } else {
@@ -905,6 +914,13 @@ impl Model {
             dy[it] = r.ksyn - r.kel_t * tpo - r.kp * plt * tpo;
         }
     }
+}
+
+/// X from the integrating-factor state `v = (1 - X) exp(phi)` and `emphi = exp(-phi)`, clamped at
+/// 0 (the rounding of `1 - (1 - X)` can leave -1e-16).
+#[inline]
+fn x_of(v: f64, emphi: f64) -> f64 {
+    (1.0 - v * emphi).max(0.0)
 }
 
 /// `x^g` for `x >= 0`, `g >= 0`, as `exp(g ln x)`: about twice as fast as `powf` on glibc (whose
