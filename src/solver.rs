@@ -280,7 +280,7 @@ impl<const N: usize> Rhs<N> for LeanRhs<'_> {
     fn begin_step(&mut self, t: f64, h: f64) {
         self.model.node_concentrations(self.seg, t, h, self.nodes);
     }
-    #[inline]
+    #[inline(always)]
     fn eval(&mut self, t: f64, node: Option<usize>, y: &[f64; N], dy: &mut [f64; N]) {
         match node {
             Some(i) if self.seg.exact => self.model.rhs_at_node(t, y, dy, self.seg, self.nodes, i),
