@@ -118,29 +118,36 @@ class Population:
         return cls(b.spec, len(table), name=f"table({len(table)})", table=table.reset_index(drop=True))
 
     def _rows_json(self) -> str | None:
+        """The patient table as the native module's rows (column by column: a loop over rows
+        in Python cost ~55 us per patient)."""
         if self.table is None:
             return None
-        rows = []
-        for i, rec in enumerate(self.table.to_dict("records")):
-            patient: dict[str, Any] = {}
-            params: dict[str, dict[str, float]] = {}
-            disc = None
-            for k, v in rec.items():
-                if k in _COVARIATES:
-                    patient[k] = str(v).lower() if k == "sex" else float(v)
-                elif k == "disc_days":
-                    disc = float(v)
-                elif isinstance(k, str) and "." in k:
-                    ns, p = k.split(".", 1)
-                    params.setdefault(ns, {})[p] = float(v)
-                elif k in ("ID", "id"):
-                    continue
-                else:
-                    raise _error(f"patients[{i}].{k}", "unknown column (covariates: weight, height, age, sex, crcl, platelets; disc_days; namespace.param)")
-            for k, v in patient.items():
-                if k != "sex" and not math.isfinite(v):
-                    raise _error(f"patients[{i}].{k}", f"must be finite, got {v}")
-            rows.append({"patient": patient, "params": params, "disc_days": disc})
+        n = len(self.table)
+        patient_cols: list[tuple[str, list[Any]]] = []
+        param_cols: dict[str, list[tuple[str, list[float]]]] = {}
+        disc: list[float] | list[None] = [None] * n
+        for k in self.table.columns:
+            col = self.table[k]
+            if k == "sex":
+                patient_cols.append((k, [str(v).lower() for v in col]))
+            elif k in _COVARIATES:
+                v = _float_column(col, k)
+                bad = np.flatnonzero(~np.isfinite(v))
+                if bad.size:
+                    raise _error(f"patients[{bad[0]}].{k}", f"must be finite, got {v[bad[0]]}")
+                patient_cols.append((k, v.tolist()))
+            elif k == "disc_days":
+                disc = _float_column(col, k).tolist()
+            elif isinstance(k, str) and "." in k:
+                ns, name = k.split(".", 1)
+                param_cols.setdefault(ns, []).append((name, _float_column(col, k).tolist()))
+            elif k in ("ID", "id"):
+                continue
+            else:
+                raise _error(f"patients[0].{k}", "unknown column (covariates: weight, height, age, sex, crcl, platelets; disc_days; namespace.param)")
+        rows = [{"patient": {k: v[i] for k, v in patient_cols},
+                 "params": {ns: {name: v[i] for name, v in cols} for ns, cols in param_cols.items()},
+                 "disc_days": disc[i]} for i in range(n)]
         return json.dumps(rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +159,13 @@ class Population:
 
     def __repr__(self) -> str:
         return f"Population({self.name!r}, n={self.n})"
+
+
+def _float_column(col: pd.Series, name: str) -> np.ndarray:
+    try:
+        return np.asarray(col, dtype=float)
+    except (TypeError, ValueError):
+        raise _error(f"patients.{name}", "must be numbers") from None
 
 
 def population(name: str = "rrmm_heavily_pretreated", n: int = 1000, *, library: LibrarySource | None = None) -> Population:
