@@ -6,6 +6,7 @@
 pub mod dopri5;
 pub mod drug;
 pub mod error;
+pub mod exp;
 pub mod exposure;
 pub mod library;
 pub mod metrics;

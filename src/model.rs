@@ -8,6 +8,7 @@
 
 use crate::dopri5::NODES;
 use crate::drug::{EffectKind, PkParams};
+use crate::exp::exp;
 use crate::pk::modes::{LinearModes, ModalState, StepExps, MAX_BLOCK};
 use crate::platelets::{PlateletModel, PlateletParams, PlateletRates};
 use crate::solver::ExactFill;
@@ -459,7 +460,7 @@ impl Model {
         self.drugs_rhs(t, y, dy, seg);
         if let Some(pd) = &self.pd {
             let lawson = seg.lawson.then(|| {
-                let e = self.phi_conc(seg, t - seg.t0).0.exp();
+                let e = exp(self.phi_conc(seg, t - seg.t0).0);
                 (e, 1.0 / e)
             });
             let f = self.forcing(
@@ -571,6 +572,7 @@ impl Model {
 
     /// The concentrations of the exactly solved drugs with a platelet effect at the nodes
     /// `t + NODES[i] h` of a step, and the forcing there.
+    #[inline(always)]
     pub fn node_concentrations(&self, seg: &Segment, t: f64, h: f64, out: &mut NodeConcentrations) {
         out.has_forcing = false;
         if !seg.exact {
@@ -595,7 +597,7 @@ impl Model {
         if seg.lawson {
             let tau = t - seg.t0;
             for (i, c) in NODES.iter().enumerate() {
-                let e = self.phi_of(auc[i], tau + c * h).exp();
+                let e = exp(self.phi_of(auc[i], tau + c * h));
                 out.ephi[i] = e;
                 out.emphi[i] = 1.0 / e;
             }
@@ -623,7 +625,7 @@ impl Model {
             let ac = y[s.central];
             let mut dc = seg.rate[d] - s.k10 * ac;
             if let Some(g) = s.depot {
-                dc += s.pk.ka * y[g] * (-s.pk.ka * (t - seg.t0)).exp();
+                dc += s.pk.ka * y[g] * exp(-s.pk.ka * (t - seg.t0));
                 dy[g] = 0.0;
             }
             if let Some(p) = s.periph1 {
@@ -639,7 +641,7 @@ impl Model {
             let c = ac * s.inv_vc;
             if s.pk.mm {
                 let vmax = if s.pk.kdes > 0.0 {
-                    s.pk.vmax * (-s.pk.kdes * t).exp()
+                    s.pk.vmax * exp(-s.pk.kdes * t)
                 } else {
                     s.pk.vmax
                 };
@@ -792,7 +794,7 @@ impl Model {
                 Some(n) => (n.c[d][NODES.len() - 1], n.emphi[NODES.len() - 1]),
                 None => {
                     let (phi, c) = self.phi_conc(seg, tau);
-                    (c, (-phi).exp())
+                    (c, exp(-phi))
                 }
             };
             self.x_from_v(ix, y, dy, c, emphi);
@@ -836,12 +838,12 @@ impl Model {
                     let ix = self.pd.and_then(|pd| pd.x);
                     if let (true, Some(ix)) = (seg.lawson && self.xpo1 == Some(d), ix) {
                         // V (as integrated) back to X.
-                        y[ix] = x_of(y[ix], (-self.phi_of(auc, tau)).exp());
+                        y[ix] = x_of(y[ix], exp(-self.phi_of(auc, tau)));
                     }
                 }
                 _ => {
                     if let Some(g) = s.depot {
-                        y[g] *= (-s.pk.ka * tau).exp();
+                        y[g] *= exp(-s.pk.ka * tau);
                     }
                 }
             }
@@ -925,7 +927,10 @@ fn x_of(v: f64, emphi: f64) -> f64 {
 
 /// `x^g` for `x >= 0`, `g >= 0`, as `exp(g ln x)`: about twice as fast as `powf` on glibc (whose
 /// `pow` takes a slow path for these arguments); relative error about `eps * |g ln x|`, 1e-15
-/// for the platelet model's arguments.
+/// for the platelet model's arguments. The standard library's `ln` and `exp` on purpose: this
+/// one is on the integrator's critical path (every stage waits for it), where glibc's FMA-based
+/// code has the shorter latency; [`crate::exp::exp`] (no FMA, fewer instructions) serves the
+/// exponentials computed side by side at the start of each step.
 #[inline]
 fn pow_nonneg(x: f64, g: f64) -> f64 {
     if x > 0.0 {

@@ -276,7 +276,7 @@ struct LeanRhs<'a> {
 }
 
 impl<const N: usize> Rhs<N> for LeanRhs<'_> {
-    #[inline]
+    #[inline(always)]
     fn begin_step(&mut self, t: f64, h: f64) {
         self.model.node_concentrations(self.seg, t, h, self.nodes);
     }

@@ -16,6 +16,7 @@
 
 use crate::dopri5::NODES;
 use crate::drug::PkParams;
+use crate::exp::exp;
 use crate::pk::closed_form::Disposition;
 
 /// Most states of one drug's linear block: depot, central, two peripherals.
@@ -248,7 +249,7 @@ impl LinearModes {
         let mut c = s.cw;
         for j in 0..self.k {
             if s.a[j] != 0.0 {
-                c += s.a[j] * (-self.rates[j] * tau).exp();
+                c += s.a[j] * exp(-self.rates[j] * tau);
             }
         }
         c
@@ -262,6 +263,7 @@ impl LinearModes {
     /// rounding about 1e-14 per step). With `auc`, also the AUC since the segment start at the
     /// nodes (absolute rounding about `eps sum_j |a_j / r_j|`).
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn conc_nodes(
         &self,
         s: &ModalState,
@@ -296,8 +298,8 @@ impl LinearModes {
         };
         for j in 0..self.k {
             let r = self.rates[j];
-            let e = known.map_or_else(|| (-r * tau).exp(), |k| k[j]);
-            let u = (-r * h / 90.0).exp();
+            let e = known.map_or_else(|| exp(-r * tau), |k| k[j]);
+            let u = exp(-r * h / 90.0);
             let u2 = u * u;
             let u4 = u2 * u2;
             let u8 = u4 * u4;
@@ -343,7 +345,7 @@ impl LinearModes {
                 continue;
             }
             let r = self.rates[j];
-            let e = (-r * tau).exp();
+            let e = exp(-r * tau);
             for i in 0..k {
                 let u = s.c[j] * self.v[i][j];
                 z[i] += u * e;
@@ -365,7 +367,7 @@ impl LinearModes {
     pub fn central_at(&self, s: &ModalState, tau: f64) -> (f64, f64) {
         let mut e = [0.0; MAX_BLOCK];
         for (e, r) in e.iter_mut().zip(&self.rates[..self.k]) {
-            *e = (-r * tau).exp();
+            *e = exp(-r * tau);
         }
         self.central_from(s, &e)
     }
@@ -394,7 +396,7 @@ impl LinearModes {
                 continue;
             }
             let x = -self.rates[j] * tau;
-            c += s.a[j] * x.exp();
+            c += s.a[j] * exp(x);
             auc -= s.b[j] * x.exp_m1();
         }
         (auc, c)
