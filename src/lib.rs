@@ -6,9 +6,9 @@
 pub mod dopri5;
 pub mod drug;
 pub mod error;
-pub mod exp;
 pub mod exposure;
 pub mod library;
+pub mod mathfn;
 pub mod metrics;
 pub mod model;
 pub mod patient;

@@ -8,7 +8,7 @@
 
 use crate::dopri5::NODES;
 use crate::drug::{EffectKind, PkParams};
-use crate::exp::exp;
+use crate::mathfn::{exp, Power};
 use crate::pk::modes::{LinearModes, ModalState, StepExps, MAX_BLOCK};
 use crate::platelets::{PlateletModel, PlateletParams, PlateletRates};
 use crate::solver::ExactFill;
@@ -204,6 +204,9 @@ pub struct Model {
     /// A constant extra inhibition of the TPO signal (0..1), on top of the drugs: for steady-state
     /// and what-if studies (0 by default).
     pub fixed_inhibition: f64,
+    /// `x^gamma` of the platelet feedback (`platelets.gamma` for the TPO model,
+    /// `friberg.gamma` for Friberg's), with its tables.
+    power: Power,
     /// Index into `drugs` of the XPO1-engaging drug (selinexor), if present.
     xpo1: Option<usize>,
     release: Vec<usize>,
@@ -310,6 +313,11 @@ impl Model {
             pp,
             rates: pp.rates(),
             fixed_inhibition: 0.0,
+            power: Power::new(match platelet_model {
+                PlateletModel::Tpo => pp.gamma,
+                PlateletModel::None => 0.0,
+                _ => pp.f_gamma,
+            }),
             xpo1,
             release,
             kill,
@@ -880,7 +888,7 @@ impl Model {
             Some(it) => {
                 let tpo = y[it];
                 let signal = (tpo * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
-                (pow_nonneg(signal, self.pp.gamma), r.ktr, r.kcirc)
+                (self.power.pow(signal), r.ktr, r.kcirc)
             }
             None => {
                 // Friberg: ktr from friberg.MTT, circulation at ktr, feedback (P0/Circ)^gamma.
@@ -890,7 +898,7 @@ impl Model {
                     _ => self.pp.f_slope * c_sel,
                 };
                 let plt = y[pd.plt];
-                let feedback = pow_nonneg(self.pp.p0 / plt.max(1e-12), self.pp.f_gamma);
+                let feedback = self.power.pow(self.pp.p0 / plt.max(1e-12));
                 ((1.0 - edrug) * keep_other * feedback, ktr, ktr)
             }
         };
@@ -923,39 +931,4 @@ impl Model {
 #[inline]
 fn x_of(v: f64, emphi: f64) -> f64 {
     (1.0 - v * emphi).max(0.0)
-}
-
-/// `x^g` for `x >= 0`, `g >= 0`, as `exp(g ln x)`: about twice as fast as `powf` on glibc (whose
-/// `pow` takes a slow path for these arguments); relative error about `eps * |g ln x|`, 1e-15
-/// for the platelet model's arguments. The standard library's `ln` and `exp` on purpose: this
-/// one is on the integrator's critical path (every stage waits for it), where glibc's FMA-based
-/// code has the shorter latency; [`crate::exp::exp`] (no FMA, fewer instructions) serves the
-/// exponentials computed side by side at the start of each step.
-#[inline]
-fn pow_nonneg(x: f64, g: f64) -> f64 {
-    if x > 0.0 {
-        (g * x.ln()).exp()
-    } else if g == 0.0 {
-        1.0
-    } else {
-        0.0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pow_nonneg;
-
-    #[test]
-    fn pow_nonneg_matches_powf() {
-        for &x in &[0.0, 1e-300, 1e-8, 0.03, 0.5, 1.0, 1.7, 40.0, 1e6] {
-            for &g in &[0.0, 0.1131, 0.17, 0.5, 1.0, 2.3] {
-                // exp(g ln x) carries the rounding of g ln x: relative error ~ eps |g ln x|
-                let (a, b) = (pow_nonneg(x, g), f64::powf(x, g));
-                let gl = if x > 0.0 { (g * x.ln()).abs() } else { 0.0 };
-                let tol = 4.0 * f64::EPSILON * (1.0 + gl);
-                assert!((a - b).abs() <= tol * b.abs(), "{x}^{g}: {a} vs {b}");
-            }
-        }
-    }
 }

@@ -16,7 +16,7 @@
 
 use crate::dopri5::NODES;
 use crate::drug::PkParams;
-use crate::exp::exp;
+use crate::mathfn::exp;
 use crate::pk::closed_form::Disposition;
 
 /// Most states of one drug's linear block: depot, central, two peripherals.
