@@ -199,6 +199,8 @@ pub struct Model {
     pub m: usize,
     pub platelet_model: PlateletModel,
     pub pd: Option<PdLayout>,
+    /// The platelet parameters as built (read-only in effect: `rates` and the `x^gamma` tables
+    /// derive from them; change them through [`Model::with_individual_values`]).
     pub pp: PlateletParams,
     pub rates: PlateletRates,
     /// A constant extra inhibition of the TPO signal (0..1), on top of the drugs: for steady-state
