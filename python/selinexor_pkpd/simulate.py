@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any, Mapping, Optional, Sequence
@@ -142,10 +143,30 @@ def simulate(
                           days, t, platelet_model, float(rtol), float(atol), linear_pk)
     stats = {"rhs_evals": cols.pop("_rhs_evals"), "steps": cols.pop("_steps")}
     time_h = cols.pop("TIME")
-    # one constructor call with the columns in order (an insert afterwards costs ~0.6 ms)
-    df = pd.DataFrame({"TIME": time_h, "DAY": time_h / 24.0, **cols}, copy=False)
+    df = _columns_frame({"TIME": time_h, "DAY": time_h / 24.0, **cols})
     df.attrs.update(stats)
     return df
+
+
+@functools.lru_cache(maxsize=64)
+def _column_index(names: tuple[str, ...]) -> pd.Index:
+    return pd.Index(names)
+
+
+def _columns_frame(cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A DataFrame of equal-length 1-D arrays, columns in order, without copying them.
+
+    Built with pandas' ``DataFrame._from_arrays`` and a cached column index (a copy of it, so
+    that renaming one frame's columns touches no other): about 0.06 ms where the public
+    constructor takes 0.26 ms (pandas 3.1, nine columns; half of it building the string column
+    index), a third of an ``sp.simulate`` call. The public constructor where that private
+    method is missing or refuses."""
+    arrays = list(cols.values())
+    try:
+        return pd.DataFrame._from_arrays(arrays, columns=_column_index(tuple(cols)).copy(),
+                                         index=pd.RangeIndex(len(arrays[0])), verify_integrity=False)
+    except (AttributeError, TypeError, ValueError):
+        return pd.DataFrame(cols, copy=False)
 
 
 def closed_form(

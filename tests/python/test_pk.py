@@ -431,3 +431,21 @@ def test_effect_compartment_ke0_is_optional_and_delays_the_fall():
     assert (delayed.loc[day14, "PLT"].to_numpy() > base.loc[day14, "PLT"].to_numpy()).all()
     with pytest.raises(sp.ModelError, match="ke0"):
         sp.simulate("xd_80_biw", days=7, params={"platelets": {"ke0": -0.1}})
+
+
+def test_simulate_frame_is_the_public_constructors_and_independent(monkeypatch):
+    import pandas as pd
+
+    times = [0.0, 12.0, 24.0, 36.5]
+    df = sp.simulate("svd_100_qw", days=3, times=times)
+    ref = pd.DataFrame({c: df[c].to_numpy() for c in df.columns})
+    pd.testing.assert_frame_equal(df, ref)
+    assert df.columns.dtype == ref.columns.dtype and df["GRADE"].dtype == ref["GRADE"].dtype
+    assert df.attrs["rhs_evals"] > 0
+    # The column index is cached: renaming one frame's columns must not reach the next frame.
+    df.columns.name = "renamed"
+    again = sp.simulate("svd_100_qw", days=3, times=times)
+    assert again.columns.name is None
+    # Without pandas' private constructor: the public one, same frame.
+    monkeypatch.delattr(pd.DataFrame, "_from_arrays")
+    pd.testing.assert_frame_equal(sp.simulate("svd_100_qw", days=3, times=times), again)
