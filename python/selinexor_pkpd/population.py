@@ -154,7 +154,7 @@ class Population:
         """JSON-serialisable: name, n, spec and (if any) the explicit patient table."""
         d: dict[str, Any] = {"name": self.name, "n": self.n, "spec": copy.deepcopy(self.spec)}
         if self.table is not None:
-            d["table"] = self.table.to_dict(orient="list")
+            d["table"] = {k: self.table[k].tolist() for k in self.table.columns}  # (to_dict: 9 ms at 500 rows)
         return d
 
     def __repr__(self) -> str:
