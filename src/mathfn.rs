@@ -3,11 +3,11 @@
 //! hot loops.
 //!
 //! exp (Tang's method, as in the ARM optimized-routines and glibc), about 30 instructions
-//! instead of 50 with the library call: `x = (k N + i) ln2 / N + r` with `N = 128`, `|r| <= ln2 / 256`; `exp(x) = 2^k 2^(i/N) exp(r)`,
-//! `2^(i/N)` from a table (its rounding error kept as a relative tail, so the result is within
-//! about 0.51 ulp), `exp(r) - 1` by its Taylor polynomial of degree 5 (truncation below 6e-19).
-//! No fused multiply-add: the result does not depend on the CPU. Arguments outside (-708, 708),
-//! NaN and infinities go to the standard library's `exp`.
+//! instead of 50 with the library call: `x = (k N + i) ln2 / N + r` with `N = 128`,
+//! `|r| <= ln2 / 256`; `exp(x) = 2^k 2^(i/N) exp(r)`, `2^(i/N)` from a table (its rounding
+//! error kept as a relative tail, so the result is within about 0.51 ulp), `exp(r) - 1` by its
+//! Taylor polynomial of degree 5 (truncation below 6e-19). Arguments outside (-708, 708), NaN
+//! and infinities go to the standard library's `exp`.
 //!
 //! `x^g` ([`Power`], the platelet model's `signal^gamma` at every stage): `x = 2^k m`, `m` in one
 //! of 128 subintervals of `[1, 2)` with centre `c`, `x^g = 2^(g k) c^g (1 + r)^g` with
@@ -348,10 +348,10 @@ impl Power {
         Self {
             g,
             binom,
-            mant: INV_C.map(|(_, hi, lo)| exp_dd(dd_mul(g, (hi, lo)))),
+            mant: INV_C.map(|(_, hi, lo)| exp_dd(dd_mul((g, 0.0), (hi, lo)))),
             two: std::array::from_fn(|j| {
                 let k = j as f64 - POW_K as f64;
-                exp_dd(dd_mul(g * k, (LN_2, LN_2_LO)))
+                exp_dd(dd_mul(two_prod(g, k), (LN_2, LN_2_LO)))
             }),
         }
     }
@@ -411,11 +411,10 @@ fn two_prod(a: f64, b: f64) -> (f64, f64) {
     (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
 }
 
-/// `a (bh + bl)` to about 2^-100 relative, as `hi + lo` (for the tables of [`Power`]; `g k` with
-/// an integer `|k| <= 16` is exact to a few ulps, which is below the table's rounding).
-fn dd_mul(a: f64, (bh, bl): (f64, f64)) -> (f64, f64) {
-    let (p, e) = two_prod(a, bh);
-    (p, e + a * bl)
+/// `(ah + al) (bh + bl)` as `hi + lo`, to about 2^-100 relative (for the tables of [`Power`]).
+fn dd_mul((ah, al): (f64, f64), (bh, bl): (f64, f64)) -> (f64, f64) {
+    let (p, e) = two_prod(ah, bh);
+    (p, e + (ah * bl + al * bh))
 }
 
 /// `exp(hi + lo)` for `|lo| <= ulp(hi)`: `exp(hi) (1 + lo)`.
