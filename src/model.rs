@@ -885,7 +885,7 @@ impl Model {
                 x = e;
             }
         }
-        // The progenitors' growth factor first: fewer values are live across its libm calls.
+        // The progenitors' growth factor, `signal^gamma` from the model's tables (`Model::power`).
         let (growth, ktr, kout) = match pd.tpo {
             Some(it) => {
                 let tpo = y[it];
