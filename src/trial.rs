@@ -247,19 +247,23 @@ impl TrialSetup {
             .as_ref()
             .map_or("selinexor", |r| r.drug.as_str())
             .to_string();
-        let level_regimens = match &self.rules {
-            Some(r) => r.levels_for(&self.regimen)?,
-            None => vec![self.regimen.clone()],
+        // The ruled drug's events at each dose level. Level 0 is the regimen as planned, whose
+        // expansion is `all`; the reduced levels are expanded here.
+        let ruled_events = |ev: &[DoseEvent]| -> Vec<DoseEvent> {
+            ev.iter().filter(|e| e.drug == ruled).cloned().collect()
         };
-        let level_events: Vec<Vec<DoseEvent>> = level_regimens
-            .iter()
-            .map(|r| {
-                Ok(cut(r.expand(&s.patient, self.horizon_h, &route)?)
-                    .into_iter()
-                    .filter(|e| e.drug == ruled)
-                    .collect())
-            })
-            .collect::<Result<_>>()?;
+        let mut level_events = vec![ruled_events(&all)];
+        if let Some(r) = &self.rules {
+            let levels = r.levels_for(&self.regimen)?;
+            debug_assert!(levels.first() == Some(&self.regimen));
+            for l in levels.iter().skip(1) {
+                level_events.push(ruled_events(&cut(l.expand(
+                    &s.patient,
+                    self.horizon_h,
+                    &route,
+                )?)));
+            }
+        }
         let planned_mg: f64 = level_events
             .first()
             .map_or(0.0, |v| v.iter().map(|e| e.amount).sum());

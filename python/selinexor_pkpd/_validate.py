@@ -16,17 +16,38 @@ def error(field: str, message: str) -> ModelError:
 
 def check_finite_tree(obj: Any, path: str) -> None:
     """Raise on the first NaN or infinite number inside nested dicts/lists (JSON cannot carry them)."""
-    if isinstance(obj, bool):
-        return
-    if isinstance(obj, float):
-        if not math.isfinite(obj):
-            raise error(path, f"must be a finite number, got {obj!r}")
-    elif isinstance(obj, Mapping):
+    where = _first_non_finite(obj)
+    if where is not None:
+        keys, value = where
+        field = path + "".join(reversed(keys))
+        raise error(field, f"must be a finite number, got {value!r}")
+
+
+def _first_non_finite(obj: Any) -> tuple[list[str], float] | None:
+    """Path segments (`.key`, `[i]`; innermost first) and value of the first non-finite float, or None.
+
+    The path is built only on failure: every call checks its regimen.
+    """
+    t = type(obj)
+    if t is float:
+        return None if math.isfinite(obj) else ([], obj)
+    if t is int or t is str or t is bool or obj is None:
+        return None
+    if t is dict or (t is not list and t is not tuple and isinstance(obj, Mapping)):
         for k, v in obj.items():
-            check_finite_tree(v, f"{path}.{k}")
-    elif isinstance(obj, (list, tuple)):
+            where = _first_non_finite(v)
+            if where is not None:
+                where[0].append(f".{k}")
+                return where
+    elif t is list or t is tuple or isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
-            check_finite_tree(v, f"{path}[{i}]")
+            where = _first_non_finite(v)
+            if where is not None:
+                where[0].append(f"[{i}]")
+                return where
+    elif isinstance(obj, float):
+        return None if math.isfinite(obj) else ([], float(obj))
+    return None
 
 
 def _whole(v: Any, field: str, lo: int, hi: int | None = None) -> None:

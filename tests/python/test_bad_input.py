@@ -272,6 +272,13 @@ def test_nan_in_regimen_names_field_and_value(kw, name):
     expect_model_error(reg.events, field_endswith=name, contains=[name, str(bad)])
 
 
+def test_nan_deep_in_regimen_gets_its_full_path():
+    # numpy floats too; the path is built only on failure (the check runs at every call)
+    reg = sp.Regimen.cycle(28, [sp.dose("selinexor", 80, days=[1], adjust=[{"min_age": np.float64("nan"), "amount": 20}])])
+    exc = expect_model_error(reg.events, contains=["nan"])
+    assert exc.field == "regimen.blocks[0].doses[0].adjust[0].min_age"
+
+
 def test_nan_infusion_duration_names_field_and_value():
     reg = one("carfilzomib", 56, route="iv", duration_h=NAN)
     expect_model_error(reg.events, field_endswith="duration_h", contains=["duration_h", "nan"])
