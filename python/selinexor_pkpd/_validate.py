@@ -18,8 +18,8 @@ def check_finite_tree(obj: Any, path: str) -> None:
     """Raise on the first NaN or infinite number inside nested dicts/lists (JSON cannot carry them)."""
     where = _first_non_finite(obj)
     if where is not None:
-        keys, value = where
-        field = path + "".join(reversed(keys))
+        segments, value = where
+        field = path + "".join(reversed(segments))
         raise error(field, f"must be a finite number, got {value!r}")
 
 
