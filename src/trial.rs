@@ -44,6 +44,9 @@ pub struct TrialSetup {
     /// Days after discontinuation that still count for toxicity (CTCAE reporting window).
     pub follow_up_days: f64,
     drugs: Vec<String>,
+    /// The regimen at each reduced dose level of the rules (level 0, the regimen as planned,
+    /// left out); empty without rules.
+    reduced_levels: Vec<Regimen>,
 }
 
 /// One subject's outcome.
@@ -160,9 +163,10 @@ impl TrialSetup {
             }
         };
         let iiv = population.iiv_model(&lib_iiv, &known)?;
-        if let Some(r) = &rules {
-            r.levels_for(&regimen)?;
-        }
+        let reduced_levels = match &rules {
+            Some(r) => r.levels_for(&regimen)?.split_off(1),
+            None => Vec::new(),
+        };
         Ok(Self {
             lib,
             regimen,
@@ -179,6 +183,7 @@ impl TrialSetup {
             x_level: 0.5,
             follow_up_days: 30.0,
             drugs,
+            reduced_levels,
         })
     }
 
@@ -253,16 +258,9 @@ impl TrialSetup {
             ev.iter().filter(|e| e.drug == ruled).cloned().collect()
         };
         let mut level_events = vec![ruled_events(&all)];
-        if let Some(r) = &self.rules {
-            let levels = r.levels_for(&self.regimen)?;
-            debug_assert!(levels.first() == Some(&self.regimen));
-            for l in levels.iter().skip(1) {
-                level_events.push(ruled_events(&cut(l.expand(
-                    &s.patient,
-                    self.horizon_h,
-                    &route,
-                )?)));
-            }
+        for l in &self.reduced_levels {
+            let ev = cut(l.expand(&s.patient, self.horizon_h, &route)?);
+            level_events.push(ruled_events(&ev));
         }
         let planned_mg: f64 = level_events
             .first()
