@@ -21,13 +21,14 @@
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use selinexor_pkpd::library::Library;
-use selinexor_pkpd::patient::Patient;
-use selinexor_pkpd::platelets::PlateletModel;
-use selinexor_pkpd::regimen::Regimen;
-use selinexor_pkpd::simulate::{simulate, Overrides};
-use selinexor_pkpd::solver::{Integrator, LinearPk, SolverOptions};
-use selinexor_pkpd::trial::TrialSetup;
+use selinexor_pkpd::engine::solver::{Integrator, LinearPk, SolverOptions};
+use selinexor_pkpd::params::Overrides;
+use selinexor_pkpd::sim::simulate::simulate;
+use selinexor_pkpd::sim::trial::TrialSetup;
+use selinexor_pkpd::spec::library::Library;
+use selinexor_pkpd::spec::patient::Patient;
+use selinexor_pkpd::spec::platelet_model::PlateletModel;
+use selinexor_pkpd::spec::regimen::Regimen;
 use serde_json::json;
 use std::hint::black_box;
 use std::sync::Once;

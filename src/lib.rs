@@ -1,29 +1,21 @@
 //! selinexor-pkpd: compartment PK of selinexor and its partner drugs, XPO1 engagement and a
 //! TPO-driven platelet model, simulated per patient and over virtual populations.
 //!
-//! The core modules are plain Rust; `bindings` alone converts to and from Python.
+//! Layers, each importing only from those before it (docs/architecture.md; `tools/check_layers.py`
+//! enforces it): `error` -> `numerics` -> `params` -> `spec` -> `pk` -> `engine` -> `sim` ->
+//! `bindings`. The core is plain Rust; `bindings` alone converts to and from Python.
 
-pub mod dopri5;
-pub mod drug;
+pub mod engine;
 pub mod error;
-pub mod exposure;
-pub mod library;
-pub mod mathfn;
-pub mod metrics;
-pub mod model;
-pub mod patient;
+pub mod numerics;
+pub mod params;
 pub mod pk;
-pub mod platelets;
-pub mod population;
-pub mod regimen;
-pub mod rules;
-pub mod simulate;
-pub mod solver;
-pub mod trial;
+pub mod sim;
+pub mod spec;
 
 mod bindings;
 
 pub use error::{ModelError, Result};
-pub use library::Library;
-pub use patient::Patient;
-pub use regimen::Regimen;
+pub use spec::library::Library;
+pub use spec::patient::Patient;
+pub use spec::regimen::Regimen;

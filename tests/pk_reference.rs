@@ -2,14 +2,15 @@
 //! from their eigen-decomposition) against independent references: closed-form superposition of
 //! doses, mass balance, and the XPOVIO label figures for selinexor 80 mg.
 
-use selinexor_pkpd::drug::Route;
-use selinexor_pkpd::library::Library;
-use selinexor_pkpd::patient::Patient;
+use selinexor_pkpd::engine::solver::{LinearPk, SolverOptions};
+use selinexor_pkpd::params::Overrides;
 use selinexor_pkpd::pk::closed_form;
-use selinexor_pkpd::platelets::PlateletModel;
-use selinexor_pkpd::regimen::Regimen;
-use selinexor_pkpd::simulate::{simulate, Overrides, Simulation};
-use selinexor_pkpd::solver::{LinearPk, SolverOptions};
+use selinexor_pkpd::sim::simulate::{simulate, Simulation};
+use selinexor_pkpd::spec::drug::Route;
+use selinexor_pkpd::spec::library::Library;
+use selinexor_pkpd::spec::patient::Patient;
+use selinexor_pkpd::spec::platelet_model::PlateletModel;
+use selinexor_pkpd::spec::regimen::Regimen;
 use serde_json::json;
 
 fn test_library() -> Library {

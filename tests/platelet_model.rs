@@ -2,13 +2,16 @@
 //! under constant inhibition, positivity, dose monotonicity, the classic Friberg model against
 //! an independent fixed-step solution, and recovery after withdrawal.
 
-use selinexor_pkpd::library::Library;
-use selinexor_pkpd::model::Model;
-use selinexor_pkpd::patient::Patient;
-use selinexor_pkpd::platelets::{tpo_steady_state, PlateletModel};
-use selinexor_pkpd::regimen::Regimen;
-use selinexor_pkpd::simulate::{build_model, simulate, Overrides, Simulation};
-use selinexor_pkpd::solver::{self, NoController, NoObserver, SolverOptions};
+use selinexor_pkpd::engine::events::{NoController, NoObserver};
+use selinexor_pkpd::engine::model::Model;
+use selinexor_pkpd::engine::platelets::tpo_steady_state;
+use selinexor_pkpd::engine::solver::{self, SolverOptions};
+use selinexor_pkpd::params::Overrides;
+use selinexor_pkpd::sim::simulate::{build_model, simulate, Simulation};
+use selinexor_pkpd::spec::library::Library;
+use selinexor_pkpd::spec::patient::Patient;
+use selinexor_pkpd::spec::platelet_model::PlateletModel;
+use selinexor_pkpd::spec::regimen::Regimen;
 use serde_json::json;
 
 fn regimen(v: serde_json::Value) -> Regimen {
@@ -108,9 +111,9 @@ fn constant_inhibition_reaches_the_closed_form_steady_state() {
         assert!(p_ss > 0.0);
         let t_end = 5.0 * 365.0 * 24.0;
         let mut out = vec![vec![0.0; model.n]];
-        let acts = vec![solver::Action {
+        let acts = vec![selinexor_pkpd::engine::events::Action {
             time: t_end,
-            kind: solver::ActionKind::Output(0),
+            kind: selinexor_pkpd::engine::events::ActionKind::Output(0),
             drug: usize::MAX,
             given_at: t_end,
         }];

@@ -1,15 +1,17 @@
 //! Virtual populations: reproducibility and thread/chunk invariance, sampled distributions
 //! against their specification, and scripted dose-rule patients.
 
-use selinexor_pkpd::library::Library;
-use selinexor_pkpd::patient::Patient;
-use selinexor_pkpd::platelets::PlateletModel;
-use selinexor_pkpd::population::{Correlation, Discontinuation, PopulationSpec};
-use selinexor_pkpd::regimen::Regimen;
-use selinexor_pkpd::rules::RuleController;
-use selinexor_pkpd::simulate::{build_model, Overrides};
-use selinexor_pkpd::solver::{Action, ActionKind, LabController, SolverOptions};
-use selinexor_pkpd::trial::TrialSetup;
+use selinexor_pkpd::engine::events::{Action, ActionKind, LabController};
+use selinexor_pkpd::engine::solver::SolverOptions;
+use selinexor_pkpd::params::Overrides;
+use selinexor_pkpd::sim::rules::RuleController;
+use selinexor_pkpd::sim::simulate::build_model;
+use selinexor_pkpd::sim::trial::TrialSetup;
+use selinexor_pkpd::spec::library::Library;
+use selinexor_pkpd::spec::patient::Patient;
+use selinexor_pkpd::spec::platelet_model::PlateletModel;
+use selinexor_pkpd::spec::population::{Correlation, Discontinuation, PopulationSpec};
+use selinexor_pkpd::spec::regimen::Regimen;
 use std::collections::BTreeMap;
 
 fn setup(threads_seed: u64, rules: bool, n_days: f64) -> TrialSetup {
@@ -106,7 +108,7 @@ fn sampled_distributions_match_their_specification() {
     // Female fraction 0.44.
     let f = subjects
         .iter()
-        .filter(|s| s.patient.sex == selinexor_pkpd::patient::Sex::Female)
+        .filter(|s| s.patient.sex == selinexor_pkpd::spec::patient::Sex::Female)
         .count() as f64
         / n as f64;
     assert!(
@@ -114,7 +116,7 @@ fn sampled_distributions_match_their_specification() {
         "female {f}"
     );
     // Random effects: variances ln(1+CV^2), correlation 0.6.
-    let eta = |s: &selinexor_pkpd::population::Subject, ns: &str, p: &str| s.etas[ns][p];
+    let eta = |s: &selinexor_pkpd::sim::sampling::Subject, ns: &str, p: &str| s.etas[ns][p];
     let cl: Vec<f64> = subjects.iter().map(|s| eta(s, "selinexor", "CL")).collect();
     let vc: Vec<f64> = subjects.iter().map(|s| eta(s, "selinexor", "Vc")).collect();
     let kon: Vec<f64> = subjects
@@ -190,9 +192,9 @@ fn a_covariance_that_is_not_positive_definite_is_rejected() {
 
 /// A lab visit of a scripted patient: platelets set to `count`, everything else at baseline.
 struct Script {
-    model: selinexor_pkpd::model::Model,
-    levels: Vec<Vec<selinexor_pkpd::regimen::DoseEvent>>,
-    rules: selinexor_pkpd::rules::DoseRules,
+    model: selinexor_pkpd::engine::model::Model,
+    levels: Vec<Vec<selinexor_pkpd::spec::regimen::DoseEvent>>,
+    rules: selinexor_pkpd::spec::dose_rules::DoseRules,
 }
 
 impl Script {
@@ -249,7 +251,7 @@ fn scripted_patients_get_exactly_the_label_actions_biw() {
     let mut ctl = RuleController::new(Some(&s.rules), s.levels.clone(), 0, plt, 168.0 * 24.0);
     let mut pending = Vec::new();
     for e in &s.levels[0] {
-        selinexor_pkpd::solver::dose_actions(&s.model, e, &mut pending).unwrap();
+        selinexor_pkpd::engine::events::dose_actions(&s.model, e, &mut pending).unwrap();
     }
     let mut y = vec![0.0; s.model.n];
     let mut lab = |ctl: &mut RuleController, day: f64, count: f64, pending: &mut Vec<Action>| {
@@ -320,7 +322,7 @@ fn scripted_patient_qw_ladder_walks_100_80_60_40_then_stops() {
     let mut ctl = RuleController::new(Some(&s.rules), s.levels.clone(), 0, plt, 168.0 * 24.0);
     let mut pending = Vec::new();
     for e in &s.levels[0] {
-        selinexor_pkpd::solver::dose_actions(&s.model, e, &mut pending).unwrap();
+        selinexor_pkpd::engine::events::dose_actions(&s.model, e, &mut pending).unwrap();
     }
     let mut y = vec![0.0; s.model.n];
     let mut expected = [80.0, 60.0, 40.0].into_iter();

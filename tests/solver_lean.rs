@@ -3,12 +3,13 @@
 //! solution of the whole system by ode_solvers, on the full coupled system (selinexor, partner
 //! drugs, XPO1, TPO platelet model) with many segments.
 
-use selinexor_pkpd::library::Library;
-use selinexor_pkpd::patient::Patient;
-use selinexor_pkpd::platelets::PlateletModel;
-use selinexor_pkpd::regimen::Regimen;
-use selinexor_pkpd::simulate::{simulate, Overrides, Simulation};
-use selinexor_pkpd::solver::{Integrator, LinearPk, SolverOptions};
+use selinexor_pkpd::engine::solver::{Integrator, LinearPk, SolverOptions};
+use selinexor_pkpd::params::Overrides;
+use selinexor_pkpd::sim::simulate::{simulate, Simulation};
+use selinexor_pkpd::spec::library::Library;
+use selinexor_pkpd::spec::patient::Patient;
+use selinexor_pkpd::spec::platelet_model::PlateletModel;
+use selinexor_pkpd::spec::regimen::Regimen;
 
 fn run(
     r: &Regimen,

@@ -2,13 +2,14 @@
 //! bit as the baseline x86-64 build: no fused multiply-add, no reordered sums. Its own test
 //! binary, because the switch is process-wide.
 
-use selinexor_pkpd::dopri5::{set_avx2, uses_avx2};
-use selinexor_pkpd::library::Library;
-use selinexor_pkpd::patient::Patient;
-use selinexor_pkpd::platelets::PlateletModel;
-use selinexor_pkpd::simulate::{simulate, Overrides};
-use selinexor_pkpd::solver::{LinearPk, SolverOptions};
-use selinexor_pkpd::trial::TrialSetup;
+use selinexor_pkpd::engine::solver::{LinearPk, SolverOptions};
+use selinexor_pkpd::numerics::dopri5::{set_avx2, uses_avx2};
+use selinexor_pkpd::params::Overrides;
+use selinexor_pkpd::sim::simulate::simulate;
+use selinexor_pkpd::sim::trial::TrialSetup;
+use selinexor_pkpd::spec::library::Library;
+use selinexor_pkpd::spec::patient::Patient;
+use selinexor_pkpd::spec::platelet_model::PlateletModel;
 
 /// Every state at every output, every solver counter, and the summaries of a population with
 /// dose rules, as one string (`{:?}` prints each float's shortest round-trip form: equal strings

@@ -5,9 +5,9 @@
 //! `sum_i A_i exp(-lambda_i t)`, with `lambda_i` the disposition eigenvalues; each input type is its
 //! convolution with that sum, and each AUC the integral of the result.
 
-use crate::drug::PkParams;
 use crate::error::{ModelError, Result};
-use crate::regimen::DoseEvent;
+use crate::params::PkParams;
+use crate::spec::regimen::DoseEvent;
 
 /// Disposition exponents `lambda` and coefficients `A` of the central compartment.
 #[derive(Debug, Clone, Copy)]
@@ -226,7 +226,7 @@ pub fn auc(p: &PkParams, doses: &[DoseEvent], t0: f64, t1: f64) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drug::Route;
+    use crate::spec::drug::Route;
 
     fn dose(time: f64, amount: f64, route: Route, duration: f64) -> DoseEvent {
         DoseEvent {

@@ -14,9 +14,9 @@
 //! the disposition rates. `V` is inverted numerically; a drug whose `V` is ill-conditioned (`ka`
 //! close to a disposition rate, a zero flow) gets no modes and stays on the ODE path.
 
-use crate::dopri5::NODES;
-use crate::drug::PkParams;
-use crate::mathfn::exp;
+use crate::numerics::dopri5::NODES;
+use crate::numerics::mathfn::exp;
+use crate::params::PkParams;
 use crate::pk::closed_form::Disposition;
 
 /// Most states of one drug's linear block: depot, central, two peripherals.

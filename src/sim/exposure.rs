@@ -1,9 +1,9 @@
 //! Exposure metrics over time windows: Cmax, Tmax, Cmin and AUC three ways (trapezoid on a
 //! dense grid, the ODE's integrated AUC state, and the exact closed form for linear drugs).
 
+use super::simulate::Simulation;
 use crate::error::{ModelError, Result};
 use crate::pk::closed_form;
-use crate::simulate::Simulation;
 
 /// Metrics of one drug over one window `[start, end]` (h).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,8 +1,9 @@
-//! Drug definitions (as shipped in `data/drugs.toml`) and their resolution into one patient's
-//! PK parameters: typical value, user override, covariate effects, individual random effect.
+//! Drug definitions, as shipped in `data/drugs.toml`: compartments, elimination, parameters with
+//! units and sources, covariate effects, IIV and the platelet effect.
 
+use super::patient::Patient;
 use crate::error::{non_negative, positive, ModelError, Result};
-use crate::patient::Patient;
+use crate::params::table::{self, EffectKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -63,32 +64,6 @@ pub struct CovariateEffect {
     pub source: String,
 }
 
-/// What a drug does to the platelet system, if anything (MODEL.md section 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EffectKind {
-    /// Drives XPO1 engagement X (selinexor); parameters `kon`, `koff` live in `platelets`.
-    Xpo1,
-    /// Blocks platelet release: R = 1 - Emax*C/(EC50+C) (bortezomib).
-    Release,
-    /// Kills proliferating progenitors: k_kill = slope*C (lenalidomide, pomalidomide).
-    Kill,
-    /// Inhibits the TPO signal: I_other = Imax*C/(IC50+C) (ruxolitinib).
-    Signal,
-}
-
-impl EffectKind {
-    /// Parameter names this effect reads from the drug's parameters.
-    pub fn param_names(self) -> &'static [&'static str] {
-        match self {
-            EffectKind::Xpo1 => &[],
-            EffectKind::Release => &["Emax", "EC50"],
-            EffectKind::Kill => &["slope"],
-            EffectKind::Signal => &["Imax", "IC50"],
-        }
-    }
-}
-
 /// Elimination from the central compartment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -125,65 +100,11 @@ pub struct DrugSpec {
     pub effect_source: String,
 }
 
-/// PK parameter names, in the public vocabulary of MODEL.md (plus `Q2`, `Vp2` for the third
-/// compartment and `Vmax`, `Km`, `kdes` for Michaelis-Menten elimination).
-pub const PK_PARAMS: [&str; 12] = [
-    "ka", "CL", "Vc", "Q", "Vp", "Q2", "Vp2", "F", "tlag", "Vmax", "Km", "kdes",
-];
-
-/// One patient's resolved parameters of one drug.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct PkParams {
-    pub compartments: u8,
-    pub mm: bool,
-    pub ka: f64,
-    pub cl: f64,
-    pub vc: f64,
-    pub q: f64,
-    pub vp: f64,
-    pub q2: f64,
-    pub vp2: f64,
-    pub f: f64,
-    pub tlag: f64,
-    pub vmax: f64,
-    pub km: f64,
-    pub kdes: f64,
-    pub effect: Option<EffectKind>,
-    /// Effect parameters: (Emax|slope|Imax, EC50|IC50).
-    pub e1: f64,
-    pub e2: f64,
-}
-
-impl PkParams {
-    pub fn has_depot(&self) -> bool {
-        self.ka > 0.0
-    }
-    /// Number of ODE states: depot (if any), central, peripherals, cumulative AUC.
-    pub fn n_states(&self) -> usize {
-        usize::from(self.has_depot()) + usize::from(self.compartments) + 1
-    }
-    /// Micro rate constants (k10, k12, k21, k13, k31).
-    pub fn micro(&self) -> (f64, f64, f64, f64, f64) {
-        let k10 = self.cl / self.vc;
-        let (k12, k21) = if self.compartments >= 2 {
-            (self.q / self.vc, self.q / self.vp)
-        } else {
-            (0.0, 0.0)
-        };
-        let (k13, k31) = if self.compartments >= 3 {
-            (self.q2 / self.vc, self.q2 / self.vp2)
-        } else {
-            (0.0, 0.0)
-        };
-        (k10, k12, k21, k13, k31)
-    }
-}
-
 impl DrugSpec {
     /// All parameter names this drug accepts (PK names it uses plus its effect's).
     pub fn param_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.params.keys().cloned().collect();
-        for n in PK_PARAMS {
+        for n in table::PK.iter().map(|f| f.name) {
             if !names.iter().any(|x| x == n) && self.uses_pk_param(n) {
                 names.push(n.to_string());
             }
@@ -191,7 +112,7 @@ impl DrugSpec {
         names
     }
 
-    fn uses_pk_param(&self, name: &str) -> bool {
+    pub(crate) fn uses_pk_param(&self, name: &str) -> bool {
         match name {
             "CL" | "Vc" | "F" | "tlag" | "ka" => true,
             "Q" | "Vp" => self.compartments >= 2,
@@ -212,7 +133,7 @@ impl DrugSpec {
         }
         let effect_names = self.effect.map(|e| e.param_names()).unwrap_or(&[]);
         for (p, spec) in &self.params {
-            let known = PK_PARAMS.contains(&p.as_str()) && self.uses_pk_param(p);
+            let known = table::PK.iter().any(|f| f.name == p) && self.uses_pk_param(p);
             if !known && !effect_names.contains(&p.as_str()) {
                 return Err(ModelError::new(
                     field(&format!("params.{p}")),
@@ -282,9 +203,9 @@ impl DrugSpec {
     }
 
     fn known_list(&self) -> String {
-        let mut v: Vec<&str> = PK_PARAMS
+        let mut v: Vec<&str> = table::PK
             .iter()
-            .copied()
+            .map(|f| f.name)
             .filter(|p| self.uses_pk_param(p))
             .collect();
         if let Some(e) = self.effect {
@@ -297,7 +218,7 @@ impl DrugSpec {
     pub fn check_overrides(&self, name: &str, overrides: &BTreeMap<String, f64>) -> Result<()> {
         let effect_names = self.effect.map(|e| e.param_names()).unwrap_or(&[]);
         for (p, v) in overrides {
-            let ok = (PK_PARAMS.contains(&p.as_str()) && self.uses_pk_param(p))
+            let ok = (table::PK.iter().any(|f| f.name == p) && self.uses_pk_param(p))
                 || effect_names.contains(&p.as_str());
             let f = format!("params.{name}.{p}");
             if !ok {
@@ -312,99 +233,5 @@ impl DrugSpec {
             non_negative(&f, *v)?;
         }
         Ok(())
-    }
-
-    /// Typical value (override first, else library value, else 0 for unused optional names).
-    fn typical(&self, p: &str, overrides: Option<&BTreeMap<String, f64>>) -> f64 {
-        overrides
-            .and_then(|o| o.get(p).copied())
-            .or_else(|| self.params.get(p).map(|s| s.value))
-            .unwrap_or(match p {
-                "F" => 1.0,
-                _ => 0.0,
-            })
-    }
-
-    /// Resolves one patient's parameters: typical (or overridden) value x covariate effects x
-    /// exp(eta) where `etas` gives the individual random effects by parameter name.
-    pub fn resolve(
-        &self,
-        name: &str,
-        patient: &Patient,
-        overrides: Option<&BTreeMap<String, f64>>,
-        etas: Option<&BTreeMap<String, f64>>,
-    ) -> Result<PkParams> {
-        let value = |p: &str| -> Result<f64> {
-            let mut v = self.typical(p, overrides);
-            for c in self.covariates.iter().filter(|c| c.param == p) {
-                let x = patient.covariate(&c.covariate)?;
-                v *= match (c.reference, c.exponent, c.factor) {
-                    (Some(r), Some(e), _) => (x / r).powf(e),
-                    (_, _, Some(k)) if x > 0.5 => k,
-                    _ => 1.0,
-                };
-            }
-            if let Some(eta) = etas.and_then(|e| e.get(p)) {
-                v = crate::population::apply_eta(p, v, *eta);
-            }
-            Ok(v)
-        };
-        let field = |p: &str| format!("drugs.{name}.{p}");
-        let (e1n, e2n) = match self.effect {
-            Some(EffectKind::Release) => ("Emax", "EC50"),
-            Some(EffectKind::Signal) => ("Imax", "IC50"),
-            Some(EffectKind::Kill) => ("slope", ""),
-            _ => ("", ""),
-        };
-        let pk = PkParams {
-            compartments: self.compartments,
-            mm: self.elimination == Elimination::MichaelisMenten,
-            ka: value("ka")?,
-            cl: value("CL")?,
-            vc: positive(&field("Vc"), value("Vc")?)?,
-            q: value("Q")?,
-            vp: value("Vp")?,
-            q2: value("Q2")?,
-            vp2: value("Vp2")?,
-            f: value("F")?,
-            tlag: value("tlag")?,
-            vmax: value("Vmax")?,
-            km: value("Km")?,
-            kdes: value("kdes")?,
-            effect: self.effect,
-            e1: if e1n.is_empty() { 0.0 } else { value(e1n)? },
-            e2: if e2n.is_empty() { 0.0 } else { value(e2n)? },
-        };
-        non_negative(&field("CL"), pk.cl)?;
-        if pk.compartments >= 2 {
-            positive(&field("Vp"), pk.vp)?;
-            non_negative(&field("Q"), pk.q)?;
-        }
-        if pk.compartments >= 3 {
-            positive(&field("Vp2"), pk.vp2)?;
-            non_negative(&field("Q2"), pk.q2)?;
-        }
-        if pk.mm {
-            positive(&field("Km"), pk.km)?;
-        }
-        if pk.effect == Some(EffectKind::Release) || pk.effect == Some(EffectKind::Signal) {
-            positive(&field(e2n), pk.e2)?;
-            crate::error::in_range(&field(e1n), pk.e1, 0.0, 1.0)?;
-        }
-        for (n, v) in [
-            ("ka", pk.ka),
-            ("F", pk.f),
-            ("tlag", pk.tlag),
-            ("kdes", pk.kdes),
-        ] {
-            non_negative(&field(n), v)?;
-        }
-        if pk.cl == 0.0 && !pk.mm {
-            return Err(ModelError::new(
-                field("CL"),
-                "must be > 0 (the drug is never eliminated)",
-            ));
-        }
-        Ok(pk)
     }
 }

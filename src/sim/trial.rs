@@ -2,17 +2,21 @@
 //! visits and per-subject metrics, in parallel with rayon. Subject `i` depends only on
 //! (seed, i), so results are bit-identical for any thread count and any chunking.
 
+use super::metrics::{MetricsObserver, PlateletMetrics, Probe};
+use super::rules::{RuleController, RuleOutcome};
+use super::sampling::{IivModel, Subject};
+use super::simulate::{build_model, check_times, run_events};
+use crate::engine::model::Model;
+use crate::engine::solver::SolverOptions;
 use crate::error::{ModelError, Result};
-use crate::library::Library;
-use crate::metrics::{MetricsObserver, PlateletMetrics, Probe};
-use crate::model::Model;
-use crate::patient::Patient;
-use crate::platelets::{ctcae_grade, PlateletModel};
-use crate::population::{IivModel, PopulationSpec, Subject};
-use crate::regimen::{DoseEvent, Regimen};
-use crate::rules::{DoseRules, RuleController, RuleOutcome};
-use crate::simulate::{build_model, check_overrides, run_events, Overrides};
-use crate::solver::SolverOptions;
+use crate::params::Overrides;
+use crate::spec::dose_rules::DoseRules;
+use crate::spec::grading::ctcae_grade;
+use crate::spec::library::Library;
+use crate::spec::patient::Patient;
+use crate::spec::platelet_model::PlateletModel;
+use crate::spec::population::PopulationSpec;
+use crate::spec::regimen::{DoseEvent, Regimen};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -108,7 +112,7 @@ impl TrialSetup {
         opts.validate()?;
         regimen.validate()?;
         population.validate()?;
-        check_overrides(&lib, &over)?;
+        lib.check_overrides(&over)?;
         if let Some(r) = &rules {
             r.validate()?;
         }
@@ -120,12 +124,12 @@ impl TrialSetup {
                 r.patient
                     .validate()
                     .map_err(|e| e.within(&format!("patients[{i}]")))?;
-                check_overrides(&lib, &r.overrides)
+                lib.check_overrides(&r.overrides)
                     .map_err(|e| e.within(&format!("patients[{i}]")))?;
             }
         }
         let observe: Vec<f64> = observe_days.iter().map(|d| d * 24.0).collect();
-        crate::simulate::check_times(&observe).map_err(|e| e.within("observe"))?;
+        check_times(&observe).map_err(|e| e.within("observe"))?;
         // Only drugs that act on platelets enter the ODE system of a trial.
         let drugs: Vec<String> = regimen
             .drugs()
@@ -141,27 +145,7 @@ impl TrialSetup {
                 lib_iiv.insert(format!("{d}.{p}"), *cv);
             }
         }
-        let known = |ns: &str, p: &str| -> Result<()> {
-            match ns {
-                "platelets" | "friberg" => {
-                    let mut o = Overrides::new();
-                    o.entry(ns.to_string())
-                        .or_default()
-                        .insert(p.to_string(), 1.0);
-                    check_overrides(&lib, &o)
-                }
-                d => {
-                    let spec = lib.drug(d)?;
-                    if !spec.param_names().iter().any(|n| n == p) {
-                        return Err(ModelError::new(
-                            format!("{ns}.{p}"),
-                            format!("unknown parameter of {d}"),
-                        ));
-                    }
-                    Ok(())
-                }
-            }
-        };
+        let known = |ns: &str, p: &str| lib.check_param_name(ns, p);
         let iiv = population.iiv_model(&lib_iiv, &known)?;
         let reduced_levels = match &rules {
             Some(r) => r.levels_for(&regimen)?.split_off(1),

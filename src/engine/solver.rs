@@ -1,7 +1,7 @@
 //! Piecewise integration of a [`Model`] between events: a bolus is a jump in the state followed
 //! by a restart; infusion edges, output times and lab visits are breakpoints too. Each segment is
 //! integrated with Dormand-Prince 5(4): by default the engine's own implementation
-//! ([`crate::dopri5`], stack arrays of a size `N` chosen once per run, no allocation per step or
+//! ([`crate::numerics::dopri5`], stack arrays of a size `N` chosen once per run, no allocation per step or
 //! segment, step size carried across breakpoints that do not change the state), or ode_solvers'
 //! `Dopri5` with Sparse output ([`Integrator::OdeSolvers`], the reference it is tested against).
 //!
@@ -18,17 +18,11 @@
 //! [`Model::rhs`]): their content decays as `A(t0) exp(-ka (t - t0))`, which is what their ODE
 //! gives, and feeds the central compartment through the right-hand side.
 
-use crate::dopri5::{self, Rhs, StepCounts, StepState, Tolerances};
-use crate::drug::Route;
+use super::events::{Action, ActionKind, LabController, StepObserver};
+use super::model::Model;
+use super::segment::{NodeConcentrations, Segment};
 use crate::error::{ModelError, Result};
-use crate::model::{Model, NodeConcentrations, Segment};
-use crate::regimen::DoseEvent;
-use ode_solvers::{Dopri5, OutputType, SVector, System};
-
-/// ode_solvers' stiffness test aborts the run when the step size is limited by stability (for
-/// example by bortezomib's fast distribution phase, ~7/h, over days); error control already
-/// keeps the explicit method stable there, at the cost of more steps, so the test is disabled.
-const NO_STIFFNESS_CHECK: u32 = u32::MAX;
+use crate::numerics::dopri5::{self, Rhs, StepCounts, StepState, Tolerances};
 
 /// Relative length below which a segment is stepped over by one Euler step.
 const TINY: f64 = 1e-12;
@@ -41,7 +35,8 @@ pub enum Integrator {
     #[default]
     Lean,
     /// ode_solvers' `Dopri5` (Sparse output), restarted at every event: the reference the lean
-    /// integrator is tested and benchmarked against.
+    /// integrator is tested and benchmarked against (cargo feature `reference`).
+    #[cfg(feature = "reference")]
     OdeSolvers,
 }
 
@@ -106,165 +101,6 @@ pub struct SolverStats {
     pub accepted_steps: u64,
     pub rejected_steps: u64,
     pub segments: u64,
-}
-
-/// Sees the solution at the start of each segment and at every accepted step.
-pub trait StepObserver {
-    fn step(&mut self, t: f64, y: &[f64], dy: &[f64]);
-    /// Whether [`StepObserver::step`] looks at its arguments (the solver then skips filling in
-    /// the exactly solved states at every step).
-    fn active(&self) -> bool {
-        true
-    }
-    /// Which exactly solved drugs' states [`StepObserver::step`] reads (the others are left at
-    /// their segment-start values in its arguments).
-    fn exact_drugs(&self) -> ExactFill {
-        ExactFill::All
-    }
-}
-
-/// The exactly solved drugs whose states an observer reads at every step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExactFill {
-    All,
-    /// Only drug `i` (index into `Model::drugs`).
-    One(usize),
-    /// Only the central compartment of drug `i` (amount and derivative; no AUC, no other state).
-    Central(usize),
-    None,
-}
-
-/// An observer that ignores everything.
-pub struct NoObserver;
-impl StepObserver for NoObserver {
-    fn step(&mut self, _: f64, _: &[f64], _: &[f64]) {}
-    fn active(&self) -> bool {
-        false
-    }
-}
-
-/// What happens at an event time.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ActionKind {
-    /// Record the state into output slot `i` (before any dose at the same time).
-    Output(usize),
-    /// A lab visit: the controller may change the pending doses.
-    Lab(usize),
-    /// Add `amount` to state `state` (bolus or depot input after lag).
-    Jump { state: usize, amount: f64 },
-    /// Change drug `drug`'s infusion rate by `delta` mg/h.
-    Rate { drug: usize, delta: f64 },
-}
-
-/// An action at a time, from the dose (if any) administered at `given_at` of drug `drug`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Action {
-    pub time: f64,
-    pub kind: ActionKind,
-    pub drug: usize,
-    pub given_at: f64,
-}
-
-impl Action {
-    /// Outputs and labs come before doses at the same time (pre-dose values).
-    fn order(&self) -> u8 {
-        match self.kind {
-            ActionKind::Output(_) => 0,
-            ActionKind::Lab(_) => 1,
-            _ => 2,
-        }
-    }
-}
-
-/// Actions of one administration in a model (depot jump after lag, central jump, infusion edges).
-pub fn dose_actions(model: &Model, e: &DoseEvent, out: &mut Vec<Action>) -> Result<()> {
-    let (d, slot) = model.drug(&e.drug).ok_or_else(|| {
-        ModelError::new(
-            "regimen.drug",
-            format!("drug {:?} is not in the model", e.drug),
-        )
-    })?;
-    let mk = |time, kind| Action {
-        time,
-        kind,
-        drug: d,
-        given_at: e.time,
-    };
-    if e.route.to_depot() {
-        let g = slot.depot.ok_or_else(|| {
-            ModelError::new(
-                "route",
-                format!(
-                    "{} is given {} but has no absorption (ka)",
-                    e.drug,
-                    e.route.name()
-                ),
-            )
-        })?;
-        let amount = e.amount * slot.pk.f;
-        let t_in = e.time + slot.pk.tlag;
-        out.push(mk(t_in, ActionKind::Jump { state: g, amount }));
-    } else if e.duration > 0.0 {
-        let r = e.amount / e.duration;
-        out.push(mk(e.time, ActionKind::Rate { drug: d, delta: r }));
-        out.push(mk(
-            e.time + e.duration,
-            ActionKind::Rate { drug: d, delta: -r },
-        ));
-    } else {
-        debug_assert!(e.route == Route::Iv);
-        out.push(mk(
-            e.time,
-            ActionKind::Jump {
-                state: slot.central,
-                amount: e.amount,
-            },
-        ));
-    }
-    Ok(())
-}
-
-/// Called at each lab visit with the time, the state and the pending actions (sorted by time);
-/// it may add or remove pending actions.
-pub trait LabController {
-    fn lab(
-        &mut self,
-        model: &Model,
-        index: usize,
-        t: f64,
-        y: &[f64],
-        pending: &mut Vec<Action>,
-    ) -> Result<()>;
-}
-
-/// A controller that changes nothing.
-pub struct NoController;
-impl LabController for NoController {
-    fn lab(&mut self, _: &Model, _: usize, _: f64, _: &[f64], _: &mut Vec<Action>) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// One segment as an ode_solvers `System` (every state integrated).
-struct OdeSystem<'a> {
-    model: &'a Model,
-    seg: &'a Segment,
-    obs: &'a mut dyn StepObserver,
-}
-
-impl<const N: usize> System<f64, SVector<f64, N>> for OdeSystem<'_> {
-    #[inline]
-    fn system(&self, t: f64, y: &SVector<f64, N>, dy: &mut SVector<f64, N>) {
-        self.model.rhs(t, y.as_slice(), dy.as_mut_slice(), self.seg);
-    }
-    fn solout(&mut self, t: f64, y: &SVector<f64, N>, dy: &SVector<f64, N>) -> bool {
-        self.obs.step(
-            t,
-            &y.as_slice()[..self.model.n],
-            &dy.as_slice()[..self.model.n],
-        );
-        false
-    }
 }
 
 /// One segment as a right-hand side of the lean integrator: the exactly solved drugs'
@@ -429,9 +265,16 @@ fn run_n<const N: usize>(
                             },
                         )?
                     }
-                    Integrator::OdeSolvers => {
-                        ode_solvers_segment(model, &seg, next, &mut y, &mut step.h, opts, obs)?
-                    }
+                    #[cfg(feature = "reference")]
+                    Integrator::OdeSolvers => super::reference::ode_solvers_segment(
+                        model,
+                        &seg,
+                        next,
+                        &mut y,
+                        &mut step.h,
+                        opts,
+                        obs,
+                    )?,
                 };
                 stats.rhs_evals += c.rhs_evals;
                 stats.accepted_steps += c.accepted;
@@ -478,60 +321,4 @@ fn run_n<const N: usize>(
         ));
     }
     Ok((stats, full))
-}
-
-/// One segment with ode_solvers' `Dopri5`: a new solver from `t` to `next`, started with step
-/// `h` (0: its own initial guess); on return `h` is the last full step.
-#[allow(clippy::too_many_arguments)]
-fn ode_solvers_segment<const N: usize>(
-    model: &Model,
-    seg: &Segment,
-    next: f64,
-    y: &mut [f64; N],
-    h: &mut f64,
-    opts: &SolverOptions,
-    obs: &mut dyn StepObserver,
-) -> Result<StepCounts> {
-    // ode_solvers' RMS error norm runs over all N entries: scaling both tolerances by
-    // sqrt(n/N) makes it the norm over the n real states (padding entries stay 0).
-    let scale = (model.n as f64 / N as f64).sqrt();
-    let t = seg.t0;
-    let system = OdeSystem { model, seg, obs };
-    let mut solver = Dopri5::from_param(
-        system,
-        t,
-        next,
-        0.0,
-        SVector::<f64, N>::from(*y),
-        opts.rtol * scale,
-        opts.atol * scale,
-        0.9,
-        0.04,
-        0.2,
-        10.0,
-        next - t,
-        *h,
-        opts.max_steps,
-        NO_STIFFNESS_CHECK,
-        OutputType::Sparse,
-    );
-    let st = solver
-        .integrate()
-        .map_err(|e| ModelError::new("solver", format!("integration failed: {e}")))?;
-    let xs = solver.x_out();
-    *h = if xs.len() >= 3 {
-        xs[xs.len() - 2] - xs[xs.len() - 3]
-    } else {
-        0.0
-    };
-    let last = solver
-        .y_out()
-        .last()
-        .ok_or_else(|| ModelError::new("solver", "no solution produced"))?;
-    y.copy_from_slice(last.as_slice());
-    Ok(StepCounts {
-        rhs_evals: u64::from(st.num_eval),
-        accepted: u64::from(st.accepted_steps),
-        rejected: u64::from(st.rejected_steps),
-    })
 }

@@ -2,23 +2,30 @@
 //! populations and dose rules). The defaults are embedded TOML files; a user's TOML/JSON file or
 //! dict is deep-merged over them.
 
-use crate::drug::{DrugSpec, ParamSpec, Route};
+use super::dose_rules::DoseRules;
+use super::drug::{DrugSpec, ParamSpec, Route};
+use super::population::PopulationSpec;
+use super::regimen::Regimen;
 use crate::error::{ModelError, Result};
-use crate::platelets::{FRIBERG_PARAMS, OPTIONAL_PLATELET_PARAMS, PLATELET_PARAMS};
-use crate::population::PopulationSpec;
-use crate::regimen::Regimen;
-use crate::rules::DoseRules;
+use crate::params::table::{self, Field};
+use crate::params::{Overrides, PlateletParams};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The embedded default files, by name.
 pub const DEFAULT_FILES: [(&str, &str); 5] = [
-    ("drugs.toml", include_str!("../data/drugs.toml")),
-    ("platelets.toml", include_str!("../data/platelets.toml")),
-    ("regimens.toml", include_str!("../data/regimens.toml")),
-    ("populations.toml", include_str!("../data/populations.toml")),
-    ("dose_rules.toml", include_str!("../data/dose_rules.toml")),
+    ("drugs.toml", include_str!("../../data/drugs.toml")),
+    ("platelets.toml", include_str!("../../data/platelets.toml")),
+    ("regimens.toml", include_str!("../../data/regimens.toml")),
+    (
+        "populations.toml",
+        include_str!("../../data/populations.toml"),
+    ),
+    (
+        "dose_rules.toml",
+        include_str!("../../data/dose_rules.toml"),
+    ),
 ];
 
 /// Everything the engine simulates from, by name.
@@ -123,39 +130,8 @@ impl Library {
         for (name, d) in &self.drugs {
             d.validate(name)?;
         }
-        for p in PLATELET_PARAMS {
-            let optional = OPTIONAL_PLATELET_PARAMS.iter().any(|(n, _)| *n == p);
-            if !optional && !self.platelets.contains_key(p) {
-                return Err(ModelError::new(
-                    format!("platelets.{p}"),
-                    "is required but missing",
-                ));
-            }
-        }
-        for p in self.platelets.keys() {
-            if !PLATELET_PARAMS.contains(&p.as_str()) {
-                return Err(ModelError::new(
-                    format!("platelets.{p}"),
-                    format!("unknown parameter (known: {})", PLATELET_PARAMS.join(", ")),
-                ));
-            }
-        }
-        for p in FRIBERG_PARAMS {
-            if !self.friberg.contains_key(p) {
-                return Err(ModelError::new(
-                    format!("friberg.{p}"),
-                    "is required but missing",
-                ));
-            }
-        }
-        for p in self.friberg.keys() {
-            if !FRIBERG_PARAMS.contains(&p.as_str()) {
-                return Err(ModelError::new(
-                    format!("friberg.{p}"),
-                    format!("unknown parameter (known: {})", FRIBERG_PARAMS.join(", ")),
-                ));
-            }
-        }
+        check_namespace(table::PLATELETS, &table::PLATELET, &self.platelets)?;
+        check_namespace(table::FRIBERG, &table::FRIBERG_FIELDS, &self.friberg)?;
         for (name, p) in &self.populations {
             p.validate()
                 .map_err(|e| e.within(&format!("populations.{name}")))?;
@@ -212,16 +188,8 @@ impl Library {
     pub fn dose_rules_for(&self, name: &str, regimen: &Regimen) -> Result<&DoseRules> {
         let name = if name == "label" {
             let per_week = regimen
-                .blocks
-                .iter()
-                .find_map(|b| {
-                    b.doses.iter().find(|d| d.drug == "selinexor").map(|d| {
-                        d.days_in_cycle(b.cycle_days, "regimen")
-                            .map(|v| v.len() as f64 * 7.0 / f64::from(b.cycle_days))
-                    })
-                })
-                .transpose()?
-                .unwrap_or(1.0);
+                .planned_dosing("selinexor")?
+                .map_or(1.0, |(_, per_week)| per_week);
             if per_week > 1.5 {
                 "label_biw"
             } else {
@@ -256,4 +224,91 @@ impl Library {
             )
         })
     }
+
+    /// Checks that every override names a known namespace and parameter with a valid value.
+    pub fn check_overrides(&self, over: &Overrides) -> Result<()> {
+        for (ns, params) in over {
+            match table::platelet_namespace(ns) {
+                Some(fields) => {
+                    for (p, v) in params {
+                        if !fields.iter().any(|f| f.name == p) {
+                            return Err(ModelError::new(
+                                format!("params.{ns}.{p}"),
+                                format!(
+                                    "unknown parameter (known: {})",
+                                    table::names(fields).join(", ")
+                                ),
+                            ));
+                        }
+                        if !v.is_finite() || *v < 0.0 {
+                            return Err(ModelError::new(
+                                format!("params.{ns}.{p}"),
+                                format!("must be finite and >= 0, got {v}"),
+                            ));
+                        }
+                    }
+                }
+                None => {
+                    let spec = self.drug(ns).map_err(|e| e.within("params"))?;
+                    spec.check_overrides(ns, params)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `namespace.param` names a parameter (of a platelet model, or of a drug).
+    pub fn check_param_name(&self, ns: &str, p: &str) -> Result<()> {
+        match table::platelet_namespace(ns) {
+            Some(fields) if fields.iter().any(|f| f.name == p) => Ok(()),
+            Some(fields) => Err(ModelError::new(
+                format!("params.{ns}.{p}"),
+                format!(
+                    "unknown parameter (known: {})",
+                    table::names(fields).join(", ")
+                ),
+            )),
+            None => {
+                if self.drug(ns)?.param_names().iter().any(|n| n == p) {
+                    Ok(())
+                } else {
+                    Err(ModelError::new(
+                        format!("{ns}.{p}"),
+                        format!("unknown parameter of {ns}"),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// Checks a platelet-model namespace of the library: every required parameter present, no
+/// unknown name.
+fn check_namespace(
+    ns: &str,
+    fields: &[Field<PlateletParams>],
+    given: &BTreeMap<String, ParamSpec>,
+) -> Result<()> {
+    for f in fields {
+        let optional =
+            ns == table::PLATELETS && table::OPTIONAL_PLATELET.iter().any(|(n, _)| *n == f.name);
+        if !optional && !given.contains_key(f.name) {
+            return Err(ModelError::new(
+                format!("{ns}.{}", f.name),
+                "is required but missing",
+            ));
+        }
+    }
+    for p in given.keys() {
+        if !fields.iter().any(|f| f.name == p) {
+            return Err(ModelError::new(
+                format!("{ns}.{p}"),
+                format!(
+                    "unknown parameter (known: {})",
+                    table::names(fields).join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

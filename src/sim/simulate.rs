@@ -1,56 +1,17 @@
 //! Single-subject simulation: resolve parameters, expand the regimen, integrate, sample outputs.
 
-use crate::drug::PkParams;
-use crate::error::{ModelError, Result};
-use crate::library::Library;
-use crate::model::Model;
-use crate::patient::Patient;
-use crate::platelets::{PlateletModel, PlateletParams, FRIBERG_PARAMS, PLATELET_PARAMS};
-use crate::regimen::{DoseEvent, Regimen};
-use crate::solver::{
-    self, Action, ActionKind, LabController, NoController, SolverOptions, SolverStats, StepObserver,
+use crate::engine::events::{
+    dose_actions, Action, ActionKind, LabController, NoController, NoObserver, StepObserver,
 };
-use std::collections::BTreeMap;
-
-/// Parameter overrides: namespace (drug name, `platelets` or `friberg`) -> name -> value.
-pub type Overrides = BTreeMap<String, BTreeMap<String, f64>>;
-
-/// Checks that every override names a known namespace and parameter with a valid value.
-pub fn check_overrides(lib: &Library, over: &Overrides) -> Result<()> {
-    for (ns, params) in over {
-        match ns.as_str() {
-            "platelets" | "friberg" => {
-                let known: &[&str] = if ns == "platelets" {
-                    &PLATELET_PARAMS
-                } else {
-                    &FRIBERG_PARAMS
-                };
-                for (p, v) in params {
-                    if !known.contains(&p.as_str()) {
-                        return Err(ModelError::new(
-                            format!("params.{ns}.{p}"),
-                            format!("unknown parameter (known: {})", known.join(", ")),
-                        ));
-                    }
-                    if !v.is_finite() || *v < 0.0 {
-                        return Err(ModelError::new(
-                            format!("params.{ns}.{p}"),
-                            format!("must be finite and >= 0, got {v}"),
-                        ));
-                    }
-                }
-            }
-            drug => {
-                let spec = lib.drug(drug).map_err(|e| e.within("params"))?;
-                spec.check_overrides(drug, params)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Random effects of one subject: namespace -> parameter -> eta (multiplier exp(eta)).
-pub type Etas = BTreeMap<String, BTreeMap<String, f64>>;
+use crate::engine::model::Model;
+use crate::engine::solver::{self, SolverOptions, SolverStats};
+use crate::error::{ModelError, Result};
+use crate::params::{Etas, Overrides, PkParams};
+use crate::spec::library::Library;
+use crate::spec::patient::Patient;
+use crate::spec::platelet_model::PlateletModel;
+use crate::spec::regimen::{DoseEvent, Regimen};
+use crate::spec::resolve::resolve_platelets;
 
 /// Builds one patient's model for the given drugs.
 pub fn build_model(
@@ -68,7 +29,7 @@ pub fn build_model(
         let pk = spec.resolve(d, patient, over.get(d), etas.and_then(|e| e.get(d)))?;
         resolved.push((d.clone(), pk));
     }
-    let pp = PlateletParams::resolve(
+    let pp = resolve_platelets(
         &lib.platelets,
         &lib.friberg,
         over.get("platelets"),
@@ -123,7 +84,7 @@ pub fn simulate(
     platelet_model: PlateletModel,
     opts: &SolverOptions,
 ) -> Result<Simulation> {
-    check_overrides(lib, over)?;
+    lib.check_overrides(over)?;
     check_times(times)?;
     if !(horizon_h.is_finite() && horizon_h > 0.0) {
         return Err(ModelError::new(
@@ -141,7 +102,7 @@ pub fn simulate(
         horizon_h,
         &[],
         opts,
-        &mut solver::NoObserver,
+        &mut NoObserver,
         &mut NoController,
     )?;
     Ok(Simulation {
@@ -168,7 +129,7 @@ pub fn run_events(
 ) -> Result<(Vec<Vec<f64>>, SolverStats, Vec<f64>)> {
     let mut actions: Vec<Action> = Vec::with_capacity(events.len() * 2 + times.len() + labs.len());
     for e in events {
-        solver::dose_actions(model, e, &mut actions)?;
+        dose_actions(model, e, &mut actions)?;
     }
     for (i, &t) in times.iter().enumerate() {
         actions.push(Action {

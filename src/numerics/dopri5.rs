@@ -10,7 +10,7 @@
 //! loops run over all `N` entries, a compile-time length the compiler unrolls and vectorises.
 
 use crate::error::{ModelError, Result};
-use crate::mathfn::exp;
+use crate::numerics::mathfn::exp;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 // Nodes and coefficients (Dormand and Prince 1980).

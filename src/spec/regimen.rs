@@ -1,9 +1,9 @@
 //! Regimens: cycles, dose days, weekly patterns, per-size doses and patient-dependent rules,
 //! written in TOML/JSON (serde) and expanded into a sorted dose-event table.
 
-use crate::drug::Route;
+use super::drug::Route;
+use super::patient::Patient;
 use crate::error::{non_negative, positive, ModelError, Result};
-use crate::patient::Patient;
 use serde::{Deserialize, Serialize};
 
 /// Longest simulation accepted, days (100 years).
@@ -341,6 +341,27 @@ impl Regimen {
             }
         }
         out
+    }
+
+    /// The first dose line of `drug` (in block order): its amount (in the line's unit) and its
+    /// doses per week, `dose days x 7 / cycle_days`. `None` when the regimen does not dose it.
+    pub fn planned_dosing(&self, drug: &str) -> Result<Option<(f64, f64)>> {
+        let Some((block, d)) = self
+            .blocks
+            .iter()
+            .find_map(|b| b.doses.iter().find(|d| d.drug == drug).map(|d| (b, d)))
+        else {
+            return Ok(None);
+        };
+        let per_week = d.days_in_cycle(block.cycle_days, "regimen")?.len() as f64 * 7.0
+            / f64::from(block.cycle_days);
+        Ok(Some((d.amount, per_week)))
+    }
+
+    /// Planned weekly dose of `drug` (amount x doses per week of its first dose line, in the
+    /// line's unit); `None` when the regimen does not dose it.
+    pub fn weekly_dose(&self, drug: &str) -> Result<Option<f64>> {
+        Ok(self.planned_dosing(drug)?.map(|(a, w)| a * w))
     }
 
     /// Start time (h) and (block index, cycle number, cycle length days) of every cycle that

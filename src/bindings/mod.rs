@@ -1,0 +1,30 @@
+//! Python bindings (`selinexor_pkpd._core`): the only module that knows about Python. Inputs
+//! arrive as JSON text (regimens, patients, overrides) and numpy arrays; outputs leave as dicts
+//! of numpy arrays. They convert and compute nothing; computation runs with the GIL released.
+
+mod error;
+mod grading;
+mod library;
+mod regimen;
+mod simulate;
+mod trial;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("ModelError", m.py().get_type::<error::ModelError>())?;
+    m.add_class::<library::PyLibrary>()?;
+    m.add_class::<trial::PyTrial>()?;
+    m.add_function(wrap_pyfunction!(library::default_files, m)?)?;
+    m.add_function(wrap_pyfunction!(regimen::check_regimen, m)?)?;
+    m.add_function(wrap_pyfunction!(regimen::expand_regimen, m)?)?;
+    m.add_function(wrap_pyfunction!(regimen::lab_days, m)?)?;
+    m.add_function(wrap_pyfunction!(regimen::weekly_dose, m)?)?;
+    m.add_function(wrap_pyfunction!(grading::ctcae_grade, m)?)?;
+    m.add_function(wrap_pyfunction!(grading::grade_thresholds, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate::simulate_py, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate::closed_form, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate::exposure_py, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! Virtual trials: a prepared trial run in chunks of subjects with the GIL released.
+
+use super::error::{parse, to_py};
+use super::library::PyLibrary;
+use super::simulate::parse_linear_pk;
+use crate::engine::solver::SolverOptions;
+use crate::error::{in_range, non_negative, ModelError as CoreError};
+use crate::params::Overrides;
+use crate::sim::columns::{subject_columns, Column};
+use crate::sim::trial::{PatientRow, SubjectResult, TrialSetup};
+use crate::spec::dose_rules::DoseRules;
+use crate::spec::patient::Patient;
+use crate::spec::platelet_model::PlateletModel;
+use crate::spec::population::PopulationSpec;
+use crate::spec::regimen::Regimen;
+use numpy::IntoPyArray;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// A prepared virtual trial (one regimen, one population, optional dose rules).
+#[pyclass(module = "selinexor_pkpd._core", name = "Trial", frozen)]
+pub struct PyTrial {
+    setup: TrialSetup,
+}
+
+#[pymethods]
+impl PyTrial {
+    #[new]
+    #[pyo3(signature = (lib, regimen, population, rules, params, days, seed, observe_days, rows=None, platelet_model="tpo", rtol=1e-6, atol=1e-9, x_level=0.5, follow_up_days=30.0, linear_pk="exact"))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        lib: &PyLibrary,
+        regimen: &str,
+        population: &str,
+        rules: Option<&str>,
+        params: &str,
+        days: f64,
+        seed: u64,
+        observe_days: Vec<f64>,
+        rows: Option<&str>,
+        platelet_model: &str,
+        rtol: f64,
+        atol: f64,
+        x_level: f64,
+        follow_up_days: f64,
+        linear_pk: &str,
+    ) -> PyResult<Self> {
+        let regimen: Regimen = parse(regimen, "regimen")?;
+        let population: PopulationSpec = parse(population, "population")?;
+        let rules: Option<DoseRules> = match rules {
+            None => None,
+            Some(t) if t.trim_start().starts_with('{') => Some(parse(t, "dose_rules")?),
+            Some(name) => Some(
+                lib.inner
+                    .dose_rules_for(name, &regimen)
+                    .map_err(to_py)?
+                    .clone(),
+            ),
+        };
+        let rows: Option<Vec<PatientRow>> = match rows {
+            None => None,
+            Some(t) => {
+                let raw: Vec<RowJson> = parse(t, "patients")?;
+                Some(
+                    raw.into_iter()
+                        .map(|r| PatientRow {
+                            patient: r.patient,
+                            overrides: r.params,
+                            t_disc_days: r.disc_days,
+                        })
+                        .collect(),
+                )
+            }
+        };
+        in_range("x_level", x_level, 0.0, 1.0).map_err(to_py)?;
+        non_negative("follow_up_days", follow_up_days).map_err(to_py)?;
+        let mut setup = TrialSetup::new(
+            lib.inner.clone(),
+            regimen,
+            population,
+            rules,
+            parse(params, "params")?,
+            days,
+            PlateletModel::parse(platelet_model).map_err(to_py)?,
+            SolverOptions {
+                rtol,
+                atol,
+                linear_pk: parse_linear_pk(linear_pk)?,
+                ..Default::default()
+            },
+            seed,
+            observe_days,
+            rows,
+        )
+        .map_err(to_py)?;
+        setup.x_level = x_level;
+        setup.follow_up_days = follow_up_days;
+        Ok(Self { setup })
+    }
+
+    /// Names of the parameters with IIV (`namespace.param`), the order of the param columns.
+    fn param_names(&self) -> Vec<String> {
+        self.setup
+            .iiv
+            .params
+            .iter()
+            .map(|(a, b)| format!("{a}.{b}"))
+            .collect()
+    }
+
+    /// Number of rows of the explicit patient table, if any.
+    fn table_len(&self) -> Option<usize> {
+        self.setup.table_len()
+    }
+
+    /// Simulates subjects `start..end` (GIL released); returns columns and, with observation
+    /// times, a (n, len(observe)) array `PLT_traj`.
+    #[pyo3(signature = (start, end, threads=None))]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        start: usize,
+        end: usize,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        if end < start {
+            return Err(to_py(CoreError::new(
+                "n",
+                format!("end {end} before start {start}"),
+            )));
+        }
+        let setup = &self.setup;
+        let rows = py
+            .detach(|| setup.run_range(start, end, threads))
+            .map_err(to_py)?;
+        subjects_to_dict(py, &rows, &self.param_names(), self.setup.observe.len())
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RowJson {
+    patient: Patient,
+    #[serde(default)]
+    params: Overrides,
+    #[serde(default)]
+    disc_days: Option<f64>,
+}
+
+fn subjects_to_dict<'py>(
+    py: Python<'py>,
+    rows: &[SubjectResult],
+    names: &[String],
+    n_obs: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    for (name, col) in subject_columns(rows, names) {
+        match col {
+            Column::F64(v) => out.set_item(name, v.into_pyarray(py))?,
+            Column::I64(v) => out.set_item(name, v.into_pyarray(py))?,
+            Column::Bool(v) => out.set_item(name, v.into_pyarray(py))?,
+            Column::Str(v) => out.set_item(name, v)?,
+        }
+    }
+    if n_obs > 0 {
+        let flat: Vec<f64> = rows
+            .iter()
+            .flat_map(|r| r.trajectory.iter().copied())
+            .collect();
+        let arr = ndarray::Array2::from_shape_vec((rows.len(), n_obs), flat)
+            .map_err(|e| to_py(CoreError::new("observe", e.to_string())))?;
+        out.set_item("PLT_traj", arr.into_pyarray(py))?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,318 @@
+//! One patient's coupled ODE system: every drug of the regimen (depot, central, peripherals,
+//! cumulative AUC) plus the platelet states, with all rate constants precomputed.
+//!
+//! State layout: first the drugs without a modal solution (Michaelis-Menten elimination, or an
+//! ill-conditioned eigen-decomposition), then the platelet states, then the linear drugs. The
+//! first [`Model::m`] states are what the ODE integrates when linear PK is solved exactly inside
+//! each segment ([`Segment::exact`](super::segment::Segment)); the rest follow from
+//! [`LinearModes`]. The right-hand side is in `rhs.rs`, the exact segments in `segment.rs`.
+
+use super::platelets::{rates, PlateletRates};
+use crate::error::{non_negative, positive, ModelError, Result};
+use crate::numerics::mathfn::Power;
+use crate::params::table::{self, EffectKind};
+use crate::params::{Overrides, PkParams, PlateletParams};
+use crate::pk::modes::{LinearModes, ModalState, MAX_BLOCK};
+use crate::spec::platelet_model::PlateletModel;
+/// Index layout and rate constants of one drug inside the state vector.
+#[derive(Debug, Clone)]
+pub struct DrugSlot {
+    pub name: String,
+    pub pk: PkParams,
+    /// Depot index (extravascular input), if the drug has one.
+    pub depot: Option<usize>,
+    pub central: usize,
+    pub periph1: Option<usize>,
+    pub periph2: Option<usize>,
+    /// Cumulative AUC of the concentration, mg.h/L.
+    pub auc: usize,
+    /// The modal solution of a linear drug (its states then sit after [`Model::m`]).
+    pub modes: Option<LinearModes>,
+    pub(super) k10: f64,
+    pub(super) k12: f64,
+    pub(super) k21: f64,
+    pub(super) k13: f64,
+    pub(super) k31: f64,
+    pub(super) inv_vc: f64,
+}
+
+impl DrugSlot {
+    /// Concentration (mg/L) in a state vector.
+    #[inline]
+    pub fn conc(&self, y: &[f64]) -> f64 {
+        y[self.central] * self.inv_vc
+    }
+
+    /// The block's amounts in state vector `y`.
+    pub(super) fn block_state(&self, y: &[f64]) -> [f64; MAX_BLOCK] {
+        let (idx, k) = self.block();
+        let mut z = [0.0; MAX_BLOCK];
+        for i in 0..k {
+            z[i] = y[idx[i]];
+        }
+        z
+    }
+
+    /// Writes the block's amounts `tau` hours into the segment (modal state `modal`) into `y`,
+    /// and their derivatives into `dy` if given. Returns the AUC accrued since the segment start
+    /// and the concentration at `tau`.
+    pub(super) fn block_at(
+        &self,
+        m: &LinearModes,
+        modal: &ModalState,
+        tau: f64,
+        y: &mut [f64],
+        dy: Option<&mut [f64]>,
+    ) -> (f64, f64) {
+        let (idx, k) = self.block();
+        let (mut z, mut dz) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
+        let auc = m.at(modal, tau, &mut z, &mut dz);
+        for i in 0..k {
+            y[idx[i]] = z[i];
+        }
+        if let Some(dy) = dy {
+            for i in 0..k {
+                dy[idx[i]] = dz[i];
+            }
+        }
+        (auc, z[m.central] * self.inv_vc)
+    }
+
+    /// The state indices of the block (depot, central, peripherals) in [`LinearModes`] order.
+    pub(super) fn block(&self) -> ([usize; MAX_BLOCK], usize) {
+        let mut idx = [0; MAX_BLOCK];
+        let mut k = 0;
+        for i in [self.depot, Some(self.central), self.periph1, self.periph2]
+            .into_iter()
+            .flatten()
+        {
+            idx[k] = i;
+            k += 1;
+        }
+        (idx, k)
+    }
+}
+
+/// Indices of the platelet states (all `usize::MAX` when absent).
+#[derive(Debug, Clone, Copy)]
+pub struct PdLayout {
+    pub x: Option<usize>,
+    /// Effect compartment E of X (when `platelets.ke0 > 0` and the model has X).
+    pub e: Option<usize>,
+    pub prol: usize,
+    pub tr1: usize,
+    pub tr2: usize,
+    pub tr3: usize,
+    pub plt: usize,
+    /// TPO (TPO model only).
+    pub tpo: Option<usize>,
+}
+
+/// The compiled system of one patient.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub drugs: Vec<DrugSlot>,
+    pub n: usize,
+    /// States integrated even when linear drugs are solved exactly: `[0, m)`.
+    pub m: usize,
+    pub platelet_model: PlateletModel,
+    pub pd: Option<PdLayout>,
+    /// The platelet parameters as built (read-only in effect: `rates` and the `x^gamma` tables
+    /// derive from them; change them through [`Model::with_individual_values`]).
+    pub pp: PlateletParams,
+    pub rates: PlateletRates,
+    /// A constant extra inhibition of the TPO signal (0..1), on top of the drugs: for steady-state
+    /// and what-if studies (0 by default).
+    pub fixed_inhibition: f64,
+    /// `x^gamma` of the platelet feedback (`platelets.gamma` for the TPO model,
+    /// `friberg.gamma` for Friberg's), with its tables.
+    pub(super) power: Power,
+    /// Index into `drugs` of the XPO1-engaging drug (selinexor), if present.
+    pub(super) xpo1: Option<usize>,
+    pub(super) release: Vec<usize>,
+    pub(super) kill: Vec<usize>,
+    pub(super) signal: Vec<usize>,
+    /// Every drug with a platelet effect has a modal solution (its forcing can be computed per
+    /// step, at the nodes, in exact segments).
+    pub(super) effects_exact: bool,
+    /// Some drug has no modal solution (it is integrated even in exact segments).
+    pub(super) any_integrated_drug: bool,
+}
+
+impl Model {
+    /// Builds the layout. `drugs` pairs each drug name with its resolved parameters.
+    pub fn new(
+        drugs: Vec<(String, PkParams)>,
+        platelet_model: PlateletModel,
+        pp: PlateletParams,
+    ) -> Self {
+        let mut n = 0;
+        let mut take = |k: usize| {
+            let i = n;
+            n += k;
+            i
+        };
+        let modes: Vec<Option<LinearModes>> =
+            drugs.iter().map(|(_, pk)| LinearModes::new(pk)).collect();
+        let mut slots: Vec<Option<DrugSlot>> = vec![None; drugs.len()];
+        let mut place = |d: usize, take: &mut dyn FnMut(usize) -> usize| {
+            let (name, pk) = &drugs[d];
+            let depot = pk.has_depot().then(|| take(1));
+            let central = take(1);
+            let periph1 = (pk.compartments >= 2).then(|| take(1));
+            let periph2 = (pk.compartments >= 3).then(|| take(1));
+            let auc = take(1);
+            let (k10, k12, k21, k13, k31) = pk.micro();
+            slots[d] = Some(DrugSlot {
+                name: name.clone(),
+                pk: *pk,
+                depot,
+                central,
+                periph1,
+                periph2,
+                auc,
+                modes: modes[d],
+                k10,
+                k12,
+                k21,
+                k13,
+                k31,
+                inv_vc: 1.0 / pk.vc,
+            });
+        };
+        // Drugs the ODE always integrates, then (below) the platelet states, then linear drugs.
+        for d in (0..drugs.len()).filter(|&d| modes[d].is_none()) {
+            place(d, &mut take);
+        }
+        let effect = |k: EffectKind| -> Vec<usize> {
+            drugs
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, pk))| pk.effect == Some(k))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let xpo1 = effect(EffectKind::Xpo1).first().copied();
+        let (release, kill, signal) = (
+            effect(EffectKind::Release),
+            effect(EffectKind::Kill),
+            effect(EffectKind::Signal),
+        );
+        let pd = (platelet_model != PlateletModel::None).then(|| {
+            let x = xpo1.map(|_| take(1));
+            let e = x.and_then(|_| (pp.ke0 > 0.0).then(|| take(1)));
+            let prol = take(1);
+            let (tr1, tr2, tr3, plt) = (take(1), take(1), take(1), take(1));
+            let tpo = (platelet_model == PlateletModel::Tpo).then(|| take(1));
+            PdLayout {
+                x,
+                e,
+                prol,
+                tr1,
+                tr2,
+                tr3,
+                plt,
+                tpo,
+            }
+        });
+        let m = take(0);
+        for d in (0..drugs.len()).filter(|&d| modes[d].is_some()) {
+            place(d, &mut take);
+        }
+        let slots: Vec<DrugSlot> = slots.into_iter().flatten().collect();
+        let effects_exact = slots
+            .iter()
+            .all(|s| s.pk.effect.is_none() || s.modes.is_some());
+        let any_integrated_drug = slots.iter().any(|s| s.modes.is_none());
+        Self {
+            drugs: slots,
+            n,
+            m,
+            platelet_model,
+            pd,
+            pp,
+            rates: rates(&pp),
+            fixed_inhibition: 0.0,
+            power: Power::new(match platelet_model {
+                PlateletModel::Tpo => pp.gamma,
+                PlateletModel::None => 0.0,
+                _ => pp.f_gamma,
+            }),
+            xpo1,
+            release,
+            kill,
+            signal,
+            effects_exact,
+            any_integrated_drug,
+        }
+    }
+
+    /// The drug slot of a name.
+    pub fn drug(&self, name: &str) -> Option<(usize, &DrugSlot)> {
+        self.drugs.iter().enumerate().find(|(_, d)| d.name == name)
+    }
+
+    /// A resolved parameter by namespace and public name (drug, `platelets` or `friberg`).
+    pub fn param(&self, ns: &str, p: &str) -> Option<f64> {
+        if let Some(fields) = table::platelet_namespace(ns) {
+            return fields
+                .iter()
+                .find(|f| f.name == p)
+                .map(|f| (f.get)(&self.pp));
+        }
+        let pk = &self.drug(ns)?.1.pk;
+        table::pk_field(p).map(|f| (f.get)(pk))
+    }
+
+    /// This model with individual parameter values replacing the resolved ones (no covariate
+    /// effect or random effect applied on top): e.g. POSTHOC estimates from a patient table.
+    pub fn with_individual_values(&self, values: &Overrides) -> Result<Model> {
+        let mut drugs: Vec<(String, PkParams)> =
+            self.drugs.iter().map(|d| (d.name.clone(), d.pk)).collect();
+        let mut pp = self.pp;
+        for (ns, params) in values {
+            for (p, &v) in params {
+                let field = format!("{ns}.{p}");
+                let slot: &mut f64 = if table::platelet_namespace(ns).is_some() {
+                    let f = table::platelet_field(ns, p)
+                        .ok_or_else(|| ModelError::new(&field, "unknown parameter"))?;
+                    (f.slot)(&mut pp)
+                } else {
+                    let Some((_, pk)) = drugs.iter_mut().find(|(n, _)| n == ns) else {
+                        continue; // a drug the trial does not simulate (no platelet effect)
+                    };
+                    let f = table::pk_field(p)
+                        .ok_or_else(|| ModelError::new(&field, "unknown parameter"))?;
+                    (f.slot)(pk)
+                };
+                *slot = non_negative(&field, v)?;
+            }
+        }
+        for (name, pk) in &drugs {
+            positive(&format!("{name}.Vc"), pk.vc)?;
+        }
+        pp.validate()?;
+        let mut m = Model::new(drugs, self.platelet_model, pp);
+        m.fixed_inhibition = self.fixed_inhibition;
+        Ok(m)
+    }
+
+    /// Initial state: no drug, platelet system at baseline.
+    pub fn initial_state(&self, y: &mut [f64]) {
+        y.fill(0.0);
+        if let Some(pd) = self.pd {
+            let base = if self.platelet_model.is_friberg() {
+                self.pp.p0
+            } else {
+                self.rates.kcirc * self.pp.p0 / self.rates.ktr
+            };
+            for i in [pd.prol, pd.tr1, pd.tr2, pd.tr3] {
+                y[i] = base;
+            }
+            y[pd.plt] = self.pp.p0;
+            if let Some(t) = pd.tpo {
+                y[t] = 1.0;
+            }
+        }
+    }
+}

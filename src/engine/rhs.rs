@@ -1,0 +1,256 @@
+//! The right-hand side of one patient's system: the drugs' compartments and the platelet model
+//! under the drugs' forcing (release block, progenitor kill, TPO-signal inhibition, XPO1
+//! engagement).
+
+use super::model::{Model, PdLayout};
+use super::segment::NodeConcentrations;
+use super::segment::Segment;
+use crate::numerics::mathfn::exp;
+use crate::pk::modes::LinearModes;
+use crate::spec::platelet_model::PlateletModel;
+/// What the drugs do to the platelet model at one time: everything its right-hand side needs
+/// besides the state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Forcing {
+    /// Release factor: the product of `1 - Emax C / (EC50 + C)` over the release drugs.
+    pub(super) release: f64,
+    /// Kill rate of proliferating cells (1/h).
+    pub(super) kkill: f64,
+    /// TPO signal kept by the drugs other than selinexor (and the fixed inhibition).
+    pub(super) keep_other: f64,
+    /// Selinexor concentration (mg/L).
+    pub(super) c_sel: f64,
+    /// `exp(phi)` and `exp(-phi)` (see [`Segment::lawson`]).
+    pub(super) ephi: f64,
+    pub(super) emphi: f64,
+}
+
+impl Model {
+    /// Right-hand side over one segment.
+    ///
+    /// Depots are exact: `y[depot]` holds the depot's content at `seg.t0` (where nothing enters
+    /// a depot), so its content at `t` is `y[depot] exp(-ka (t - t0))` and its derivative is
+    /// reported as 0; [`Model::end_segment`] moves the depots to the segment end. With
+    /// `seg.exact`, `y` and `dy` need only hold the first [`Model::m`] states: the linear drugs'
+    /// concentrations come from their modal solution.
+    #[inline]
+    pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
+        self.drugs_rhs(t, y, dy, seg);
+        if let Some(pd) = &self.pd {
+            let lawson = seg.lawson.then(|| {
+                let e = exp(self.phi_conc(seg, t - seg.t0).0);
+                (e, 1.0 / e)
+            });
+            let f = self.forcing(
+                |d| self.state_or_exact_conc(d, y, seg, |m| m.conc(&seg.modal[d], t - seg.t0)),
+                lawson,
+            );
+            self.pd_rhs(pd, y, dy, &f, seg.lawson);
+        }
+        self.check_padding(dy, seg);
+    }
+
+    /// Concentration of drug `d`: from its modal solution (by `exact`) in an exact segment, else
+    /// from the state.
+    #[inline(always)]
+    pub(super) fn state_or_exact_conc(
+        &self,
+        d: usize,
+        y: &[f64],
+        seg: &Segment,
+        exact: impl Fn(&LinearModes) -> f64,
+    ) -> f64 {
+        let s = &self.drugs[d];
+        match (&s.modes, seg.exact) {
+            (Some(m), true) => exact(m),
+            _ => s.conc(y),
+        }
+    }
+
+    /// The platelet model's forcing from the drugs' concentrations `conc(d)` and, when X is in
+    /// integrating-factor form, `(exp(phi), exp(-phi))`.
+    #[inline(always)]
+    pub(super) fn forcing(
+        &self,
+        conc: impl Fn(usize) -> f64,
+        lawson: Option<(f64, f64)>,
+    ) -> Forcing {
+        let mut release = 1.0;
+        for &d in &self.release {
+            let s = &self.drugs[d];
+            let c = conc(d).max(0.0);
+            release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
+        }
+        let mut kkill = 0.0;
+        for &d in &self.kill {
+            kkill += self.drugs[d].pk.e1 * conc(d).max(0.0);
+        }
+        let mut keep_other = 1.0 - self.fixed_inhibition;
+        for &d in &self.signal {
+            let s = &self.drugs[d];
+            let c = conc(d).max(0.0);
+            keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
+        }
+        let c_sel = self.xpo1.map_or(0.0, |d| conc(d).max(0.0));
+        let (ephi, emphi) = lawson.unwrap_or((1.0, 1.0));
+        Forcing {
+            release,
+            kkill,
+            keep_other,
+            c_sel,
+            ephi,
+            emphi,
+        }
+    }
+
+    /// [`Model::rhs`] at stage `node` of the step whose node concentrations are in `nodes`
+    /// (from [`Model::node_concentrations`]).
+    #[inline(always)]
+    pub fn rhs_at_node(
+        &self,
+        t: f64,
+        y: &[f64],
+        dy: &mut [f64],
+        seg: &Segment,
+        nodes: &NodeConcentrations,
+        node: usize,
+    ) {
+        self.drugs_rhs(t, y, dy, seg);
+        if let Some(pd) = &self.pd {
+            if nodes.has_forcing {
+                self.pd_rhs(pd, y, dy, &nodes.forcing[node], seg.lawson);
+            } else {
+                let f = self.forcing(
+                    |d| self.state_or_exact_conc(d, y, seg, |_| nodes.c[d][node]),
+                    seg.lawson.then(|| (nodes.ephi[node], nodes.emphi[node])),
+                );
+                self.pd_rhs(pd, y, dy, &f, seg.lawson);
+            }
+        }
+        self.check_padding(dy, seg);
+    }
+
+    /// The derivatives of the integrated drugs' states (all drugs, or in an exact segment the
+    /// drugs without a modal solution).
+    #[inline(always)]
+    pub(super) fn drugs_rhs(&self, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
+        if seg.exact && !self.any_integrated_drug {
+            return;
+        }
+        for (d, s) in self.drugs.iter().enumerate() {
+            if seg.exact && s.modes.is_some() {
+                continue;
+            }
+            let ac = y[s.central];
+            let mut dc = seg.rate[d] - s.k10 * ac;
+            if let Some(g) = s.depot {
+                dc += s.pk.ka * y[g] * exp(-s.pk.ka * (t - seg.t0));
+                dy[g] = 0.0;
+            }
+            if let Some(p) = s.periph1 {
+                let flow = s.k12 * ac - s.k21 * y[p];
+                dy[p] = flow;
+                dc -= flow;
+            }
+            if let Some(p) = s.periph2 {
+                let flow = s.k13 * ac - s.k31 * y[p];
+                dy[p] = flow;
+                dc -= flow;
+            }
+            let c = ac * s.inv_vc;
+            if s.pk.mm {
+                let vmax = if s.pk.kdes > 0.0 {
+                    s.pk.vmax * exp(-s.pk.kdes * t)
+                } else {
+                    s.pk.vmax
+                };
+                dc -= vmax * c / (s.pk.km + c.max(0.0));
+            }
+            dy[s.central] = dc;
+            dy[s.auc] = c;
+        }
+    }
+
+    /// Entries past the integrated states are never written: every state and derivative buffer
+    /// starts at zero (a `fill` here cost a memset call per evaluation).
+    #[inline(always)]
+    pub(super) fn check_padding(&self, dy: &[f64], seg: &Segment) {
+        debug_assert!(dy[if seg.exact { self.m } else { self.n }..]
+            .iter()
+            .all(|&v| v == 0.0));
+    }
+
+    /// The platelet model's derivatives under forcing `f` (X in integrating-factor form when
+    /// `lawson`).
+    #[inline(always)]
+    pub(super) fn pd_rhs(
+        &self,
+        pd: &PdLayout,
+        y: &[f64],
+        dy: &mut [f64],
+        f: &Forcing,
+        lawson: bool,
+    ) {
+        let r = &self.rates;
+        let (release, kkill, keep_other, c_sel) = (f.release, f.kkill, f.keep_other, f.c_sel);
+        let mut x = 0.0;
+        if let Some(ix) = pd.x {
+            if lawson {
+                // The state is V = (1 - X) exp(phi): V' = koff exp(phi) (Model::begin_segment).
+                // (unclamped here: the signal is clamped at 0 below, and rounding is all it
+                // could take X under 0)
+                x = 1.0 - y[ix] * f.emphi;
+                dy[ix] = self.pp.koff * f.ephi;
+            } else {
+                x = y[ix];
+                dy[ix] = self.pp.kon * c_sel * (1.0 - x) - self.pp.koff * x;
+            }
+            if let Some(ie) = pd.e {
+                // Effect compartment: the TPO signal sees E, which follows X with rate ke0.
+                let e = y[ie];
+                dy[ie] = self.pp.ke0 * (x - e);
+                x = e;
+            }
+        }
+        // The progenitors' growth factor, `signal^gamma` from the model's tables (`Model::power`).
+        let (growth, ktr, kout) = match pd.tpo {
+            Some(it) => {
+                let tpo = y[it];
+                let signal = (tpo * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
+                (self.power.pow(signal), r.ktr, r.kcirc)
+            }
+            None => {
+                // Friberg: ktr from friberg.MTT, circulation at ktr, feedback (P0/Circ)^gamma.
+                let ktr = 4.0 / self.pp.f_mtt;
+                let edrug = match self.platelet_model {
+                    PlateletModel::FribergEmax => self.pp.f_emax * c_sel / (self.pp.f_ec50 + c_sel),
+                    _ => self.pp.f_slope * c_sel,
+                };
+                let plt = y[pd.plt];
+                let feedback = self.power.pow(self.pp.p0 / plt.max(1e-12));
+                ((1.0 - edrug) * keep_other * feedback, ktr, ktr)
+            }
+        };
+        // Prol, Tr1-3 and P are consecutive (Model::new): one bounds check for the five.
+        let p = pd.prol;
+        debug_assert!(pd.tr1 == p + 1 && pd.tr2 == p + 2 && pd.tr3 == p + 3 && pd.plt == p + 4);
+        let (Some(&[prol, tr1, tr2, tr3, plt]), Some(d)) = (
+            y.get(p..p + 5).and_then(|v| <&[f64; 5]>::try_from(v).ok()),
+            dy.get_mut(p..p + 5)
+                .and_then(|v| <&mut [f64; 5]>::try_from(v).ok()),
+        ) else {
+            return;
+        };
+        *d = [
+            ktr * prol * (growth - 1.0) - kkill * prol,
+            ktr * (prol - tr1),
+            ktr * (tr1 - tr2),
+            ktr * tr2 - ktr * release * tr3,
+            ktr * release * tr3 - kout * plt,
+        ];
+        if let Some(it) = pd.tpo {
+            let tpo = y[it];
+            dy[it] = r.ksyn - r.kel_t * tpo - r.kp * plt * tpo;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! One patient's resolved parameter values: what the engine computes with.
+
+use super::table::EffectKind;
+use crate::error::{in_range, positive, Result};
+
+/// One patient's resolved parameters of one drug.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PkParams {
+    pub compartments: u8,
+    pub mm: bool,
+    pub ka: f64,
+    pub cl: f64,
+    pub vc: f64,
+    pub q: f64,
+    pub vp: f64,
+    pub q2: f64,
+    pub vp2: f64,
+    pub f: f64,
+    pub tlag: f64,
+    pub vmax: f64,
+    pub km: f64,
+    pub kdes: f64,
+    pub effect: Option<EffectKind>,
+    /// Effect parameters: (Emax|slope|Imax, EC50|IC50).
+    pub e1: f64,
+    pub e2: f64,
+}
+
+impl PkParams {
+    pub fn has_depot(&self) -> bool {
+        self.ka > 0.0
+    }
+    /// Number of ODE states: depot (if any), central, peripherals, cumulative AUC.
+    pub fn n_states(&self) -> usize {
+        usize::from(self.has_depot()) + usize::from(self.compartments) + 1
+    }
+    /// Micro rate constants (k10, k12, k21, k13, k31).
+    pub fn micro(&self) -> (f64, f64, f64, f64, f64) {
+        let k10 = self.cl / self.vc;
+        let (k12, k21) = if self.compartments >= 2 {
+            (self.q / self.vc, self.q / self.vp)
+        } else {
+            (0.0, 0.0)
+        };
+        let (k13, k31) = if self.compartments >= 3 {
+            (self.q2 / self.vc, self.q2 / self.vp2)
+        } else {
+            (0.0, 0.0)
+        };
+        (k10, k12, k21, k13, k31)
+    }
+}
+
+/// One patient's platelet-model parameters (`platelets` and `friberg` namespaces).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PlateletParams {
+    pub kon: f64,
+    pub koff: f64,
+    pub imax: f64,
+    pub gamma: f64,
+    pub p0: f64,
+    pub mtt: f64,
+    pub lifespan: f64,
+    pub tpo_half: f64,
+    pub fp: f64,
+    /// Effect-compartment rate (1/h) between XPO1 engagement X and the TPO signal: 0 means no
+    /// delay (the signal uses X); > 0 adds the state E, dE/dt = ke0 (X - E), used instead of X.
+    pub ke0: f64,
+    /// Friberg: MTT, gamma, slope, Emax, EC50.
+    pub f_mtt: f64,
+    pub f_gamma: f64,
+    pub f_slope: f64,
+    pub f_emax: f64,
+    pub f_ec50: f64,
+}
+
+impl PlateletParams {
+    pub fn validate(&self) -> Result<()> {
+        positive("platelets.kon", self.kon).or_else(|e| {
+            if self.kon == 0.0 {
+                Ok(0.0)
+            } else {
+                Err(e)
+            }
+        })?;
+        positive("platelets.koff", self.koff)?;
+        in_range("platelets.Imax", self.imax, 0.0, 1.0)?;
+        in_range("platelets.gamma", self.gamma, 0.0, 10.0)?;
+        positive("platelets.P0", self.p0)?;
+        positive("platelets.MTT", self.mtt)?;
+        positive("platelets.lifespan", self.lifespan)?;
+        positive("platelets.tpo_half", self.tpo_half)?;
+        in_range("platelets.fP", self.fp, 0.0, 0.999_999)?;
+        in_range("platelets.ke0", self.ke0, 0.0, f64::MAX)?;
+        positive("friberg.MTT", self.f_mtt)?;
+        in_range("friberg.gamma", self.f_gamma, 0.0, 10.0)?;
+        in_range("friberg.slope", self.f_slope, 0.0, f64::MAX)?;
+        in_range("friberg.Emax", self.f_emax, 0.0, 1.0)?;
+        positive("friberg.EC50", self.f_ec50)?;
+        Ok(())
+    }
+}

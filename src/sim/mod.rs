@@ -1,0 +1,10 @@
+//! Simulation: one patient (outputs, exposure metrics), per-subject metrics accumulated while
+//! the solver runs, dose rules at lab visits, population sampling and virtual trials.
+
+pub mod columns;
+pub mod exposure;
+pub mod metrics;
+pub mod rules;
+pub mod sampling;
+pub mod simulate;
+pub mod trial;

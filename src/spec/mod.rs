@@ -1,0 +1,13 @@
+//! What users write: the library (drugs, platelet-model parameters, regimens, populations, dose
+//! rules) as serde data with its validation, patients, CTCAE grading, and the resolution of one
+//! patient's parameters from the library. Nothing here simulates.
+
+pub mod dose_rules;
+pub mod drug;
+pub mod grading;
+pub mod library;
+pub mod patient;
+pub mod platelet_model;
+pub mod population;
+pub mod regimen;
+pub mod resolve;
