@@ -1,0 +1,84 @@
+"""The calibration tooling (calibration/calib): the targets file, and the objective against values of
+the script it replaced."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "calibration"))
+
+from calib import fit, objective, targets  # noqa: E402
+
+# The --init values of the shipped calibration (docs/calibration.md, command line).
+SHIPPED_INIT = {"Imax": 0.6813, "kon": 2.361, "koff": 0.007966, "gamma": 0.1921, "tpo_half": 23.19, "fP": 0.9086,
+                "cv_kon": 0.7268, "cv_Imax": 2.927, "P0_heavy": 102.5, "P0_early": 190.8, "P0_cv": 0.3567,
+                "Emax_btz": 0.9995, "EC50_btz": 9.561e-5, "q_report": 0.5015}
+
+# Computed with the single-file calibration/calibrate.py of commit d621d7e (Evaluator.objective,
+# solve_discontinuation, fit_stage) before it was split into calibration/calib.
+OLD_SMALL = {  # Evaluator(n=30, seed=20261121, n_boston=20)
+    "all arms, all params, shipped init": 49.5615966688103,
+    "all arms, all params, start": 249.4463973867392,
+    "short, storm + svd, 3 params, shipped init": 37.36110702514083,
+    "no arms, stage-0 params, shipped init": 3.9216694898497133,
+}
+OLD_QUICK = {  # Evaluator(n=120, seed=20261121, n_boston=80), as --quick
+    "start": 210.24557023249702,
+    "disc_median": {"rrmm_heavily_pretreated": 56.0, "rrmm_early_relapse": 205.0},
+    "start after solve_discontinuation": 215.64605844169046,
+    "stage B, 6 evaluations": {"P0_early": 211.7713797050213, "EC50_btz": 5.000000000000004e-05, "Emax_btz": 0.99},
+}
+
+
+@pytest.fixture(scope="module")
+def spec() -> targets.Spec:
+    return targets.load()
+
+
+def test_targets_file_loads_with_citations_and_starts_inside_bounds(spec):
+    assert list(spec.arms) == ["storm", "svd", "vd"]
+    assert len(spec.targets) == 8 and len({t.key for t in spec.targets}) == 8
+    for t in spec.targets:
+        assert t.source.strip(), f"{t.key} has no citation"
+        assert t.arm in spec.arms
+        assert (t.k is not None) != (t.value is not None), t.key
+        assert t.se_obs > 0
+    for a in spec.arms.values():
+        assert a.time_on_treatment_source.strip() and a.population in spec.populations
+    for p in spec.populations.values():
+        assert p.discontinuation_source.strip()
+    assert len(spec.params) == 14
+    for p in spec.params.values():
+        assert p.lo < p.start < p.hi, p.name
+        assert p.meaning.strip() and p.writes_to.strip()
+        assert p.prior_sd is None or p.prior_sd > 0
+    assert {name for _, free, *_ in fit.STAGES for name in free} <= set(spec.params)
+
+
+def test_objective_equals_the_old_script(spec):
+    ev = objective.Evaluator(spec, 30, 20261121, 20)
+    shipped = {**spec.start, **SHIPPED_INIT}
+    everything, arms = list(spec.params), list(spec.arms)
+    got = {"all arms, all params, shipped init": ev.objective(shipped, arms, everything)[0],
+           "all arms, all params, start": ev.objective(spec.start, arms, everything)[0]}
+    ev.short = True
+    got["short, storm + svd, 3 params, shipped init"] = ev.objective(shipped, ["storm", "svd"], ["Imax", "kon", "q_report"])[0]
+    got["no arms, stage-0 params, shipped init"] = ev.objective(shipped, [], fit.STAGES[0][1])[0]
+    assert got == pytest.approx(OLD_SMALL, rel=1e-12, abs=0)
+
+
+def test_discontinuation_and_a_search_stage_equal_the_old_script(spec):
+    ev = objective.Evaluator(spec, 120, 20261121, 80)
+    everything, arms = list(spec.params), list(spec.arms)
+    assert ev.objective(spec.start, arms, everything)[0] == pytest.approx(OLD_QUICK["start"], rel=1e-12, abs=0)
+    assert fit.solve_discontinuation(ev, spec.start, lambda msg: None) == OLD_QUICK["disc_median"]
+    assert ev.disc_median == OLD_QUICK["disc_median"]
+    assert ev.objective(spec.start, arms, everything)[0] == pytest.approx(OLD_QUICK["start after solve_discontinuation"],
+                                                                          rel=1e-12, abs=0)
+    x = fit.fit_stage(ev, spec.start, ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 6, "B: test", lambda msg: None)
+    want = OLD_QUICK["stage B, 6 evaluations"]
+    assert {k: x[k] for k in want} == pytest.approx(want, rel=1e-12, abs=0)
