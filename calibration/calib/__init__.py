@@ -16,6 +16,12 @@ objective
     Simulation of the arms and the objective.
 fit
     The staged Nelder-Mead search and the discontinuation medians.
+check
+    The final check with the engine's sampler, and its report table.
+writers
+    The calibrated library files (tomlkit), ``ae_reporting.json``, ``report.csv``, ``history.csv``.
+doc
+    ``docs/calibration.md``.
 """
 
 from pathlib import Path

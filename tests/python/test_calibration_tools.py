@@ -1,17 +1,20 @@
-"""The calibration tooling (calibration/calib): the targets file, and the objective against values of
-the script it replaced."""
+"""The calibration tooling (calibration/calib): the targets file, the objective against values of the
+script it replaced, and the tomlkit writers."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
+import tomlkit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "calibration"))
 
-from calib import fit, objective, targets  # noqa: E402
+from calib import fit, objective, targets, writers  # noqa: E402
+from calib.library import fmt  # noqa: E402
 
 # The --init values of the shipped calibration (docs/calibration.md, command line).
 SHIPPED_INIT = {"Imax": 0.6813, "kon": 2.361, "koff": 0.007966, "gamma": 0.1921, "tpo_half": 23.19, "fP": 0.9086,
@@ -82,3 +85,77 @@ def test_discontinuation_and_a_search_stage_equal_the_old_script(spec):
     x = fit.fit_stage(ev, spec.start, ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 6, "B: test", lambda msg: None)
     want = OLD_QUICK["stage B, 6 evaluations"]
     assert {k: x[k] for k in want} == pytest.approx(want, rel=1e-12, abs=0)
+
+
+def changed_lines(before: str, after: str) -> list[int]:
+    """Indices of the lines that differ (the files must have the same number of lines)."""
+    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    assert len(a) == len(b)
+    return [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+
+
+@pytest.mark.parametrize("file,path,value", [("platelets.toml", "platelets.kon", 3.142),
+                                             ("drugs.toml", "drugs.bortezomib.params.EC50", 7.5e-5)])
+def test_value_writer_changes_only_that_value_and_its_source(tmp_path, file, path, value):
+    target = tmp_path / file
+    shutil.copy(ROOT / "data" / file, target)
+    before = target.read_text(encoding="utf-8")
+    writers.edit_toml(target, lambda doc: writers.set_value(doc, path, value, "a new source"))
+    after = target.read_text(encoding="utf-8")
+    lines = changed_lines(before, after)
+    assert len(lines) == 1
+    *tables, key = path.split(".")
+    old, new = tomlkit.parse(before).unwrap(), tomlkit.parse(after).unwrap()
+    for k in tables:
+        old, new = old[k], new[k]
+    assert new[key] == {**old[key], "value": float(fmt(value)), "source": "a new source"}
+    assert f"value = {fmt(value)}," in after.splitlines()[lines[0]]
+
+
+def test_population_writer_changes_only_the_calibrated_lines(tmp_path):
+    target = tmp_path / "populations.toml"
+    shutil.copy(ROOT / "data" / "populations.toml", target)
+    before = target.read_text(encoding="utf-8")
+    pop = tomlkit.parse(before).unwrap()["populations"]["rrmm_early_relapse"]
+    plt = pop["covariates"]["platelets"]
+
+    def edit(doc):
+        writers.set_population(doc["populations"]["rrmm_early_relapse"], 201.5, plt["cv"], pop["iiv"]["platelets.kon"],
+                               pop["iiv"]["platelets.Imax"], pop["discontinuation"]["median_days"], "a new note")
+
+    writers.edit_toml(target, edit)
+    after = target.read_text(encoding="utf-8")
+    lines = changed_lines(before, after)
+    assert [after.splitlines()[i] for i in lines] == [
+        "# calibrated: a new note",
+        before.splitlines()[lines[1]].replace("median = 184.1,", "median = 201.5,"),
+    ]
+    assert tomlkit.parse(after).unwrap()["populations"]["rrmm_early_relapse"]["covariates"]["platelets"]["median"] == 201.5
+
+
+def test_write_library_edits_only_the_calibrated_entries(tmp_path, spec):
+    for file in ("platelets.toml", "drugs.toml", "populations.toml"):
+        shutil.copy(ROOT / "data" / file, tmp_path / file)
+    disc = {"rrmm_heavily_pretreated": 55.0, "rrmm_early_relapse": 444.0}
+    writers.write_library(tmp_path, spec, spec.start, disc, fit.FITTED, lambda msg: None)
+    for file in ("platelets.toml", "drugs.toml", "populations.toml"):
+        before, after = (ROOT / "data" / file).read_text(encoding="utf-8"), (tmp_path / file).read_text(encoding="utf-8")
+        for i in changed_lines(before, after):
+            line = after.splitlines()[i]
+            assert line.startswith(("# calibrated: ", "covariates.platelets =", "iiv =", "discontinuation =")) or \
+                line.split(" = ")[0] in {p.writes_to.split(".")[-1] for p in spec.params.values() if p.source}, line
+    lib = {f: tomlkit.parse((tmp_path / f"{f}.toml").read_text(encoding="utf-8")).unwrap() for f in ("platelets", "drugs", "populations")}
+    assert lib["platelets"]["platelets"]["kon"]["value"] == 1.0
+    assert lib["platelets"]["platelets"]["kon"]["source"].endswith(writers.calibrated_by())
+    assert lib["drugs"]["drugs"]["bortezomib"]["params"]["EC50"]["value"] == 5e-5
+    early = lib["populations"]["populations"]["rrmm_early_relapse"]
+    assert early["covariates"]["platelets"]["median"] == 197.0 and early["covariates"]["platelets"]["cv"] == 0.45
+    assert early["iiv"] == {"platelets.kon": 0.6, "platelets.Imax": 0.3}
+    assert early["discontinuation"]["median_days"] == 444.0
+
+
+def test_ae_reporting_round_trip(tmp_path):
+    path = tmp_path / "ae_reporting.json"
+    assert writers.load_q_report(path) == 1.0
+    writers.write_ae_reporting(0.4175, lambda msg: None, path=path)
+    assert writers.load_q_report(path) == 0.4175
