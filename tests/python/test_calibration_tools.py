@@ -1,9 +1,10 @@
-"""The calibration tooling (calibration/calib): the targets file, the objective against values of the
-script it replaced, and the tomlkit writers."""
+"""The calibration tooling (calibration/calib, calibration/calibrate.py): the targets file, the
+objective against values of the script it replaced, the tomlkit writers, and the command line."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -159,3 +160,10 @@ def test_ae_reporting_round_trip(tmp_path):
     assert writers.load_q_report(path) == 1.0
     writers.write_ae_reporting(0.4175, lambda msg: None, path=path)
     assert writers.load_q_report(path) == 0.4175
+
+
+def test_command_line_help():
+    out = subprocess.run([sys.executable, str(ROOT / "calibration" / "calibrate.py"), "--help"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    for flag in ("--write", "--verify", "--n", "--seed", "--maxiter", "--check-n", "--check-seed", "--quick"):
+        assert flag in out
