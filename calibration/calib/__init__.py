@@ -25,5 +25,7 @@ doc
 """
 
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
+Log = Callable[[str], None]  # receives progress lines

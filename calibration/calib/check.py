@@ -4,17 +4,15 @@ report table of observed against simulated values."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import selinexor_pkpd as sp
 
-from . import ROOT
+from . import ROOT, Log
 from .metrics import arm_metrics, lab_days
 from .physiology import typical_checks
 from .targets import Spec
 from .writers import AE_REPORTING, load_q_report
-
-Log = Callable[[str], None]
 
 
 def check(spec: Spec, library: Any, n: int, seed: int, q_report: float,

@@ -4,11 +4,11 @@ of observed against simulated values, and the notes of ``calibration/notes.md``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import selinexor_pkpd as sp
 
-from . import ROOT
+from . import ROOT, Log
 from .fit import STAGES
 from .library import fmt
 from .metrics import lab_days
@@ -23,7 +23,7 @@ CALIBRATION_MD = ROOT / "docs" / "calibration.md"
 
 
 def write_doc(spec: Spec, x: dict[str, float], disc_median: dict[str, float], rows: list[dict[str, Any]],
-              run: dict[str, Any], log: Callable[[str], None], path: Path = CALIBRATION_MD) -> None:
+              run: dict[str, Any], log: Log, path: Path = CALIBRATION_MD) -> None:
     """Write the calibration document.
 
     Parameters

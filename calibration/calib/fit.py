@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy import optimize
 
+from . import Log
 from .library import fmt, rounded
 from .objective import Evaluator
-
-Log = Callable[[str], None]
 
 # (name, free parameters, arms, evaluations at --maxiter 100 (scaled), short BOSTON horizon)
 STAGES = [

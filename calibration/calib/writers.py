@@ -13,11 +13,9 @@ import tomlkit
 from tomlkit.items import Comment, InlineTable, Table
 from tomlkit.toml_document import TOMLDocument
 
-from . import ROOT
+from . import ROOT, Log
 from .library import BASELINE_MEDIAN, fmt
 from .targets import Spec
-
-Log = Callable[[str], None]
 
 DATE = "2026-11-22"  # date of the shipped calibration, written into the sources
 AE_REPORTING = ROOT / "calibration" / "ae_reporting.json"
