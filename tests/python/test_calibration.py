@@ -1,4 +1,4 @@
-"""The shipped defaults reproduce the training targets of MODEL.md section 7 (see docs/calibration.md).
+"""The shipped defaults reproduce the training targets of calibration/targets.toml (see docs/calibration.md).
 
 Each training arm is simulated as calibration/calibrate.py simulates it (regimen preset, label dose
 rules, population preset with its time on treatment, grading on the lab visits) with the shipped
@@ -7,12 +7,13 @@ defaults and no overrides, and every lab-based incidence must lie inside the exa
 patient on continuous 80 mg BIW and 100 mg QW (no dose rules) must have the 12-week nadir in weeks
 3-6 (days 15-42) without overshooting 1.2 x baseline, and after 4 weeks of 80 mg BIW come back
 towards baseline by day 112 (0.9-1.5 x) with any rebound inside the normal range (<= 450 x 10^9/L;
-ASSUMPTION, MODEL.md section 3: patients do not show overshoots above 500).
+ASSUMPTION, docs/model.md: patients do not show overshoots above 500).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,33 +22,28 @@ from scipy import stats
 
 import selinexor_pkpd as sp
 
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "calibration"))
+
+from calib.targets import load  # noqa: E402
+
 SEED = 4242  # not the calibration seed
 N = 500
 
 # Observation model of the label's adverse-event counts (ASSUMPTION, calibration/calibrate.py): a
 # treatment-emergent lab value of grade 3-4 is always reported, one of grade 1-2 with probability
 # q_report at each visit. The fitted q_report ships next to the calibration script.
-Q_REPORT = float(json.loads((Path(__file__).resolve().parents[2] / "calibration" / "ae_reporting.json")
-                            .read_text(encoding="utf-8"))["q_report"])
-ONSET_DAYS = (22.0, 3.0)  # label median time to onset, study day; SE an ASSUMPTION (no interval given)
+Q_REPORT = float(json.loads((ROOT / "calibration" / "ae_reporting.json").read_text(encoding="utf-8"))["q_report"])
+
+CALIBRATION = load()  # calibration/targets.toml
+# label median time to onset, study day; SE an ASSUMPTION (no interval given)
+ONSET_DAYS = next((t.value, t.se) for t in CALIBRATION.targets if t.metric == "onset_te_reported_median")
 
 # arm: (regimen, dose rules, population, days simulated)
-ARMS = {
-    "storm": ("xd_80_biw", "label_biw", "rrmm_heavily_pretreated", 182.0),
-    "svd": ("svd_100_qw", "label_qw", "rrmm_early_relapse", 280.0),
-    "vd": ("vd_boston", None, "rrmm_early_relapse", 280.0),
-}
+ARMS = {k: (a.regimen, a.rules, a.population, a.days) for k, a in CALIBRATION.arms.items()}
 
-# (arm, summary key or "any_te_lab", k, n, what): observed counts, MODEL.md section 7
-TARGETS = [
-    ("storm", "g3plus_lab", 72, 123, "STORM grade 3-4 58-59% (Chari 2019)"),
-    ("storm", "g3_lab", 31, 123, "STORM grade 3 25%"),
-    ("storm", "g4_lab", 41, 123, "STORM grade 4 33%"),
-    ("storm", "g3plus_lab", 123, 202, "XPOVIO label pool grade 3-4 61%"),
-    ("storm", "any_te_reported", 149, 202, "XPOVIO label pool any grade 74% (treatment-emergent, reported)"),
-    ("svd", "g3plus_lab", 77, 195, "BOSTON SVd grade 3-4 39% (Grosicki 2020)"),
-    ("vd", "g3plus_lab", 35, 207, "BOSTON Vd grade 3-4 17%"),
-]
+# (arm, summary key or "any_te_lab", k, n, what): the observed counts
+TARGETS = [(t.arm, t.metric, t.k, t.n, f"{t.description}, {t.source}") for t in CALIBRATION.targets if t.k is not None]
 
 
 def clopper_pearson(k: int, n: int) -> tuple[float, float]:

@@ -1,0 +1,138 @@
+"""Metrics of a simulated arm on its lab visits, as trials grade.
+
+``lab_days`` and ``ctcae_grade`` restate facts the engine owns (its lab-visit schedule and its
+CTCAE grading); they are the only such copies in the calibration code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import selinexor_pkpd as sp
+
+
+def lab_days(regimen: sp.Regimen, days: float) -> np.ndarray:
+    """Lab-visit times (days after the first dose) of a regimen preset, as the engine schedules them."""
+    spec = regimen.to_dict()
+    labs = spec.get("labs") or {"cycle1": [1, 8, 15, 22], "later": [1, 15]}
+    out, start, k = [], 0.0, 0
+    blocks = spec["blocks"]
+    b = 0
+    left = blocks[0].get("cycles")
+    while start < days:
+        length = blocks[b]["cycle_days"]
+        for d in labs["cycle1"] if k == 0 else labs["later"]:
+            if d <= length and start + d - 1 < days:
+                out.append(start + d - 1)
+        start += length
+        k += 1
+        if left is not None:
+            left -= 1
+            if left == 0 and b + 1 < len(blocks):
+                b += 1
+                left = blocks[b].get("cycles")
+    return np.array(sorted(out), dtype=float)
+
+
+def ctcae_grade(p: np.ndarray) -> np.ndarray:
+    """CTCAE v4.03 grade of platelet count decreased: < 150 grade 1, < 75 grade 2, < 50 grade 3, < 25 grade 4."""
+    p = np.asarray(p, dtype=float)
+    return (p < 150).astype(int) + (p < 75) + (p < 50) + (p < 25)
+
+
+def weighted_grouped_median(grid: np.ndarray, weights: np.ndarray) -> float:
+    """Grouped median of events with ``weights`` (expected counts) on the sorted visit days ``grid``."""
+    total = weights.sum()
+    if not total > 0:
+        return math.nan
+    cdf = np.cumsum(weights) / total
+    k = int(np.searchsorted(cdf, 0.5 - 1e-12))
+    if k == 0:
+        return float(grid[0])
+    g0, g1, c0, c1 = grid[k - 1], grid[k], cdf[k - 1], cdf[k]
+    return float(g0 + (0.5 - c0) / (c1 - c0) * (g1 - g0))
+
+
+def reported_events(te: np.ndarray, g: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Observation model of adverse-event reporting (ASSUMPTION, ``q_report`` in calibration/targets.toml).
+
+    A treatment-emergent lab value of grade 3-4 is always reported, one of grade 1-2 with
+    probability ``q`` at each visit, independently (``q = 1``: every treatment-emergent value).
+
+    Parameters
+    ----------
+    te : ndarray of bool, (subjects, visits)
+        Treatment-emergent lab values.
+    g : ndarray of int, (subjects, visits)
+        Their grades.
+    q : float
+        Probability that a grade 1-2 value is reported.
+
+    Returns
+    -------
+    p_any : ndarray, (subjects,)
+        Probability that any event is reported.
+    p_first : ndarray, (subjects, visits)
+        Probability that the first reported event is at each visit (expected values: smooth in
+        ``q``, no random draws).
+    """
+    p = np.where(te, np.where(g >= 3, 1.0, q), 0.0)
+    none_yet = np.cumprod(1.0 - p, axis=1)
+    before = np.hstack([np.ones((p.shape[0], 1)), none_yet[:, :-1]])
+    return 1.0 - none_yet[:, -1], p * before
+
+
+def event_metrics(te: np.ndarray, g: np.ndarray, labs: np.ndarray, q: float) -> tuple[float, float, float]:
+    """Fraction of patients with a reported event, and the grouped and plain medians of the study day
+    (days after the first dose + 1) of the first one, under ``reported_events``."""
+    p_any, p_first = reported_events(te, g, q)
+    w = p_first.sum(axis=0)
+    if not w.sum() > 0:
+        return float(p_any.mean()), math.nan, math.nan
+    days = labs + 1.0
+    plain = float(days[int(np.searchsorted(np.cumsum(w) / w.sum(), 0.5 - 1e-12))])
+    return float(p_any.mean()), weighted_grouped_median(days, w), plain
+
+
+def arm_metrics(res: sp.PopulationResult, labs: np.ndarray, q_report: float) -> dict[str, float]:
+    """The engine's summary of an arm plus the lab-visit metrics the targets compare with.
+
+    Parameters
+    ----------
+    res : PopulationResult
+        The arm, observed on ``labs``.
+    labs : ndarray
+        Lab-visit times (days after the first dose).
+    q_report : float
+        Reporting probability of grade 1-2 values (see ``reported_events``).
+
+    Returns
+    -------
+    dict
+        ``res.summary()`` with ``n``; ``any_te_lab``, ``onset_te_lab_median`` and
+        ``onset_te_lab_median_plain`` (every treatment-emergent lab value an event), the same with
+        ``reported`` for reported events; ``any_grade_lab_incl_baseline``; and the medians over all
+        subjects of ``t_onset_g1_days``, ``t_nadir_days``, ``nadir``, ``days_on_treatment``
+        (``<key>_median_all``).
+    """
+    s = res.subjects
+    out = dict(res.summary())
+    out["n"] = len(s)
+    # Treatment-emergent any grade on the lab visits: a post-baseline visit (while on treatment)
+    # whose grade is worse than the baseline grade. Onset: study day (days after first dose + 1).
+    g0 = ctcae_grade(s["P0"].to_numpy())
+    on = labs[None, :] <= s["days_on_treatment"].to_numpy()[:, None] + 1e-9
+    post = labs[None, :] > 0
+    g = ctcae_grade(res.trajectories)
+    te = (g > g0[:, None]) & on & post
+    for tag, q in (("lab", 1.0), ("reported", q_report)):
+        out[f"any_te_{tag}"], out[f"onset_te_{tag}_median"], out[f"onset_te_{tag}_median_plain"] = \
+            event_metrics(te, g, labs, q)
+    out["any_grade_lab_incl_baseline"] = float((s["worst_grade_lab"] >= 1).mean())
+    if "any_grade_lab" in out and abs(out["any_grade_lab"] - out["any_te_lab"]) > 1e-12:
+        raise RuntimeError("treatment-emergent any grade differs from the package's any_grade_lab")
+    for key in ("t_onset_g1_days", "t_nadir_days", "nadir", "days_on_treatment"):
+        out[f"{key}_median_all"] = float(s[key].median())
+    return out

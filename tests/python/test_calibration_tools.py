@@ -1,0 +1,169 @@
+"""The calibration tooling (calibration/calib, calibration/calibrate.py): the targets file, the
+objective against values of the script it replaced, the tomlkit writers, and the command line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomlkit
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "calibration"))
+
+from calib import fit, objective, targets, writers  # noqa: E402
+from calib.library import fmt  # noqa: E402
+
+# The --init values of the shipped calibration (docs/calibration.md, command line).
+SHIPPED_INIT = {"Imax": 0.6813, "kon": 2.361, "koff": 0.007966, "gamma": 0.1921, "tpo_half": 23.19, "fP": 0.9086,
+                "cv_kon": 0.7268, "cv_Imax": 2.927, "P0_heavy": 102.5, "P0_early": 190.8, "P0_cv": 0.3567,
+                "Emax_btz": 0.9995, "EC50_btz": 9.561e-5, "q_report": 0.5015}
+
+# Computed with the single-file calibration/calibrate.py of commit d621d7e (Evaluator.objective,
+# solve_discontinuation, fit_stage) before it was split into calibration/calib.
+OLD_SMALL = {  # Evaluator(n=30, seed=20261121, n_boston=20)
+    "all arms, all params, shipped init": 49.5615966688103,
+    "all arms, all params, start": 249.4463973867392,
+    "short, storm + svd, 3 params, shipped init": 37.36110702514083,
+    "no arms, stage-0 params, shipped init": 3.9216694898497133,
+}
+OLD_QUICK = {  # Evaluator(n=120, seed=20261121, n_boston=80), as --quick
+    "start": 210.24557023249702,
+    "disc_median": {"rrmm_heavily_pretreated": 56.0, "rrmm_early_relapse": 205.0},
+    "start after solve_discontinuation": 215.64605844169046,
+    "stage B, 6 evaluations": {"P0_early": 211.7713797050213, "EC50_btz": 5.000000000000004e-05, "Emax_btz": 0.99},
+}
+
+
+@pytest.fixture(scope="module")
+def spec() -> targets.Spec:
+    return targets.load()
+
+
+def test_targets_file_loads_with_citations_and_starts_inside_bounds(spec):
+    assert list(spec.arms) == ["storm", "svd", "vd"]
+    assert len(spec.targets) == 8 and len({t.key for t in spec.targets}) == 8
+    for t in spec.targets:
+        assert t.source.strip(), f"{t.key} has no citation"
+        assert t.arm in spec.arms
+        assert (t.k is not None) != (t.value is not None), t.key
+        assert t.se_obs > 0
+    for a in spec.arms.values():
+        assert a.time_on_treatment_source.strip() and a.population in spec.populations
+    for p in spec.populations.values():
+        assert p.discontinuation_source.strip()
+    assert len(spec.params) == 14
+    for p in spec.params.values():
+        assert p.lo < p.start < p.hi, p.name
+        assert p.meaning.strip() and p.writes_to.strip()
+        assert p.prior_sd is None or p.prior_sd > 0
+    assert {name for _, free, *_ in fit.STAGES for name in free} <= set(spec.params)
+
+
+def test_objective_equals_the_old_script(spec):
+    ev = objective.Evaluator(spec, 30, 20261121, 20)
+    shipped = {**spec.start, **SHIPPED_INIT}
+    everything, arms = list(spec.params), list(spec.arms)
+    got = {"all arms, all params, shipped init": ev.objective(shipped, arms, everything)[0],
+           "all arms, all params, start": ev.objective(spec.start, arms, everything)[0]}
+    ev.short = True
+    got["short, storm + svd, 3 params, shipped init"] = ev.objective(shipped, ["storm", "svd"], ["Imax", "kon", "q_report"])[0]
+    got["no arms, stage-0 params, shipped init"] = ev.objective(shipped, [], fit.STAGES[0][1])[0]
+    assert got == pytest.approx(OLD_SMALL, rel=1e-12, abs=0)
+
+
+def test_discontinuation_and_a_search_stage_equal_the_old_script(spec):
+    ev = objective.Evaluator(spec, 120, 20261121, 80)
+    everything, arms = list(spec.params), list(spec.arms)
+    assert ev.objective(spec.start, arms, everything)[0] == pytest.approx(OLD_QUICK["start"], rel=1e-12, abs=0)
+    assert fit.solve_discontinuation(ev, spec.start, lambda msg: None) == OLD_QUICK["disc_median"]
+    assert ev.disc_median == OLD_QUICK["disc_median"]
+    assert ev.objective(spec.start, arms, everything)[0] == pytest.approx(OLD_QUICK["start after solve_discontinuation"],
+                                                                          rel=1e-12, abs=0)
+    x = fit.fit_stage(ev, spec.start, ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 6, "B: test", lambda msg: None)
+    want = OLD_QUICK["stage B, 6 evaluations"]
+    assert {k: x[k] for k in want} == pytest.approx(want, rel=1e-12, abs=0)
+
+
+def changed_lines(before: str, after: str) -> list[int]:
+    """Indices of the lines that differ (the files must have the same number of lines)."""
+    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    assert len(a) == len(b)
+    return [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+
+
+@pytest.mark.parametrize("file,path,value", [("platelets.toml", "platelets.kon", 3.142),
+                                             ("drugs.toml", "drugs.bortezomib.params.EC50", 7.5e-5)])
+def test_value_writer_changes_only_that_value_and_its_source(tmp_path, file, path, value):
+    target = tmp_path / file
+    shutil.copy(ROOT / "data" / file, target)
+    before = target.read_text(encoding="utf-8")
+    writers.edit_toml(target, lambda doc: writers.set_value(doc, path, value, "a new source"))
+    after = target.read_text(encoding="utf-8")
+    lines = changed_lines(before, after)
+    assert len(lines) == 1
+    *tables, key = path.split(".")
+    old, new = tomlkit.parse(before).unwrap(), tomlkit.parse(after).unwrap()
+    for k in tables:
+        old, new = old[k], new[k]
+    assert new[key] == {**old[key], "value": float(fmt(value)), "source": "a new source"}
+    assert f"value = {fmt(value)}," in after.splitlines()[lines[0]]
+
+
+def test_population_writer_changes_only_the_calibrated_lines(tmp_path):
+    target = tmp_path / "populations.toml"
+    shutil.copy(ROOT / "data" / "populations.toml", target)
+    before = target.read_text(encoding="utf-8")
+    pop = tomlkit.parse(before).unwrap()["populations"]["rrmm_early_relapse"]
+    plt = pop["covariates"]["platelets"]
+
+    def edit(doc):
+        writers.set_population(doc["populations"]["rrmm_early_relapse"], 201.5, plt["cv"], pop["iiv"]["platelets.kon"],
+                               pop["iiv"]["platelets.Imax"], pop["discontinuation"]["median_days"], "a new note")
+
+    writers.edit_toml(target, edit)
+    after = target.read_text(encoding="utf-8")
+    lines = changed_lines(before, after)
+    assert [after.splitlines()[i] for i in lines] == [
+        "# calibrated: a new note",
+        before.splitlines()[lines[1]].replace("median = 184.1,", "median = 201.5,"),
+    ]
+    assert tomlkit.parse(after).unwrap()["populations"]["rrmm_early_relapse"]["covariates"]["platelets"]["median"] == 201.5
+
+
+def test_write_library_edits_only_the_calibrated_entries(tmp_path, spec):
+    for file in ("platelets.toml", "drugs.toml", "populations.toml"):
+        shutil.copy(ROOT / "data" / file, tmp_path / file)
+    disc = {"rrmm_heavily_pretreated": 55.0, "rrmm_early_relapse": 444.0}
+    writers.write_library(tmp_path, spec, spec.start, disc, fit.FITTED, lambda msg: None)
+    for file in ("platelets.toml", "drugs.toml", "populations.toml"):
+        before, after = (ROOT / "data" / file).read_text(encoding="utf-8"), (tmp_path / file).read_text(encoding="utf-8")
+        for i in changed_lines(before, after):
+            line = after.splitlines()[i]
+            assert line.startswith(("# calibrated: ", "covariates.platelets =", "iiv =", "discontinuation =")) or \
+                line.split(" = ")[0] in {p.writes_to.split(".")[-1] for p in spec.params.values() if p.source}, line
+    lib = {f: tomlkit.parse((tmp_path / f"{f}.toml").read_text(encoding="utf-8")).unwrap() for f in ("platelets", "drugs", "populations")}
+    assert lib["platelets"]["platelets"]["kon"]["value"] == 1.0
+    assert lib["platelets"]["platelets"]["kon"]["source"].endswith(writers.calibrated_by())
+    assert lib["drugs"]["drugs"]["bortezomib"]["params"]["EC50"]["value"] == 5e-5
+    early = lib["populations"]["populations"]["rrmm_early_relapse"]
+    assert early["covariates"]["platelets"]["median"] == 197.0 and early["covariates"]["platelets"]["cv"] == 0.45
+    assert early["iiv"] == {"platelets.kon": 0.6, "platelets.Imax": 0.3}
+    assert early["discontinuation"]["median_days"] == 444.0
+
+
+def test_ae_reporting_round_trip(tmp_path):
+    path = tmp_path / "ae_reporting.json"
+    assert writers.load_q_report(path) == 1.0
+    writers.write_ae_reporting(0.4175, lambda msg: None, path=path)
+    assert writers.load_q_report(path) == 0.4175
+
+
+def test_command_line_help():
+    out = subprocess.run([sys.executable, str(ROOT / "calibration" / "calibrate.py"), "--help"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    for flag in ("--write", "--verify", "--n", "--seed", "--maxiter", "--check-n", "--check-seed", "--quick"):
+        assert flag in out
