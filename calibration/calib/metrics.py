@@ -14,32 +14,11 @@ import selinexor_pkpd as sp
 
 
 def lab_days(regimen: sp.Regimen, days: float) -> np.ndarray:
-    """Lab-visit times (days after the first dose) of a regimen preset, as the engine schedules them."""
-    spec = regimen.to_dict()
-    labs = spec.get("labs") or {"cycle1": [1, 8, 15, 22], "later": [1, 15]}
-    out, start, k = [], 0.0, 0
-    blocks = spec["blocks"]
-    b = 0
-    left = blocks[0].get("cycles")
-    while start < days:
-        length = blocks[b]["cycle_days"]
-        for d in labs["cycle1"] if k == 0 else labs["later"]:
-            if d <= length and start + d - 1 < days:
-                out.append(start + d - 1)
-        start += length
-        k += 1
-        if left is not None:
-            left -= 1
-            if left == 0 and b + 1 < len(blocks):
-                b += 1
-                left = blocks[b].get("cycles")
-    return np.array(sorted(out), dtype=float)
+    """Lab-visit times (days after the first dose) of a regimen, as the engine schedules them."""
+    return regimen.lab_days(days)
 
 
-def ctcae_grade(p: np.ndarray) -> np.ndarray:
-    """CTCAE v4.03 grade of platelet count decreased: < 150 grade 1, < 75 grade 2, < 50 grade 3, < 25 grade 4."""
-    p = np.asarray(p, dtype=float)
-    return (p < 150).astype(int) + (p < 75) + (p < 50) + (p < 25)
+ctcae_grade = sp.ctcae_grade
 
 
 def weighted_grouped_median(grid: np.ndarray, weights: np.ndarray) -> float:

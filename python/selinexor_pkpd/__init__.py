@@ -12,6 +12,7 @@ from typing import Any
 from ._errors import ModelError
 from ._library import Library, default_files, get_library, set_library
 from .compare import DEFAULT_ARMS, CompareResult, compare, from_inputs
+from .grading import GRADE_THRESHOLDS, ctcae_grade
 from .patient import Patient
 from .population import Population, PopulationResult, population, populations, simulate_population
 from .regimen import Regimen, dose
@@ -48,6 +49,7 @@ def regimen(name: str, *, library: Any = None) -> Regimen:
 
 __all__ = [
     "CompareResult",
+    "GRADE_THRESHOLDS",
     "DEFAULT_ARMS",
     "compare",
     "from_inputs",
@@ -58,6 +60,7 @@ __all__ = [
     "PopulationResult",
     "Regimen",
     "closed_form",
+    "ctcae_grade",
     "default_files",
     "dose",
     "drug",

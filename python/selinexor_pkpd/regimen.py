@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, Union
 
+import numpy as np
 import pandas as pd
 
 from . import _core
@@ -235,6 +237,29 @@ class Regimen:
         df.insert(2, "DAY", (df["TIME"] // 24 + 1).astype(int))
         df["EVID"] = 1
         return df[["ID", "TIME", "DAY", "CYCLE", "CYCLE_DAY", "DRUG", "AMT", "ROUTE", "CMT", "RATE", "DUR", "EVID"]]
+
+    def lab_days(self, days: float) -> np.ndarray:
+        """Lab-visit days within ``days`` (days after the first dose), as the engine schedules them.
+
+        Cycle 1 and later cycles follow the regimen's ``labs`` (default: days 1, 8, 15 and 22 of
+        cycle 1, then days 1 and 15 of each cycle); the dose rules act at these visits.
+
+        Returns
+        -------
+        numpy.ndarray
+            Sorted visit times in days (day 1 of cycle 1 is 0.0).
+        """
+        return _core.lab_days(self._json(), float(days))
+
+    def weekly_dose(self, drug: str = "selinexor") -> float:
+        """Planned weekly dose of ``drug`` in the unit of its first dose line (NaN if not dosed).
+
+        Amount times doses per week of the first line that doses the drug (dose days x 7 / cycle
+        length): 80 mg on days 1 and 3 of each week is 160, 100 mg on days 1, 8, 15 of a
+        21-day cycle is 100.
+        """
+        w = _core.weekly_dose(self._json(), drug)
+        return math.nan if w is None else w
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Regimen) and self._spec == other._spec

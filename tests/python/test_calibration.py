@@ -50,41 +50,15 @@ def clopper_pearson(k: int, n: int) -> tuple[float, float]:
     return float(stats.beta.ppf(0.025, k, n - k + 1)), float(stats.beta.ppf(0.975, k + 1, n - k))
 
 
-def lab_days(regimen: sp.Regimen, days: float) -> np.ndarray:
-    """The regimen's lab visits (days after the first dose), as the engine schedules them."""
-    spec = regimen.to_dict()
-    labs = spec.get("labs") or {"cycle1": [1, 8, 15, 22], "later": [1, 15]}
-    blocks = spec["blocks"]
-    out, start, k, b = [], 0.0, 0, 0
-    left = blocks[0].get("cycles")
-    while start < days:
-        length = blocks[b]["cycle_days"]
-        for d in labs["cycle1"] if k == 0 else labs["later"]:
-            if d <= length and start + d - 1 < days:
-                out.append(start + d - 1)
-        start += length
-        k += 1
-        if left is not None:
-            left -= 1
-            if left == 0 and b + 1 < len(blocks):
-                b += 1
-                left = blocks[b].get("cycles")
-    return np.array(sorted(out))
-
-
-def grade(p: np.ndarray) -> np.ndarray:
-    return (p < 150).astype(int) + (p < 75) + (p < 50) + (p < 25)
-
-
 @pytest.fixture(scope="module")
 def arms() -> dict[str, dict[str, float]]:
     out = {}
     for key, (reg, rules, pop, days) in ARMS.items():
-        labs = lab_days(sp.regimen(reg), days)
+        labs = sp.regimen(reg).lab_days(days)
         res = sp.simulate_population(reg, sp.population(pop, N), days=days, seed=SEED, dose_rules=rules, observe=labs)
         s = res.subjects
         summ = dict(res.summary())
-        g = grade(res.trajectories)
+        g = sp.ctcae_grade(res.trajectories)
         on = (labs[None, :] <= s["days_on_treatment"].to_numpy()[:, None] + 1e-9) & (labs[None, :] > 0)
         # the scheduled visits are the engine's lab visits; the engine also grades the rechecks the
         # dose rules add (a week after a hold), so its worst grade is never lower and rarely higher
@@ -92,7 +66,7 @@ def arms() -> dict[str, dict[str, float]]:
         engine = s["worst_grade_lab"].to_numpy()
         assert (engine >= mine).all()
         assert (engine != mine).mean() < 0.05
-        te = (g > grade(s["P0"].to_numpy())[:, None]) & on
+        te = (g > sp.ctcae_grade(s["P0"].to_numpy())[:, None]) & on
         summ["any_te_lab"] = float(te.any(axis=1).mean())
         # expected reporting: probability that any event, and that the first event at each visit, is reported
         p = np.where(te, np.where(g >= 3, 1.0, Q_REPORT), 0.0)
