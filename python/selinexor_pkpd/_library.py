@@ -42,7 +42,8 @@ class Library:
         source : path or dict
             A TOML or JSON file (partial library, same layout as the embedded files), or a dict.
         """
-        from ._validate import check_finite_tree, error
+        from ._errors import error
+        from ._validate import check_finite_tree
 
         if isinstance(source, Mapping):
             check_finite_tree(source, "library")

@@ -12,10 +12,12 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
+from ._errors import error
 from ._library import LibrarySource
-from .population import Population, _chunks, _concat, _TrialRunner
+from ._runner import TrialRunner, chunks, concat
+from .population import Population
 from .regimen import Regimen, RegimenLike
-from .simulate import Params, _error
+from .simulate import Params
 from .summary import Z95, BlockSums, StreamingSummary, summarize
 
 #: The default arms of the main comparison (REGIMENS.md): same backbone, selinexor dose/schedule varies.
@@ -112,7 +114,7 @@ class CompareResult:
         ref = reference or self.inputs["reference"]
         if ref != self.inputs["reference"]:
             if self.subjects is None:
-                raise _error("reference", f"summary-only results hold differences against {self.inputs['reference']!r} only")
+                raise error("reference", f"summary-only results hold differences against {self.inputs['reference']!r} only")
             return _differences_from_subjects(self.subjects, ref)
         out = []
         for arm, p in self._paired.items():
@@ -126,7 +128,7 @@ class CompareResult:
     def bands(self) -> pd.DataFrame:
         """Platelet percentiles (5th, 50th, 95th) over time per arm (long format)."""
         if self._bands is None:
-            raise _error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
+            raise error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
         return self._bands
 
     def plot(self, path: str | os.PathLike[str] | None = None):
@@ -202,7 +204,7 @@ class CompareResult:
 def _differences_from_subjects(subjects: pd.DataFrame, ref: str) -> pd.DataFrame:
     arms = list(dict.fromkeys(subjects["arm"]))
     if ref not in arms:
-        raise _error("reference", f"unknown arm {ref!r} (arms: {arms})")
+        raise error("reference", f"unknown arm {ref!r} (arms: {arms})")
     r = subjects[subjects["arm"] == ref].reset_index(drop=True)
     out = []
     for a in arms:
@@ -274,15 +276,15 @@ def compare(
     if not isinstance(arms, Mapping):
         arms = {str(a): a for a in arms}
     if len(arms) == 0:
-        raise _error("arms", "give at least one arm")
+        raise error("arms", "give at least one arm")
     pop = population if population is not None else make_population("rrmm_heavily_pretreated", n=1000, library=library)
     labels = list(arms)
     ref = reference or labels[0]
     if ref not in arms:
-        raise _error("reference", f"unknown arm {ref!r} (arms: {labels})")
+        raise error("reference", f"unknown arm {ref!r} (arms: {labels})")
     obs = False if summary_only else observe
     runners = {
-        label: _TrialRunner(r, pop, days=days, seed=seed, threads=threads, dose_rules=dose_rules, observe=obs,
+        label: TrialRunner(r, pop, days=days, seed=seed, threads=threads, dose_rules=dose_rules, observe=obs,
                             params=params, platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library)
         for label, r in arms.items()
     }
@@ -292,12 +294,12 @@ def compare(
     parts: dict[str, list[dict[str, Any]]] = {a: [] for a in labels}
     bar = None
     try:
-        for start, end in _chunks(pop.n, chunk_size, None):
+        for start, end in chunks(pop.n, chunk_size, None):
             chunk: dict[str, pd.DataFrame] = {}
             for a in labels:
                 cols = runners[a].run(start, end)
                 traj = cols.pop("PLT_traj", None)
-                df, _ = _concat([cols])
+                df, _ = concat([cols])
                 chunk[a] = df
                 stream[a].add(df)
                 if not summary_only:
@@ -324,7 +326,7 @@ def compare(
         tables = []
         band_rows = []
         for a in labels:
-            df, traj = _concat(parts[a])
+            df, traj = concat(parts[a])
             df.insert(0, "arm", a)
             tables.append(df)
             if traj is not None:

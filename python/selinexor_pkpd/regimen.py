@@ -12,7 +12,8 @@ import pandas as pd
 
 from . import _core
 from ._library import Library, LibrarySource, resolve_library
-from ._validate import check_regimen_spec, error
+from ._errors import error
+from ._validate import check_days, check_regimen_spec
 from .patient import PatientLike, patient_json
 
 DaySpec = Union[int, str]
@@ -225,10 +226,8 @@ class Regimen:
             ``AMT`` (mg), ``ROUTE``, ``CMT`` (depot/central), ``RATE`` (mg/h, 0 unless
             infusion), ``DUR`` (h), ``EVID`` (1).
         """
-        from .simulate import _check_days
-
         lib = resolve_library(library)
-        days = _check_days(days)
+        days = check_days(days)
         cols = _core.expand_regimen(lib._native, self._json(), patient_json(patient), days)
         df = pd.DataFrame(cols)
         df.insert(0, "ID", 1)
