@@ -11,10 +11,11 @@ import pandas as pd
 
 from . import _core
 from ._errors import error
-from ._library import LibrarySource, resolve_library
+from ._library import resolve_library
+from ._typing import DoseRulesLike, LibrarySource, LinearPk, Observe, Params, RegimenLike, TrialPlateletModel
 from ._validate import check_days
-from .regimen import RegimenLike, as_regimen
-from .simulate import Params, params_json
+from .regimen import as_regimen
+from .simulate import params_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from .population import Population
@@ -44,8 +45,9 @@ class TrialRunner:
     """One arm prepared for chunked native runs (shared by simulate_population and compare)."""
 
     def __init__(self, regimen: RegimenLike, population: "Population", *, days: float, seed: int,
-                 threads: int | None, dose_rules: Any, observe: Any, params: Params, platelet_model: str,
-                 rtol: float, atol: float, library: LibrarySource | None, linear_pk: str = "exact") -> None:
+                 threads: int | None, dose_rules: DoseRulesLike, observe: Observe, params: Params,
+                 platelet_model: TrialPlateletModel, rtol: float, atol: float, library: LibrarySource | None,
+                 linear_pk: LinearPk = "exact") -> None:
         from .population import Population  # population.py imports this module
 
         lib = resolve_library(library)

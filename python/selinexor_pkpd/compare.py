@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -13,11 +12,10 @@ import numpy as np
 import pandas as pd
 
 from ._errors import error
-from ._library import LibrarySource
 from ._runner import TrialRunner, chunks, concat
+from ._typing import DoseRulesLike, FilePath, LibrarySource, Observe, Params, RegimenLike, TrialPlateletModel
 from .population import Population
-from .regimen import Regimen, RegimenLike
-from .simulate import Params
+from .regimen import Regimen
 from .summary import Z95, BlockSums, StreamingSummary, summarize
 
 #: The default arms of the main comparison (REGIMENS.md): same backbone, selinexor dose/schedule varies.
@@ -131,7 +129,7 @@ class CompareResult:
             raise error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
         return self._bands
 
-    def plot(self, path: str | os.PathLike[str] | None = None):
+    def plot(self, path: FilePath | None = None) -> np.ndarray:
         """Figures: platelet median and 5-95% band per arm with grade 3/4 thresholds; grade 3/4
         incidence per arm with 95% intervals; dose intensity against grade 3+ incidence.
 
@@ -143,7 +141,7 @@ class CompareResult:
 
         return plot_compare(self, path)
 
-    def to_csv(self, directory: str | os.PathLike[str]) -> list[Path]:
+    def to_csv(self, directory: FilePath) -> list[Path]:
         """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv, inputs.json."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
@@ -159,7 +157,7 @@ class CompareResult:
             self._bands.to_csv(written[-1], index=False)
         return written
 
-    def to_parquet(self, directory: str | os.PathLike[str]) -> list[Path]:
+    def to_parquet(self, directory: FilePath) -> list[Path]:
         """Write summary and subjects as parquet (needs pyarrow)."""
         try:
             import pyarrow  # noqa: F401
@@ -224,14 +222,14 @@ def compare(
     *,
     days: float = 168.0,
     seed: int = 20261121,
-    dose_rules: Union[str, Mapping[str, Any], None] = "label",
+    dose_rules: DoseRulesLike = "label",
     threads: int | None = None,
     progress: bool = True,
     reference: str | None = None,
-    observe: Union[bool, Sequence[float]] = True,
+    observe: Observe = True,
     summary_only: bool = False,
     params: Params = None,
-    platelet_model: str = "tpo",
+    platelet_model: TrialPlateletModel = "tpo",
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
 ) -> CompareResult:
@@ -262,6 +260,14 @@ def compare(
     summary_only : bool
         Stream: keep only per-arm summaries, paired-difference sums and histograms (memory
         does not grow with the number of patients). No subjects, no bands.
+    params : dict, optional
+        Typical-value overrides, as in :func:`simulate`.
+    platelet_model : {"tpo", "friberg", "friberg_linear", "friberg_emax"}
+        As in :func:`simulate_population`.
+    chunk_size : int, optional
+        Subjects per native call; adaptive when omitted.
+    library : Library, path or dict, optional
+        The model library; the current one when omitted.
 
     Returns
     -------
@@ -367,7 +373,7 @@ def _planned_weekly(reg: Regimen) -> float:
     return math.nan
 
 
-def from_inputs(inputs: Union[Mapping[str, Any], str, os.PathLike[str]], *, progress: bool = False) -> CompareResult:
+def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = False) -> CompareResult:
     """Re-run a comparison from its ``inputs.json`` (bit-identical results)."""
     if not isinstance(inputs, Mapping):
         inputs = json.loads(Path(inputs).read_text(encoding="utf-8"))

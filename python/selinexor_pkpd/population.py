@@ -5,16 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import time
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ._errors import error
-from ._library import LibrarySource, resolve_library
+from ._library import resolve_library
 from ._runner import TrialRunner, chunks, concat
-from .regimen import RegimenLike
-from .simulate import Params
+from ._typing import (Covariate, DoseRulesLike, LibrarySource, LinearPk, Observe, Params, RegimenLike,
+                      TrialPlateletModel)
 from .summary import summarize
 
 _COVARIATES = ("weight", "height", "age", "sex", "crcl", "platelets")
@@ -63,9 +63,18 @@ class Population:
         """The same population with ``n`` subjects."""
         return Population(self.spec, n, name=self.name, table=self.table)
 
-    def with_covariate(self, name: str, **dist: Any) -> "Population":
+    def with_covariate(self, name: Covariate, **dist: Any) -> "Population":
         """Replace one covariate's distribution, e.g. ``with_covariate("platelets",
-        dist="lognormal", median=120, cv=0.45, min=75)``; ``female`` takes ``p=``."""
+        dist="lognormal", median=120, cv=0.45, min=75)``; ``female`` takes ``p=``.
+
+        Parameters
+        ----------
+        name : {"weight", "height", "age", "crcl", "platelets", "female"}
+        **dist
+            ``dist`` in {"fixed", "normal", "lognormal"} with its parameters: ``value``;
+            ``mean``, ``sd``; ``median``, ``cv`` (fraction); optional ``min``, ``max``
+            (truncation by redrawing). For ``female``: ``p``, the fraction of women.
+        """
         spec = copy.deepcopy(self.spec)
         if name == "female":
             spec["covariates"]["female"] = float(dist["p"])
@@ -239,13 +248,13 @@ def simulate_population(
     days: float = 168.0,
     seed: int = 20261121,
     threads: int | None = None,
-    dose_rules: Union[str, Mapping[str, Any], None] = None,
-    observe: Union[bool, Sequence[float], None] = None,
+    dose_rules: DoseRulesLike = None,
+    observe: Observe = None,
     params: Params = None,
-    platelet_model: str = "tpo",
+    platelet_model: TrialPlateletModel = "tpo",
     rtol: float = 1e-6,
     atol: float = 1e-9,
-    linear_pk: str = "exact",
+    linear_pk: LinearPk = "exact",
     progress: bool = False,
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
@@ -271,7 +280,8 @@ def simulate_population(
         Days at which to store each subject's platelets (True: daily).
     params : dict, optional
         Typical-value overrides, as in :func:`simulate`.
-    platelet_model : {"tpo", "friberg_linear", "friberg_emax"}
+    platelet_model : {"tpo", "friberg", "friberg_linear", "friberg_emax"}
+        As in :func:`simulate`; a trial needs a platelet model (no ``"none"``).
     rtol, atol : float
         Solver tolerances.
     linear_pk : {"exact", "ode"}

@@ -5,19 +5,18 @@ from __future__ import annotations
 import functools
 import json
 import math
-from typing import Any, Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
 from ._errors import error
-from ._library import LibrarySource, resolve_library
+from ._library import resolve_library
+from ._typing import ExposureInterval, LibrarySource, LinearPk, Params, PatientLike, PlateletModel, RegimenLike, Windows
 from ._validate import check_days
-from .patient import PatientLike, patient_json
-from .regimen import RegimenLike, as_regimen
-
-Params = Optional[Mapping[str, Mapping[str, float]]]
+from .patient import patient_json
+from .regimen import as_regimen
 
 
 def params_json(params: Params) -> str:
@@ -70,10 +69,10 @@ def simulate(
     days: float = 28.0,
     times: Optional[Sequence[float]] = None,
     dt_h: float = 0.5,
-    platelet_model: str = "tpo",
+    platelet_model: PlateletModel = "tpo",
     rtol: float = 1e-6,
     atol: float = 1e-9,
-    linear_pk: str = "exact",
+    linear_pk: LinearPk = "exact",
     library: LibrarySource | None = None,
 ) -> pd.DataFrame:
     """Simulate one patient on a regimen.
@@ -93,8 +92,9 @@ def simulate(
         Output times in hours, ascending; every ``dt_h`` hours over ``days`` when omitted.
     dt_h : float
         Output spacing when ``times`` is omitted.
-    platelet_model : {"tpo", "friberg_linear", "friberg_emax", "none"}
-        The platelet model: the TPO-feedback model (default), classic Friberg, or PK only.
+    platelet_model : {"tpo", "friberg", "friberg_linear", "friberg_emax", "none"}
+        The platelet model: the TPO-feedback model (default), classic Friberg with a linear
+        (``"friberg"`` is ``"friberg_linear"``) or Emax drug effect, or PK only.
     rtol, atol : float
         Solver tolerances (Dormand-Prince 5(4), piecewise between events).
     linear_pk : {"exact", "ode"}
@@ -187,7 +187,7 @@ def exposure(
     patient: PatientLike = None,
     params: Params = None,
     days: float = 28.0,
-    interval: str | Sequence[tuple[float, float]] = "dose",
+    interval: Union[ExposureInterval, Windows] = "dose",
     dt_h: float = 0.05,
     library: LibrarySource | None = None,
 ) -> pd.DataFrame:
