@@ -375,15 +375,14 @@ def _planned_weekly(reg: Regimen) -> float:
 
 def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = False) -> CompareResult:
     """Re-run a comparison from its ``inputs.json`` (bit-identical results)."""
-    if not isinstance(inputs, Mapping):
-        inputs = json.loads(Path(inputs).read_text(encoding="utf-8"))
-    pop_d = inputs["population"]
+    data: Mapping[str, Any] = inputs if isinstance(inputs, Mapping) else json.loads(Path(inputs).read_text(encoding="utf-8"))
+    pop_d = data["population"]
     table = pd.DataFrame(pop_d["table"]) if pop_d.get("table") is not None else None
     pop = Population(pop_d["spec"], pop_d["n"], name=pop_d.get("name", "population"), table=table)
-    names = inputs.get("arm_names") or {}
-    arms = {a: Regimen(spec, name=names.get(a) or (inputs.get("arm_presets") or {}).get(a) or a)
-            for a, spec in inputs["arms"].items()}
-    return compare(arms, pop, days=inputs["days"], seed=inputs["seed"], dose_rules=inputs["dose_rules"],
-                   reference=inputs["reference"], observe=inputs.get("observe_days") or False,
-                   summary_only=inputs.get("summary_only", False), params=inputs.get("params") or None,
-                   platelet_model=inputs.get("platelet_model", "tpo"), progress=progress)
+    names = data.get("arm_names") or {}
+    arms = {a: Regimen(spec, name=names.get(a) or (data.get("arm_presets") or {}).get(a) or a)
+            for a, spec in data["arms"].items()}
+    return compare(arms, pop, days=data["days"], seed=data["seed"], dose_rules=data["dose_rules"],
+                   reference=data["reference"], observe=data.get("observe_days") or False,
+                   summary_only=data.get("summary_only", False), params=data.get("params") or None,
+                   platelet_model=data.get("platelet_model", "tpo"), progress=progress)
