@@ -11,6 +11,7 @@ from typing import Any
 
 from ._errors import ModelError
 from ._library import Library, default_files, get_library, set_library
+from ._typing import LibrarySource
 from .compare import DEFAULT_ARMS, CompareResult, compare, from_inputs
 from .grading import GRADE_THRESHOLDS, ctcae_grade
 from .patient import Patient
@@ -21,28 +22,28 @@ from .simulate import closed_form, exposure, simulate
 __version__ = "0.1.0"
 
 
-def drug(name: str, *, library: Any = None) -> dict[str, Any]:
+def drug(name: str, *, library: LibrarySource | None = None) -> dict[str, Any]:
     """The definition of a drug: parameters with units and sources, IIV, covariates, effect."""
     from ._library import resolve_library
 
     return resolve_library(library).drug(name)
 
 
-def drugs(*, library: Any = None) -> list[str]:
+def drugs(*, library: LibrarySource | None = None) -> list[str]:
     """Names of the available drugs."""
     from ._library import resolve_library
 
     return resolve_library(library).drugs
 
 
-def presets(*, library: Any = None) -> list[str]:
+def presets(*, library: LibrarySource | None = None) -> list[str]:
     """Names of the regimen presets (REGIMENS.md)."""
     from ._library import resolve_library
 
     return resolve_library(library).presets
 
 
-def regimen(name: str, *, library: Any = None) -> Regimen:
+def regimen(name: str, *, library: LibrarySource | None = None) -> Regimen:
     """A regimen preset by name, e.g. ``regimen("xd_80_biw")``."""
     return Regimen.preset(name, library=library)
 

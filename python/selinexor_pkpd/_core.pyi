@@ -1,33 +1,149 @@
-"""Type stubs of the native module (Rust, PyO3). Inputs are JSON text; outputs dicts of numpy arrays."""
+"""Type stubs of the native module ``selinexor_pkpd._core`` (Rust, PyO3; ``src/bindings.rs``).
 
-from typing import Optional
+Structured inputs arrive as JSON text (regimens, patients, parameter overrides, populations);
+outputs are dicts of numpy arrays, one entry per column. Every function raises
+:class:`ModelError` on invalid input or a numerical failure; the simulations (:func:`simulate`,
+:func:`exposure`, :meth:`Trial.run`) release the GIL. Times are in hours unless a name says days.
+"""
+
+from typing import Any, Optional
 
 import numpy as np
 import numpy.typing as npt
 
+from ._typing import DoseRulesName, LinearPk, PlateletModel, TrialPlateletModel
+
 class ModelError(ValueError):
-    """Invalid model input; ``.field`` names the offending field."""
+    """Invalid model input (a ``ValueError``).
+
+    Attributes
+    ----------
+    field : str
+        The offending field, as a path (e.g. ``"regimen.blocks[0].doses[1].amount"``).
+    """
 
     field: str
 
 class Library:
-    """The model library (immutable)."""
+    """The model library: drugs, platelet parameters, regimen, population and dose-rule presets.
+
+    Immutable; :meth:`with_overrides` returns a new one. Has no constructor: start from
+    :meth:`default`.
+    """
 
     @staticmethod
-    def default() -> "Library": ...
-    def with_overrides(self, text: str) -> "Library": ...
-    def to_json(self) -> str: ...
-    def drug_names(self) -> list[str]: ...
-    def preset_names(self) -> list[str]: ...
-    def regimen_json(self, name: str) -> str: ...
-    def population_names(self) -> list[str]: ...
-    def population_json(self, name: str) -> str: ...
-    def dose_rules_names(self) -> list[str]: ...
-    def dose_rules_json(self, name: str, regimen: str) -> str: ...
-    def drug_json(self, name: str) -> str: ...
+    def default() -> Library:
+        """The library embedded in the module (``data/*.toml``).
+
+        Raises
+        ------
+        ModelError
+            If the embedded files do not validate.
+        """
+    def with_overrides(self, text: str) -> Library:
+        """A new library with ``text`` deep-merged over this one.
+
+        Parameters
+        ----------
+        text : str
+            TOML or JSON of a partial library (the layout of the embedded files): tables
+            merge key by key, other values are replaced.
+
+        Raises
+        ------
+        ModelError
+            If ``text`` does not parse, is not a table, or the merged library does not validate.
+        """
+    def to_json(self) -> str:
+        """The whole library as pretty-printed JSON (a valid override file)."""
+    def drug_names(self) -> list[str]:
+        """Names of the drugs, sorted."""
+    def preset_names(self) -> list[str]:
+        """Names of the regimen presets, sorted."""
+    def regimen_json(self, name: str) -> str:
+        """The regimen preset ``name`` as JSON.
+
+        Raises
+        ------
+        ModelError
+            If there is no such preset.
+        """
+    def population_names(self) -> list[str]:
+        """Names of the population presets, sorted."""
+    def population_json(self, name: str) -> str:
+        """The population preset ``name`` as JSON.
+
+        Raises
+        ------
+        ModelError
+            If there is no such preset.
+        """
+    def dose_rules_names(self) -> list[str]:
+        """Names of the dose-rule presets, sorted (without ``"label"``, which picks one of them)."""
+    def dose_rules_json(self, name: DoseRulesName, regimen: str) -> str:
+        """The dose-rule preset ``name``, as JSON, for a regimen given as JSON.
+
+        ``"label"`` resolves to ``"label_biw"`` when the regimen's first selinexor dose line
+        gives more than 1.5 doses a week, else to ``"label_qw"``.
+
+        Raises
+        ------
+        ModelError
+            If ``regimen`` does not parse or there are no such rules.
+        """
+    def drug_json(self, name: str) -> str:
+        """The definition of drug ``name`` as JSON: parameters with units and sources, IIV,
+        covariate effects, effect.
+
+        Raises
+        ------
+        ModelError
+            If there is no such drug.
+        """
 
 class Trial:
-    """A prepared virtual trial: one regimen over one population, optional dose rules."""
+    """A prepared virtual trial: one regimen over one population, with optional dose rules.
+
+    Everything is parsed and validated once; :meth:`run` simulates any range of subjects.
+    Subject ``i`` depends only on ``seed`` and ``i``.
+
+    Parameters
+    ----------
+    lib : Library
+    regimen : str
+        The regimen as JSON.
+    population : str
+        The population definition as JSON (the layout of ``data/populations.toml``).
+    rules : str or None
+        Dose rules: a preset name (``"label"``, ``"label_qw"``, ``"label_biw"``) or their
+        JSON (text starting with ``{``); None for none.
+    params : str
+        Typical-value overrides as JSON, ``{"namespace": {"param": value}}``.
+    days : float
+        Simulated time per subject, days.
+    seed : int
+        Seed of the population sample, >= 0.
+    observe_days : list of float
+        Days at which to store each subject's platelets; empty for none.
+    rows : str, optional
+        Explicit patients instead of sampled covariates: a JSON list of
+        ``{"patient": {...}, "params": {...}, "disc_days": float or null}``.
+    platelet_model : {"tpo", "friberg", "friberg_linear", "friberg_emax"}
+        A trial needs a platelet model.
+    rtol, atol : float
+        Solver tolerances.
+    x_level : float
+        XPO1 engagement level (0-1) counted by ``days_x_above``.
+    follow_up_days : float
+        Days after discontinuation that still count for toxicity, >= 0.
+    linear_pk : {"exact", "ode"}
+        Linear drugs solved exactly between events, or integrated.
+
+    Raises
+    ------
+    ModelError
+        If any input does not parse or validate, or ``platelet_model`` is ``"none"``.
+    """
 
     def __init__(
         self,
@@ -40,20 +156,103 @@ class Trial:
         seed: int,
         observe_days: list[float],
         rows: Optional[str] = None,
-        platelet_model: str = "tpo",
+        platelet_model: TrialPlateletModel = "tpo",
         rtol: float = 1e-6,
         atol: float = 1e-9,
         x_level: float = 0.5,
         follow_up_days: float = 30.0,
-        linear_pk: str = "exact",
+        linear_pk: LinearPk = "exact",
     ) -> None: ...
-    def param_names(self) -> list[str]: ...
-    def table_len(self) -> Optional[int]: ...
-    def run(self, start: int, end: int, threads: Optional[int] = None) -> dict[str, object]: ...
+    def param_names(self) -> list[str]:
+        """Names of the parameters with IIV (``namespace.param``), the order of their columns."""
+    def table_len(self) -> Optional[int]:
+        """Number of explicit patients (``rows``), or None for a sampled population."""
+    def run(self, start: int, end: int, threads: Optional[int] = None) -> dict[str, Any]:
+        """Simulate subjects ``start`` to ``end - 1``.
 
-def default_files() -> list[tuple[str, str]]: ...
-def check_regimen(lib: Library, regimen: str) -> str: ...
-def expand_regimen(lib: Library, regimen: str, patient: str, days: float) -> dict[str, object]: ...
+        Parameters
+        ----------
+        start, end : int
+            Subject range, ``end >= start``.
+        threads : int, optional
+            Worker threads (rayon); its global pool when omitted.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            One entry per column, one row per subject: ``ID`` (int64); ``weight`` (kg),
+            ``height`` (cm), ``bsa`` (m2), ``age`` (years), ``sex`` (list of str), ``crcl``
+            (mL/min), ``P0`` (baseline platelets, 10^9/L); one float64 column per name of
+            :meth:`param_names`; ``nadir`` (10^9/L), ``t_nadir_days``, ``worst_grade`` and
+            ``worst_grade_lab`` (CTCAE, int64, continuous and at lab visits),
+            ``t_onset_g1_days`` ... ``t_onset_g4_days``, ``days_g3plus``, ``days_g4``,
+            ``t_recovery_days`` (NaN when it does not happen), ``days_on_treatment``;
+            selinexor ``dose_intensity_mg_week``, ``planned_mg_week``,
+            ``relative_dose_intensity``; ``n_interruptions``, ``n_reductions`` (int64),
+            ``stopped_by_rule`` (bool), ``final_level`` (int64, dose level at the end);
+            ``auc_week`` (mg.h/L per week), ``cmax`` (mg/L), ``days_x_above``, ``x_max``
+            (XPO1 engagement); ``n_labs``, ``rhs_evals`` (int64). With ``observe_days``,
+            also ``PLT_traj``: platelets (10^9/L), float64, shape (end - start,
+            len(observe_days)).
+
+        Raises
+        ------
+        ModelError
+            If ``end < start``, a table row is missing, or a subject's simulation fails
+            (the field names the subject).
+        """
+
+def default_files() -> list[tuple[str, str]]:
+    """The embedded default library files, as (file name, TOML text) pairs."""
+
+def check_regimen(lib: Library, regimen: str) -> str:
+    """Validate a regimen against a library.
+
+    Parameters
+    ----------
+    lib : Library
+    regimen : str
+        The regimen as JSON.
+
+    Returns
+    -------
+    str
+        The regimen as normalised JSON.
+
+    Raises
+    ------
+    ModelError
+        If it does not parse or validate, or names a drug the library lacks.
+    """
+
+def expand_regimen(lib: Library, regimen: str, patient: str, days: float) -> dict[str, Any]:
+    """The dose-event table of a regimen for one patient.
+
+    Parameters
+    ----------
+    lib : Library
+    regimen : str
+        The regimen as JSON.
+    patient : str
+        The patient's covariates as JSON (``{}`` for the typical patient).
+    days : float
+        Horizon, days.
+
+    Returns
+    -------
+    dict
+        ``TIME`` (h), ``AMT`` (mg, after per-size units and patient rules), ``RATE``
+        (mg/h, 0 unless an infusion), ``DUR`` (h) as float64 arrays; ``CYCLE`` and
+        ``CYCLE_DAY`` (1-based) as int64 arrays; ``DRUG``, ``ROUTE`` and ``CMT``
+        (``"depot"`` or ``"central"``) as lists of str. Sorted by time.
+
+    Raises
+    ------
+    ModelError
+        If the regimen or patient does not parse or validate, or a per-size dose lacks
+        the patient's size.
+    """
+
 def simulate(
     lib: Library,
     regimen: str,
@@ -61,14 +260,68 @@ def simulate(
     params: str,
     days: float,
     times: npt.NDArray[np.float64],
-    platelet_model: str = "tpo",
+    platelet_model: PlateletModel = "tpo",
     rtol: float = 1e-6,
     atol: float = 1e-9,
-    linear_pk: str = "exact",
-) -> dict[str, object]: ...
+    linear_pk: LinearPk = "exact",
+) -> dict[str, Any]:
+    """Simulate one patient.
+
+    Parameters
+    ----------
+    lib : Library
+    regimen, patient, params : str
+        JSON of the regimen, the patient's covariates and the typical-value overrides.
+    days : float
+        Dosing horizon, days.
+    times : numpy.ndarray of float64
+        Output times, h, ascending.
+    platelet_model : {"tpo", "friberg", "friberg_linear", "friberg_emax", "none"}
+    rtol, atol : float
+        Solver tolerances.
+    linear_pk : {"exact", "ode"}
+
+    Returns
+    -------
+    dict
+        float64 arrays over ``times``: ``TIME`` (h), ``C_<drug>`` (mg/L), ``AUC_<drug>``
+        (mg.h/L) per drug; with a platelet model also ``X`` (XPO1 engagement), ``E`` (its
+        effect compartment, when ``ke0 > 0``), ``PLT`` (10^9/L), ``GRADE`` (CTCAE, int64),
+        ``TPO`` (TPO model only) and ``PROL``. ``_rhs_evals`` and ``_steps`` (int) count the
+        solver's work.
+
+    Raises
+    ------
+    ModelError
+        On invalid input or a solver failure.
+    """
+
 def closed_form(
     lib: Library, regimen: str, patient: str, params: str, days: float, times: npt.NDArray[np.float64]
-) -> dict[str, npt.NDArray[np.float64]]: ...
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Closed-form (superposition) concentrations of every drug of a regimen.
+
+    Parameters
+    ----------
+    lib : Library
+    regimen, patient, params : str
+        JSON, as in :func:`simulate`.
+    days : float
+        Dosing horizon, days.
+    times : numpy.ndarray of float64
+        Output times, h, ascending.
+
+    Returns
+    -------
+    dict
+        ``TIME`` (h) and ``C_<drug>`` (mg/L) per drug.
+
+    Raises
+    ------
+    ModelError
+        On invalid input, or a drug with Michaelis-Menten elimination.
+    """
+
 def exposure(
     lib: Library,
     regimen: str,
@@ -81,8 +334,55 @@ def exposure(
     dt_h: float = 0.05,
     rtol: float = 1e-8,
     atol: float = 1e-12,
-) -> dict[str, npt.NDArray[np.float64]]: ...
-def lab_days(regimen: str, days: float) -> npt.NDArray[np.float64]: ...
-def weekly_dose(regimen: str, drug: str) -> Optional[float]: ...
-def ctcae_grade(platelets: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]: ...
-def grade_thresholds() -> list[float]: ...
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Exposure metrics of one drug over time windows.
+
+    Every compartment is integrated (the ``"ode"`` path); no platelet model.
+
+    Parameters
+    ----------
+    lib : Library
+    regimen, patient, params : str
+        JSON, as in :func:`simulate`.
+    days : float
+        Dosing horizon, days; windows may run past it (washout).
+    drug : str
+        The drug summarised.
+    starts, ends : list of float
+        Window bounds, h, ``0 <= start < end``, of equal length.
+    dt_h : float
+        Grid spacing, h, > 0.
+    rtol, atol : float
+        Solver tolerances.
+
+    Returns
+    -------
+    dict
+        One row per window: ``start_h``, ``end_h``, ``Cmax`` (mg/L), ``Tmax`` (h, absolute),
+        ``Cmin`` (mg/L), ``AUC_trapz`` (trapezoid on the grid, mg.h/L), ``AUC_ode`` (the
+        integrated AUC state) and ``AUC_exact`` (closed form; NaN for nonlinear drugs).
+
+    Raises
+    ------
+    ModelError
+        On invalid input, mismatched or invalid windows, or a solver failure.
+    """
+
+def lab_days(regimen: str, days: float) -> npt.NDArray[np.float64]:
+    """Lab-visit days of a regimen (JSON) within ``days``: days after the first dose, sorted.
+
+    Raises
+    ------
+    ModelError
+        On an invalid regimen or ``days <= 0``.
+    """
+
+def weekly_dose(regimen: str, drug: str) -> Optional[float]:
+    """Planned weekly dose of ``drug``: amount x doses per week of its first dose line, in the
+    line's unit; None when the regimen (JSON) does not dose it."""
+
+def ctcae_grade(platelets: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """CTCAE v4.03 grade (0-4) of each platelet count (10^9/L, 1-D, contiguous; NaN grades 0)."""
+
+def grade_thresholds() -> list[float]:
+    """Upper bounds of grades 1-4, 10^9/L: ``[150, 75, 50, 25]``."""

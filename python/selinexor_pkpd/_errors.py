@@ -1,4 +1,4 @@
-"""The package's exception."""
+"""The package's exception, and the constructor that names the offending field."""
 
 from ._core import ModelError
 
@@ -10,4 +10,12 @@ names, impossible parameter values, doses outside their cycle, per-size doses wi
 patient's size, and any numerical failure of the solver.
 """
 
-__all__ = ["ModelError"]
+
+def error(field: str, message: str) -> ModelError:
+    """A :class:`ModelError` with message ``"<field>: <message>"`` and ``.field`` set."""
+    err = ModelError(f"{field}: {message}")
+    err.field = field
+    return err
+
+
+__all__ = ["ModelError", "error"]

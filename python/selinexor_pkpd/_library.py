@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Mapping
 
 from . import _core
-
-LibrarySource = Union[str, "os.PathLike[str]", Mapping[str, Any], "Library"]
+from ._typing import FilePath, LibrarySource
 
 
 class Library:
@@ -34,7 +32,7 @@ class Library:
     def __init__(self, native: _core.Library | None = None) -> None:
         self._native = native if native is not None else _core.Library.default()
 
-    def override(self, source: str | os.PathLike[str] | Mapping[str, Any]) -> "Library":
+    def override(self, source: FilePath | Mapping[str, Any]) -> "Library":
         """Return a new library with ``source`` deep-merged over this one.
 
         Parameters
@@ -42,7 +40,8 @@ class Library:
         source : path or dict
             A TOML or JSON file (partial library, same layout as the embedded files), or a dict.
         """
-        from ._validate import check_finite_tree, error
+        from ._errors import error
+        from ._validate import check_finite_tree
 
         if isinstance(source, Mapping):
             check_finite_tree(source, "library")
@@ -72,7 +71,7 @@ class Library:
         """The whole library as a dict."""
         return json.loads(self._native.to_json())
 
-    def to_file(self, path: str | os.PathLike[str]) -> None:
+    def to_file(self, path: FilePath) -> None:
         """Write the whole library as JSON (a valid override file)."""
         Path(path).write_text(self._native.to_json(), encoding="utf-8")
 

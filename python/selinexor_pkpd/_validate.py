@@ -5,13 +5,18 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from ._errors import ModelError
+from ._errors import error
 
 
-def error(field: str, message: str) -> ModelError:
-    err = ModelError(f"{field}: {message}")
-    err.field = field
-    return err
+def check_days(days: float) -> float:
+    """``days`` as a float, or raise naming the field ``days`` unless finite and > 0."""
+    try:
+        d = float(days)
+    except (TypeError, ValueError):
+        raise error("days", f"must be a number, got {days!r}") from None
+    if not (math.isfinite(d) and d > 0):
+        raise error("days", f"must be finite and > 0, got {days!r}")
+    return d
 
 
 def check_finite_tree(obj: Any, path: str) -> None:

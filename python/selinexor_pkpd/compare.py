@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -12,10 +11,11 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from ._library import LibrarySource
-from .population import Population, _chunks, _concat, _TrialRunner
-from .regimen import Regimen, RegimenLike
-from .simulate import Params, _error
+from ._errors import error
+from ._runner import TrialRunner, chunks, concat
+from ._typing import DoseRulesLike, FilePath, LibrarySource, Observe, Params, RegimenLike, TrialPlateletModel
+from .population import Population
+from .regimen import Regimen
 from .summary import Z95, BlockSums, StreamingSummary, summarize
 
 #: The default arms of the main comparison (REGIMENS.md): same backbone, selinexor dose/schedule varies.
@@ -112,7 +112,7 @@ class CompareResult:
         ref = reference or self.inputs["reference"]
         if ref != self.inputs["reference"]:
             if self.subjects is None:
-                raise _error("reference", f"summary-only results hold differences against {self.inputs['reference']!r} only")
+                raise error("reference", f"summary-only results hold differences against {self.inputs['reference']!r} only")
             return _differences_from_subjects(self.subjects, ref)
         out = []
         for arm, p in self._paired.items():
@@ -126,10 +126,10 @@ class CompareResult:
     def bands(self) -> pd.DataFrame:
         """Platelet percentiles (5th, 50th, 95th) over time per arm (long format)."""
         if self._bands is None:
-            raise _error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
+            raise error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
         return self._bands
 
-    def plot(self, path: str | os.PathLike[str] | None = None):
+    def plot(self, path: FilePath | None = None) -> np.ndarray:
         """Figures: platelet median and 5-95% band per arm with grade 3/4 thresholds; grade 3/4
         incidence per arm with 95% intervals; dose intensity against grade 3+ incidence.
 
@@ -141,7 +141,7 @@ class CompareResult:
 
         return plot_compare(self, path)
 
-    def to_csv(self, directory: str | os.PathLike[str]) -> list[Path]:
+    def to_csv(self, directory: FilePath) -> list[Path]:
         """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv, inputs.json."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
@@ -157,7 +157,7 @@ class CompareResult:
             self._bands.to_csv(written[-1], index=False)
         return written
 
-    def to_parquet(self, directory: str | os.PathLike[str]) -> list[Path]:
+    def to_parquet(self, directory: FilePath) -> list[Path]:
         """Write summary and subjects as parquet (needs pyarrow)."""
         try:
             import pyarrow  # noqa: F401
@@ -202,7 +202,7 @@ class CompareResult:
 def _differences_from_subjects(subjects: pd.DataFrame, ref: str) -> pd.DataFrame:
     arms = list(dict.fromkeys(subjects["arm"]))
     if ref not in arms:
-        raise _error("reference", f"unknown arm {ref!r} (arms: {arms})")
+        raise error("reference", f"unknown arm {ref!r} (arms: {arms})")
     r = subjects[subjects["arm"] == ref].reset_index(drop=True)
     out = []
     for a in arms:
@@ -222,14 +222,14 @@ def compare(
     *,
     days: float = 168.0,
     seed: int = 20261121,
-    dose_rules: Union[str, Mapping[str, Any], None] = "label",
+    dose_rules: DoseRulesLike = "label",
     threads: int | None = None,
     progress: bool = True,
     reference: str | None = None,
-    observe: Union[bool, Sequence[float]] = True,
+    observe: Observe = True,
     summary_only: bool = False,
     params: Params = None,
-    platelet_model: str = "tpo",
+    platelet_model: TrialPlateletModel = "tpo",
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
 ) -> CompareResult:
@@ -260,6 +260,14 @@ def compare(
     summary_only : bool
         Stream: keep only per-arm summaries, paired-difference sums and histograms (memory
         does not grow with the number of patients). No subjects, no bands.
+    params : dict, optional
+        Typical-value overrides, as in :func:`simulate`.
+    platelet_model : {"tpo", "friberg", "friberg_linear", "friberg_emax"}
+        As in :func:`simulate_population`.
+    chunk_size : int, optional
+        Subjects per native call; adaptive when omitted.
+    library : Library, path or dict, optional
+        The model library; the current one when omitted.
 
     Returns
     -------
@@ -274,15 +282,15 @@ def compare(
     if not isinstance(arms, Mapping):
         arms = {str(a): a for a in arms}
     if len(arms) == 0:
-        raise _error("arms", "give at least one arm")
+        raise error("arms", "give at least one arm")
     pop = population if population is not None else make_population("rrmm_heavily_pretreated", n=1000, library=library)
     labels = list(arms)
     ref = reference or labels[0]
     if ref not in arms:
-        raise _error("reference", f"unknown arm {ref!r} (arms: {labels})")
+        raise error("reference", f"unknown arm {ref!r} (arms: {labels})")
     obs = False if summary_only else observe
     runners = {
-        label: _TrialRunner(r, pop, days=days, seed=seed, threads=threads, dose_rules=dose_rules, observe=obs,
+        label: TrialRunner(r, pop, days=days, seed=seed, threads=threads, dose_rules=dose_rules, observe=obs,
                             params=params, platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library)
         for label, r in arms.items()
     }
@@ -292,12 +300,12 @@ def compare(
     parts: dict[str, list[dict[str, Any]]] = {a: [] for a in labels}
     bar = None
     try:
-        for start, end in _chunks(pop.n, chunk_size, None):
+        for start, end in chunks(pop.n, chunk_size, None):
             chunk: dict[str, pd.DataFrame] = {}
             for a in labels:
                 cols = runners[a].run(start, end)
                 traj = cols.pop("PLT_traj", None)
-                df, _ = _concat([cols])
+                df, _ = concat([cols])
                 chunk[a] = df
                 stream[a].add(df)
                 if not summary_only:
@@ -324,7 +332,7 @@ def compare(
         tables = []
         band_rows = []
         for a in labels:
-            df, traj = _concat(parts[a])
+            df, traj = concat(parts[a])
             df.insert(0, "arm", a)
             tables.append(df)
             if traj is not None:
@@ -365,17 +373,16 @@ def _planned_weekly(reg: Regimen) -> float:
     return math.nan
 
 
-def from_inputs(inputs: Union[Mapping[str, Any], str, os.PathLike[str]], *, progress: bool = False) -> CompareResult:
+def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = False) -> CompareResult:
     """Re-run a comparison from its ``inputs.json`` (bit-identical results)."""
-    if not isinstance(inputs, Mapping):
-        inputs = json.loads(Path(inputs).read_text(encoding="utf-8"))
-    pop_d = inputs["population"]
+    data: Mapping[str, Any] = inputs if isinstance(inputs, Mapping) else json.loads(Path(inputs).read_text(encoding="utf-8"))
+    pop_d = data["population"]
     table = pd.DataFrame(pop_d["table"]) if pop_d.get("table") is not None else None
     pop = Population(pop_d["spec"], pop_d["n"], name=pop_d.get("name", "population"), table=table)
-    names = inputs.get("arm_names") or {}
-    arms = {a: Regimen(spec, name=names.get(a) or (inputs.get("arm_presets") or {}).get(a) or a)
-            for a, spec in inputs["arms"].items()}
-    return compare(arms, pop, days=inputs["days"], seed=inputs["seed"], dose_rules=inputs["dose_rules"],
-                   reference=inputs["reference"], observe=inputs.get("observe_days") or False,
-                   summary_only=inputs.get("summary_only", False), params=inputs.get("params") or None,
-                   platelet_model=inputs.get("platelet_model", "tpo"), progress=progress)
+    names = data.get("arm_names") or {}
+    arms = {a: Regimen(spec, name=names.get(a) or (data.get("arm_presets") or {}).get(a) or a)
+            for a, spec in data["arms"].items()}
+    return compare(arms, pop, days=data["days"], seed=data["seed"], dose_rules=data["dose_rules"],
+                   reference=data["reference"], observe=data.get("observe_days") or False,
+                   summary_only=data.get("summary_only", False), params=data.get("params") or None,
+                   platelet_model=data.get("platelet_model", "tpo"), progress=progress)

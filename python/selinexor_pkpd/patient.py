@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional
 
 from ._errors import ModelError
+from ._typing import PatientLike, Sex
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Patient:
     weight: float = 70.0
     height: float = 170.0
     age: float = 65.0
-    sex: str = "male"
+    sex: Sex = "male"
     crcl: float = 90.0
     platelets: Optional[float] = None
 
@@ -40,9 +41,6 @@ class Patient:
     def bsa(self) -> float:
         """Body surface area (Mosteller), m2."""
         return math.sqrt(self.height * self.weight / 3600.0)
-
-
-PatientLike = Union[Patient, Mapping[str, Any], None]
 
 _FIELDS = {"weight", "height", "age", "sex", "crcl", "platelets"}
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._typing import FilePath
     from .compare import CompareResult
 
 
@@ -30,7 +30,7 @@ def _thresholds(ax: Any) -> None:
         ax.text(0.995, y, name, transform=ax.get_yaxis_transform(), va="bottom", ha="right", fontsize=8, color="0.25")
 
 
-def plot_compare(res: "CompareResult", path: str | os.PathLike[str] | None = None) -> np.ndarray:
+def plot_compare(res: "CompareResult", path: FilePath | None = None) -> np.ndarray:
     """Three panels for a :class:`~selinexor_pkpd.compare.CompareResult` (see its ``plot``)."""
     import matplotlib.pyplot as plt
 

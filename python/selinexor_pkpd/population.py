@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import time
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import _core
-from ._errors import ModelError
-from ._library import LibrarySource, resolve_library
-from .regimen import RegimenLike, as_regimen
-from .simulate import Params, _check_days, _error, params_json
+from ._errors import error
+from ._library import resolve_library
+from ._runner import TrialRunner, chunks, concat
+from ._typing import (Covariate, DoseRulesLike, LibrarySource, LinearPk, Observe, Params, RegimenLike,
+                      TrialPlateletModel)
 from .summary import summarize
 
 _COVARIATES = ("weight", "height", "age", "sex", "crcl", "platelets")
@@ -46,11 +45,11 @@ class Population:
         if table is not None:
             n = len(table) if n is None else n
             if n != len(table):
-                raise _error("n", f"is {n} but the table has {len(table)} rows")
+                raise error("n", f"is {n} but the table has {len(table)} rows")
         if n is None:
-            raise _error("n", "give the number of subjects")
+            raise error("n", "give the number of subjects")
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise _error("n", f"must be a whole number >= 1, got {n!r}")
+            raise error("n", f"must be a whole number >= 1, got {n!r}")
         self.n = int(n)
 
     # --- edits --------------------------------------------------------------------------------
@@ -64,14 +63,23 @@ class Population:
         """The same population with ``n`` subjects."""
         return Population(self.spec, n, name=self.name, table=self.table)
 
-    def with_covariate(self, name: str, **dist: Any) -> "Population":
+    def with_covariate(self, name: Covariate, **dist: Any) -> "Population":
         """Replace one covariate's distribution, e.g. ``with_covariate("platelets",
-        dist="lognormal", median=120, cv=0.45, min=75)``; ``female`` takes ``p=``."""
+        dist="lognormal", median=120, cv=0.45, min=75)``; ``female`` takes ``p=``.
+
+        Parameters
+        ----------
+        name : {"weight", "height", "age", "crcl", "platelets", "female"}
+        **dist
+            ``dist`` in {"fixed", "normal", "lognormal"} with its parameters: ``value``;
+            ``mean``, ``sd``; ``median``, ``cv`` (fraction); optional ``min``, ``max``
+            (truncation by redrawing). For ``female``: ``p``, the fraction of women.
+        """
         spec = copy.deepcopy(self.spec)
         if name == "female":
             spec["covariates"]["female"] = float(dist["p"])
         elif name not in spec["covariates"]:
-            raise _error(f"population.covariates.{name}", f"unknown covariate (known: {sorted(spec['covariates'])})")
+            raise error(f"population.covariates.{name}", f"unknown covariate (known: {sorted(spec['covariates'])})")
         else:
             spec["covariates"][name] = dict(dist)
         return self._copy(spec=spec)
@@ -113,7 +121,7 @@ class Population:
         as ``namespace.param`` columns (e.g. ``selinexor.CL``). Random effects of the other
         parameters and the discontinuation time still come from ``base``."""
         if not isinstance(table, pd.DataFrame) or len(table) == 0:
-            raise _error("population", "the patient table is empty")
+            raise error("population", "the patient table is empty")
         b = base if isinstance(base, Population) else population(base, n=1, library=library)
         return cls(b.spec, len(table), name=f"table({len(table)})", table=table.reset_index(drop=True))
 
@@ -134,7 +142,7 @@ class Population:
                 v = _float_column(col, k)
                 bad = np.flatnonzero(~np.isfinite(v))
                 if bad.size:
-                    raise _error(f"patients[{bad[0]}].{k}", f"must be finite, got {v[bad[0]]}")
+                    raise error(f"patients[{bad[0]}].{k}", f"must be finite, got {v[bad[0]]}")
                 patient_cols.append((k, v.tolist()))
             elif k == "disc_days":
                 disc = _float_column(col, k).tolist()
@@ -144,7 +152,7 @@ class Population:
             elif k in ("ID", "id"):
                 continue
             else:
-                raise _error(f"patients[0].{k}", "unknown column (covariates: weight, height, age, sex, crcl, platelets; disc_days; namespace.param)")
+                raise error(f"patients[0].{k}", "unknown column (covariates: weight, height, age, sex, crcl, platelets; disc_days; namespace.param)")
         rows = [{"patient": {k: v[i] for k, v in patient_cols},
                  "params": {ns: {name: v[i] for name, v in cols} for ns, cols in param_cols.items()},
                  "disc_days": disc[i]} for i in range(n)]
@@ -165,7 +173,7 @@ def _float_column(col: pd.Series, name: str) -> np.ndarray:
     try:
         return np.asarray(col, dtype=float)
     except (TypeError, ValueError):
-        raise _error(f"patients.{name}", "must be numbers") from None
+        raise error(f"patients.{name}", "must be numbers") from None
 
 
 def population(name: str = "rrmm_heavily_pretreated", n: int = 1000, *, library: LibrarySource | None = None) -> Population:
@@ -185,17 +193,6 @@ def population(name: str = "rrmm_heavily_pretreated", n: int = 1000, *, library:
 def populations(*, library: LibrarySource | None = None) -> list[str]:
     """Names of the population presets."""
     return resolve_library(library)._native.population_names()
-
-
-def _rules_arg(dose_rules: Any, reg_json: str, lib: Any) -> Optional[str]:
-    if dose_rules is None or dose_rules is False:
-        return None
-    if isinstance(dose_rules, str):
-        lib._native.dose_rules_json(dose_rules, reg_json)  # validates the name
-        return dose_rules
-    if isinstance(dose_rules, Mapping):
-        return json.dumps(dose_rules)
-    raise _error("dose_rules", f"must be None, a preset name ('label', 'label_qw', 'label_biw') or a dict, got {type(dose_rules).__name__}")
 
 
 class PopulationResult:
@@ -233,7 +230,7 @@ class PopulationResult:
     def bands(self, q: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
         """Platelet percentiles over time (needs ``observe``)."""
         if self.trajectories is None:
-            raise _error("observe", "no trajectories were stored: pass observe= to simulate_population")
+            raise error("observe", "no trajectories were stored: pass observe= to simulate_population")
         qs = np.quantile(self.trajectories, q, axis=0)
         df = pd.DataFrame({"DAY": self.times_days})
         for qi, row in zip(q, qs):
@@ -244,73 +241,6 @@ class PopulationResult:
         return f"PopulationResult(n={len(self.subjects)}, seconds={self.seconds:.2f})"
 
 
-def _observe(observe: Any, days: float) -> list[float]:
-    if observe is None or observe is False:
-        return []
-    if observe is True:
-        return [float(d) for d in np.arange(0.0, days + 1e-9, 1.0)]
-    obs = [float(x) for x in np.asarray(observe, dtype=float).ravel()]
-    return obs
-
-
-class _TrialRunner:
-    """One arm prepared for chunked native runs (shared by simulate_population and compare)."""
-
-    def __init__(self, regimen: RegimenLike, population: "Population", *, days: float, seed: int,
-                 threads: int | None, dose_rules: Any, observe: Any, params: Params, platelet_model: str,
-                 rtol: float, atol: float, library: LibrarySource | None, linear_pk: str = "exact") -> None:
-        lib = resolve_library(library)
-        reg = as_regimen(regimen, library=lib)
-        if not isinstance(population, Population):
-            raise _error("population", f"must be a Population (see selinexor_pkpd.population), got {type(population).__name__}")
-        days = _check_days(days)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise _error("seed", f"must be a whole number >= 0, got {seed!r}")
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
-            raise _error("threads", f"must be a whole number >= 1, got {threads!r}")
-        reg_json = reg.validated_json(lib)
-        self.observe = _observe(observe, days)
-        self.threads = None if threads is None else int(threads)
-        self.regimen = reg
-        self.n = population.n
-        self.trial = _core.Trial(lib._native, reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib),
-                                 params_json(params), days, int(seed), self.observe, population._rows_json(), platelet_model,
-                                 float(rtol), float(atol), linear_pk=linear_pk)
-        self.inputs = {
-            "regimen": reg.to_dict(), "regimen_name": reg.name, "population": population.to_dict(), "days": days,
-            "seed": int(seed), "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
-            "params": json.loads(params_json(params)), "platelet_model": platelet_model, "rtol": rtol, "atol": atol,
-            "linear_pk": linear_pk, "observe_days": self.observe,
-        }
-
-    def run(self, start: int, end: int) -> dict[str, Any]:
-        return self.trial.run(start, end, self.threads)
-
-
-def _chunks(n: int, chunk_size: int | None, timed: Any) -> Any:
-    """Yield (start, end) chunks; adaptive (~0.25 s per chunk) when chunk_size is None."""
-    start, size = 0, chunk_size or 16
-    while start < n:
-        end = min(n, start + size)
-        c0 = time.perf_counter()
-        yield start, end
-        if chunk_size is None:
-            dt = max(time.perf_counter() - c0, 1e-4)
-            size = int(min(max(size * 0.25 / dt, 8), 50_000))
-        start = end
-
-
-def _concat(parts: list[dict[str, Any]]) -> tuple[pd.DataFrame, np.ndarray | None]:
-    traj = None
-    if parts and "PLT_traj" in parts[0]:
-        traj = np.concatenate([p.pop("PLT_traj") for p in parts], axis=0)
-    cols: dict[str, Any] = {}
-    for k in parts[0]:
-        vals = [p[k] for p in parts]
-        cols[k] = np.concatenate(vals) if isinstance(vals[0], np.ndarray) else sum((list(v) for v in vals), [])
-    return pd.DataFrame(cols), traj
-
-
 def simulate_population(
     regimen: RegimenLike,
     population: Population,
@@ -318,13 +248,13 @@ def simulate_population(
     days: float = 168.0,
     seed: int = 20261121,
     threads: int | None = None,
-    dose_rules: Union[str, Mapping[str, Any], None] = None,
-    observe: Union[bool, Sequence[float], None] = None,
+    dose_rules: DoseRulesLike = None,
+    observe: Observe = None,
     params: Params = None,
-    platelet_model: str = "tpo",
+    platelet_model: TrialPlateletModel = "tpo",
     rtol: float = 1e-6,
     atol: float = 1e-9,
-    linear_pk: str = "exact",
+    linear_pk: LinearPk = "exact",
     progress: bool = False,
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
@@ -350,7 +280,8 @@ def simulate_population(
         Days at which to store each subject's platelets (True: daily).
     params : dict, optional
         Typical-value overrides, as in :func:`simulate`.
-    platelet_model : {"tpo", "friberg_linear", "friberg_emax"}
+    platelet_model : {"tpo", "friberg", "friberg_linear", "friberg_emax"}
+        As in :func:`simulate`; a trial needs a platelet model (no ``"none"``).
     rtol, atol : float
         Solver tolerances.
     linear_pk : {"exact", "ode"}
@@ -365,7 +296,7 @@ def simulate_population(
     -------
     PopulationResult
     """
-    runner = _TrialRunner(regimen, population, days=days, seed=seed, threads=threads, dose_rules=dose_rules,
+    runner = TrialRunner(regimen, population, days=days, seed=seed, threads=threads, dose_rules=dose_rules,
                           observe=observe, params=params, platelet_model=platelet_model, rtol=rtol, atol=atol,
                           library=library, linear_pk=linear_pk)
     t0 = time.perf_counter()
@@ -376,12 +307,12 @@ def simulate_population(
 
         bar = tqdm(total=runner.n, desc=runner.regimen.name, unit="pt", leave=False)
     try:
-        for start, end in _chunks(runner.n, chunk_size, None):
+        for start, end in chunks(runner.n, chunk_size, None):
             parts.append(runner.run(start, end))
             if bar is not None:
                 bar.update(end - start)
     finally:
         if bar is not None:
             bar.close()
-    subjects, traj = _concat(parts)
+    subjects, traj = concat(parts)
     return PopulationResult(subjects, np.asarray(runner.observe, dtype=float), traj, runner.inputs, time.perf_counter() - t0)

@@ -5,29 +5,28 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import _core
-from ._library import Library, LibrarySource, resolve_library
-from ._validate import check_regimen_spec, error
-from .patient import PatientLike, patient_json
-
-DaySpec = Union[int, str]
+from ._errors import error
+from ._library import Library, resolve_library
+from ._typing import DaySpec, DoseUnit, FilePath, LibrarySource, PatientLike, RegimenLike, Route
+from ._validate import check_days, check_regimen_spec
+from .patient import patient_json
 
 
 def dose(
     drug: str,
     amount: float,
     *,
-    unit: str = "mg",
+    unit: DoseUnit = "mg",
     days: Sequence[DaySpec] = (),
     weekdays: Sequence[int] = (),
-    route: str | None = None,
+    route: Route | None = None,
     duration_h: float | None = None,
     rate_mg_h: float | None = None,
     cycles: str | int | None = None,
@@ -105,9 +104,22 @@ class Regimen:
 
     # --- constructors -------------------------------------------------------------------------
     @classmethod
-    def single_dose(cls, drug: str, amount_mg: float, *, route: str | None = None,
-                    duration_h: float | None = None, unit: str = "mg", hour: float = 0.0) -> "Regimen":
-        """One dose at time ``hour`` (h) on day 1."""
+    def single_dose(cls, drug: str, amount_mg: float, *, route: Route | None = None,
+                    duration_h: float | None = None, unit: DoseUnit = "mg", hour: float = 0.0) -> "Regimen":
+        """One dose at time ``hour`` (h) on day 1.
+
+        Parameters
+        ----------
+        drug : str
+        amount_mg : float
+            The dose, in ``unit``.
+        route : {"oral", "sc", "iv"}, optional
+            Defaults to the drug's route.
+        duration_h : float, optional
+            IV infusion duration, h; a bolus when omitted.
+        unit : {"mg", "mg/m2", "mg/kg"}
+        hour : float
+        """
         d = dose(drug, amount_mg, unit=unit, days=[1], route=route, duration_h=duration_h, hour=hour)
         return cls({"description": f"{drug} {amount_mg} {unit} single dose",
                     "blocks": [{"cycle_days": 1, "cycles": 1, "doses": [d]}]},
@@ -123,9 +135,21 @@ class Regimen:
         return cls({"description": description, "blocks": [block]})
 
     @classmethod
-    def weekly(cls, drug: str, amount: float, *, weekdays: Sequence[int] = (1,), unit: str = "mg",
+    def weekly(cls, drug: str, amount: float, *, weekdays: Sequence[int] = (1,), unit: DoseUnit = "mg",
                cycle_days: int = 28, cycles: int | None = None) -> "Regimen":
-        """``drug`` on the given days of every week (``[1]`` QW, ``[1, 3]`` BIW)."""
+        """``drug`` on the given days of every week (``[1]`` QW, ``[1, 3]`` BIW).
+
+        Parameters
+        ----------
+        drug : str
+        amount : float
+            Dose per administration, in ``unit``.
+        weekdays : sequence of int
+        unit : {"mg", "mg/m2", "mg/kg"}
+        cycle_days : int
+        cycles : int, optional
+            Number of cycles; open-ended when omitted.
+        """
         return cls.cycle(cycle_days, [dose(drug, amount, unit=unit, weekdays=weekdays)], cycles=cycles,
                          description=f"{drug} {amount:g} {unit} weekdays {list(weekdays)}")
 
@@ -138,7 +162,7 @@ class Regimen:
         return cls(json.loads(text), name)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> "Regimen":
+    def from_file(cls, path: FilePath) -> "Regimen":
         """Read a regimen from a ``.json`` or ``.toml`` file (the layout of ``data/regimens.toml``)."""
         p = Path(path)
         try:
@@ -190,7 +214,7 @@ class Regimen:
     def to_json(self) -> str:
         return json.dumps(self._spec, indent=2)
 
-    def to_file(self, path: str | os.PathLike[str]) -> None:
+    def to_file(self, path: FilePath) -> None:
         """Write as JSON (``.json``) or TOML (``.toml``); either reads back with :meth:`from_file`."""
         p = Path(path)
         if p.suffix.lower() == ".toml":
@@ -227,10 +251,8 @@ class Regimen:
             ``AMT`` (mg), ``ROUTE``, ``CMT`` (depot/central), ``RATE`` (mg/h, 0 unless
             infusion), ``DUR`` (h), ``EVID`` (1).
         """
-        from .simulate import _check_days
-
         lib = resolve_library(library)
-        days = _check_days(days)
+        days = check_days(days)
         cols = _core.expand_regimen(lib._native, self._json(), patient_json(patient), days)
         df = pd.DataFrame(cols)
         df.insert(0, "ID", 1)
@@ -296,9 +318,6 @@ def _to_toml(spec: Mapping[str, Any]) -> str:
         lines.extend(f"  {_toml_value(d)}," for d in b.get("doses", []))
         lines.append("]")
     return "\n".join(lines) + "\n"
-
-
-RegimenLike = Union[Regimen, str]
 
 
 def as_regimen(r: RegimenLike, library: LibrarySource | None = None) -> Regimen:

@@ -5,24 +5,18 @@ from __future__ import annotations
 import functools
 import json
 import math
-from typing import Any, Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
-from ._errors import ModelError
-from ._library import LibrarySource, resolve_library
-from .patient import PatientLike, patient_json
-from .regimen import RegimenLike, as_regimen
-
-Params = Optional[Mapping[str, Mapping[str, float]]]
-
-
-def _error(field: str, message: str) -> ModelError:
-    err = ModelError(f"{field}: {message}")
-    err.field = field
-    return err
+from ._errors import error
+from ._library import resolve_library
+from ._typing import ExposureInterval, LibrarySource, LinearPk, Params, PatientLike, PlateletModel, RegimenLike, Windows
+from ._validate import check_days
+from .patient import patient_json
+from .regimen import as_regimen
 
 
 def params_json(params: Params) -> str:
@@ -30,19 +24,19 @@ def params_json(params: Params) -> str:
     if params is None:
         return "{}"
     if not isinstance(params, Mapping):
-        raise _error("params", f"must be a dict of dicts, e.g. {{'selinexor': {{'CL': 20.0}}}}, got {type(params).__name__}")
+        raise error("params", f"must be a dict of dicts, e.g. {{'selinexor': {{'CL': 20.0}}}}, got {type(params).__name__}")
     out: dict[str, dict[str, float]] = {}
     for ns, values in params.items():
         if not isinstance(values, Mapping):
-            raise _error(f"params.{ns}", f"must be a dict of parameter values, got {type(values).__name__}")
+            raise error(f"params.{ns}", f"must be a dict of parameter values, got {type(values).__name__}")
         out[str(ns)] = {}
         for k, v in values.items():
             try:
                 fv = float(v)
             except (TypeError, ValueError):
-                raise _error(f"params.{ns}.{k}", f"must be a number, got {v!r}") from None
+                raise error(f"params.{ns}.{k}", f"must be a number, got {v!r}") from None
             if not math.isfinite(fv):
-                raise _error(f"params.{ns}.{k}", f"must be finite, got {v!r}")
+                raise error(f"params.{ns}.{k}", f"must be finite, got {v!r}")
             out[str(ns)][str(k)] = fv
     return json.dumps(out)
 
@@ -53,28 +47,18 @@ MAX_OUTPUTS = 5_000_000
 def _times(times: Optional[Sequence[float]], days: float, dt_h: float) -> np.ndarray:
     if times is None:
         if not (isinstance(dt_h, (int, float)) and math.isfinite(dt_h) and dt_h > 0):
-            raise _error("dt_h", f"must be a number > 0, got {dt_h!r}")
+            raise error("dt_h", f"must be a number > 0, got {dt_h!r}")
         if days * 24.0 / dt_h > MAX_OUTPUTS:
-            raise _error("dt_h", f"{dt_h!r} h over {days} days gives more than {MAX_OUTPUTS} output times")
+            raise error("dt_h", f"{dt_h!r} h over {days} days gives more than {MAX_OUTPUTS} output times")
         n = int(round(days * 24.0 / dt_h))
         return np.linspace(0.0, n * dt_h, n + 1)
     try:
         t = np.asarray(times, dtype=float).ravel()
     except (TypeError, ValueError):
-        raise _error("times", f"must be numbers (hours), got {times!r:.80}") from None
+        raise error("times", f"must be numbers (hours), got {times!r:.80}") from None
     if t.size == 0:
-        raise _error("times", "is empty")
+        raise error("times", "is empty")
     return np.ascontiguousarray(t)
-
-
-def _check_days(days: float) -> float:
-    try:
-        d = float(days)
-    except (TypeError, ValueError):
-        raise _error("days", f"must be a number, got {days!r}") from None
-    if not (math.isfinite(d) and d > 0):
-        raise _error("days", f"must be finite and > 0, got {days!r}")
-    return d
 
 
 def simulate(
@@ -85,10 +69,10 @@ def simulate(
     days: float = 28.0,
     times: Optional[Sequence[float]] = None,
     dt_h: float = 0.5,
-    platelet_model: str = "tpo",
+    platelet_model: PlateletModel = "tpo",
     rtol: float = 1e-6,
     atol: float = 1e-9,
-    linear_pk: str = "exact",
+    linear_pk: LinearPk = "exact",
     library: LibrarySource | None = None,
 ) -> pd.DataFrame:
     """Simulate one patient on a regimen.
@@ -108,8 +92,9 @@ def simulate(
         Output times in hours, ascending; every ``dt_h`` hours over ``days`` when omitted.
     dt_h : float
         Output spacing when ``times`` is omitted.
-    platelet_model : {"tpo", "friberg_linear", "friberg_emax", "none"}
-        The platelet model: the TPO-feedback model (default), classic Friberg, or PK only.
+    platelet_model : {"tpo", "friberg", "friberg_linear", "friberg_emax", "none"}
+        The platelet model: the TPO-feedback model (default), classic Friberg with a linear
+        (``"friberg"`` is ``"friberg_linear"``) or Emax drug effect, or PK only.
     rtol, atol : float
         Solver tolerances (Dormand-Prince 5(4), piecewise between events).
     linear_pk : {"exact", "ode"}
@@ -137,7 +122,7 @@ def simulate(
     """
     lib = resolve_library(library)
     reg = as_regimen(regimen, library=lib)
-    days = _check_days(days)
+    days = check_days(days)
     t = _times(times, days, dt_h)
     cols = _core.simulate(lib._native, reg._json(), patient_json(patient), params_json(params),
                           days, t, platelet_model, float(rtol), float(atol), linear_pk)
@@ -187,7 +172,7 @@ def closed_form(
     """
     lib = resolve_library(library)
     reg = as_regimen(regimen, library=lib)
-    days = _check_days(days)
+    days = check_days(days)
     t = _times(times, days, dt_h)
     cols = _core.closed_form(lib._native, reg._json(), patient_json(patient), params_json(params), days, t)
     df = pd.DataFrame(cols)
@@ -202,7 +187,7 @@ def exposure(
     patient: PatientLike = None,
     params: Params = None,
     days: float = 28.0,
-    interval: str | Sequence[tuple[float, float]] = "dose",
+    interval: Union[ExposureInterval, Windows] = "dose",
     dt_h: float = 0.05,
     library: LibrarySource | None = None,
 ) -> pd.DataFrame:
@@ -229,34 +214,34 @@ def exposure(
     """
     lib = resolve_library(library)
     reg = as_regimen(regimen, library=lib)
-    days = _check_days(days)
+    days = check_days(days)
     end_h = days * 24.0
     if isinstance(interval, str):
         if interval == "dose":
             ev = reg.events(patient, days=days, library=lib)
             starts = sorted(set(ev.loc[ev["DRUG"] == drug, "TIME"].tolist()))
             if not starts:
-                raise _error("drug", f"{drug!r} is not dosed in this regimen within {days} days")
+                raise error("drug", f"{drug!r} is not dosed in this regimen within {days} days")
             ends = starts[1:] + [end_h]
         elif interval == "week":
             n = int(math.ceil(days / 7.0))
             starts = [7 * 24.0 * k for k in range(n)]
             ends = [min(s + 7 * 24.0, end_h) for s in starts]
         else:
-            raise _error("interval", f"must be 'dose', 'week' or a list of (start_day, end_day), got {interval!r}")
+            raise error("interval", f"must be 'dose', 'week' or a list of (start_day, end_day), got {interval!r}")
     else:
         try:
             win = [(float(a) * 24.0, float(b) * 24.0) for a, b in interval]
         except (TypeError, ValueError):
-            raise _error("interval", f"must be 'dose', 'week' or a list of (start_day, end_day), got {interval!r:.80}") from None
+            raise error("interval", f"must be 'dose', 'week' or a list of (start_day, end_day), got {interval!r:.80}") from None
         if not win:
-            raise _error("interval", "is empty")
+            raise error("interval", "is empty")
         starts, ends = [w[0] for w in win], [w[1] for w in win]
     for i, (a, b) in enumerate(zip(starts, ends)):
         if not (math.isfinite(a) and math.isfinite(b) and 0 <= a < b):
-            raise _error(f"interval[{i}]", f"window (start_day, end_day) needs 0 <= start < end, got ({a / 24.0!r}, {b / 24.0!r})")
+            raise error(f"interval[{i}]", f"window (start_day, end_day) needs 0 <= start < end, got ({a / 24.0!r}, {b / 24.0!r})")
     if not (isinstance(dt_h, (int, float)) and math.isfinite(dt_h) and dt_h > 0):
-        raise _error("dt_h", f"must be a number > 0, got {dt_h!r}")
+        raise error("dt_h", f"must be a number > 0, got {dt_h!r}")
     cols = _core.exposure(lib._native, reg._json(), patient_json(patient), params_json(params),
                           days, drug, list(starts), list(ends), float(dt_h))
     df = pd.DataFrame(cols)

@@ -1,0 +1,62 @@
+"""Type aliases of the public API: option strings as ``Literal`` types, and the shared unions.
+
+Each ``Literal`` lists exactly the values the engine accepts with the default library
+(``tests/python/test_typing.py`` checks them against it); the comment names what parses them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Sequence, Tuple, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._library import Library
+    from .patient import Patient
+    from .regimen import Regimen
+
+# Option strings parsed by the Rust core
+PlateletModel = Literal["tpo", "friberg", "friberg_linear", "friberg_emax", "none"]  # platelets::PlateletModel::parse
+TrialPlateletModel = Literal["tpo", "friberg", "friberg_linear", "friberg_emax"]  # the same, without "none" (trial::TrialSetup)
+LinearPk = Literal["exact", "ode"]  # solver::LinearPk (bindings::parse_linear_pk)
+DoseUnit = Literal["mg", "mg/m2", "mg/kg"]  # regimen::DoseUnit
+Route = Literal["oral", "sc", "iv"]  # drug::Route
+Sex = Literal["male", "female"]  # patient::Sex (the Python side lowercases it)
+DoseRulesName = Literal["label", "label_qw", "label_biw"]  # library::Library::dose_rules_for, data/dose_rules.toml
+Covariate = Literal["weight", "height", "age", "crcl", "platelets", "female"]  # population::Covariates
+CovariateDist = Literal["fixed", "normal", "lognormal"]  # population::Dist
+
+# Option strings parsed on the Python side
+ExposureInterval = Literal["dose", "week"]  # simulate.exposure
+
+# Shared unions
+FilePath = Union[str, "os.PathLike[str]"]
+LibrarySource = Union[str, "os.PathLike[str]", Mapping[str, Any], "Library"]
+RegimenLike = Union["Regimen", str]
+PatientLike = Union["Patient", Mapping[str, Any], None]
+Params = Optional[Mapping[str, Mapping[str, float]]]
+DaySpec = Union[int, str]
+DoseRulesLike = Union[DoseRulesName, Mapping[str, Any], None]
+Observe = Union[bool, Sequence[float], None]
+Windows = Sequence[Tuple[float, float]]
+
+__all__ = [
+    "Covariate",
+    "CovariateDist",
+    "DaySpec",
+    "DoseRulesLike",
+    "DoseRulesName",
+    "DoseUnit",
+    "ExposureInterval",
+    "FilePath",
+    "LibrarySource",
+    "LinearPk",
+    "Observe",
+    "Params",
+    "PatientLike",
+    "PlateletModel",
+    "RegimenLike",
+    "Route",
+    "Sex",
+    "TrialPlateletModel",
+    "Windows",
+]
