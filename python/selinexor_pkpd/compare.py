@@ -344,7 +344,7 @@ def compare(
         bands = pd.concat(band_rows, ignore_index=True) if band_rows else None
     summary.index.name = "arm"
     summary.insert(0, "regimen", [runners[a].regimen.name for a in labels])
-    summary.insert(1, "planned_mg_week", [_planned_weekly(runners[a].regimen) for a in labels])
+    summary.insert(1, "planned_mg_week", [runners[a].regimen.weekly_dose("selinexor") for a in labels])
     inputs = {
         "arms": {a: runners[a].inputs["regimen"] for a in labels},
         "arm_presets": {a: (r if isinstance(r, str) else None) for a, r in arms.items()},
@@ -355,22 +355,6 @@ def compare(
         "observe_days": runners[labels[0]].observe, "summary_only": summary_only,
     }
     return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0)
-
-
-def _planned_weekly(reg: Regimen) -> float:
-    """Planned selinexor mg per week of the regimen's first block (NaN if not dosed)."""
-    for b in reg.to_dict()["blocks"]:
-        for d in b["doses"]:
-            if d["drug"] == "selinexor":
-                days = len(d.get("weekdays", [])) * b["cycle_days"] / 7.0 if d.get("weekdays") else 0
-                for x in d.get("days", []):
-                    if isinstance(x, str) and "-" in x:
-                        lo, hi = x.split("-")
-                        days += int(hi or b["cycle_days"]) - int(lo) + 1
-                    else:
-                        days += 1
-                return d["amount"] * days * 7.0 / b["cycle_days"]
-    return math.nan
 
 
 def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = False) -> CompareResult:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .grading import GRADE_THRESHOLDS
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._typing import FilePath
     from .compare import CompareResult
@@ -25,8 +27,10 @@ def plot_platelets(df: Any, ax: Any = None, label: str | None = None) -> Any:
 
 
 def _thresholds(ax: Any) -> None:
-    for y, name in ((50.0, "grade 3 below 50"), (25.0, "grade 4 below 25")):
-        ax.axhline(y, color="0.35", ls="--" if y == 50 else ":", lw=0.9)
+    for grade, ls in ((3, "--"), (4, ":")):
+        y = GRADE_THRESHOLDS[grade - 1]
+        name = f"grade {grade} below {y:g}"
+        ax.axhline(y, color="0.35", ls=ls, lw=0.9)
         ax.text(0.995, y, name, transform=ax.get_yaxis_transform(), va="bottom", ha="right", fontsize=8, color="0.25")
 
 

@@ -8,6 +8,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .grading import ctcae_grade
+
 Z95 = 1.959963984540054
 
 
@@ -27,13 +29,9 @@ def _pct(x: pd.Series, q: float) -> float:
     return float(np.quantile(x, q)) if len(x) else math.nan
 
 
-def _baseline_grade(p0: pd.Series) -> pd.Series:
-    return pd.Series(np.select([p0 < 25, p0 < 50, p0 < 75, p0 < 150], [4, 3, 2, 1], 0), index=p0.index)
-
-
 def _emergent(s: pd.DataFrame, col: str) -> pd.Series:
     """Treatment-emergent: grade >= 1 and worse than the grade at baseline."""
-    return (s[col] >= 1) & (s[col] > _baseline_grade(s["P0"]))
+    return (s[col] >= 1) & (s[col] > ctcae_grade(s["P0"].to_numpy()))
 
 
 def summarize(s: pd.DataFrame) -> pd.Series:
