@@ -5,9 +5,8 @@
 use super::events::StepObserver;
 use super::model::Model;
 use super::segment::Segment;
-use super::solver::SolverOptions;
 use crate::error::{ModelError, Result};
-use crate::numerics::dopri5::StepCounts;
+use crate::numerics::dopri5::{StepCounts, Tolerances};
 use ode_solvers::{Dopri5, OutputType, SVector, System};
 
 /// ode_solvers' stiffness test aborts the run when the step size is limited by stability (for
@@ -46,7 +45,7 @@ pub(super) fn ode_solvers_segment<const N: usize>(
     next: f64,
     y: &mut [f64; N],
     h: &mut f64,
-    opts: &SolverOptions,
+    tol: &Tolerances,
     obs: &mut dyn StepObserver,
 ) -> Result<StepCounts> {
     // ode_solvers' RMS error norm runs over all N entries: scaling both tolerances by
@@ -60,15 +59,15 @@ pub(super) fn ode_solvers_segment<const N: usize>(
         next,
         0.0,
         SVector::<f64, N>::from(*y),
-        opts.rtol * scale,
-        opts.atol * scale,
+        tol.rtol * scale,
+        tol.atol * scale,
         0.9,
         0.04,
         0.2,
         10.0,
         next - t,
         *h,
-        opts.max_steps,
+        tol.max_steps,
         NO_STIFFNESS_CHECK,
         OutputType::Sparse,
     );

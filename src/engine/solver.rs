@@ -272,7 +272,11 @@ fn run_n<const N: usize>(
                         next,
                         &mut y,
                         &mut step.h,
-                        opts,
+                        &Tolerances {
+                            rtol: opts.rtol,
+                            atol: opts.atol,
+                            max_steps: opts.max_steps,
+                        },
                         obs,
                     )?,
                 };

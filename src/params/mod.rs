@@ -2,13 +2,14 @@
 //! values of one patient, user overrides and random effects. No serde data and no simulation:
 //! `spec` validates its names against this table and resolves patients into these structs.
 
+pub mod effect;
 pub mod iiv;
 pub mod resolved;
 pub mod table;
 
+pub use effect::EffectKind;
 pub use iiv::apply_eta;
 pub use resolved::{PkParams, PlateletParams};
-pub use table::EffectKind;
 
 use std::collections::BTreeMap;
 

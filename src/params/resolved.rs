@@ -1,6 +1,6 @@
 //! One patient's resolved parameter values: what the engine computes with.
 
-use super::table::EffectKind;
+use super::effect::EffectKind;
 use crate::error::{in_range, positive, Result};
 
 /// One patient's resolved parameters of one drug.

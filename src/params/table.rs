@@ -3,8 +3,8 @@
 //! whether its random effect acts on the logit scale. Everything that reads or writes a
 //! parameter by name goes through here.
 
+pub use super::effect::EffectKind;
 use super::resolved::{PkParams, PlateletParams};
-use serde::{Deserialize, Serialize};
 
 /// Namespace of the TPO platelet model's (and XPO1 engagement's) parameters.
 pub const PLATELETS: &str = "platelets";
@@ -96,32 +96,6 @@ pub fn is_bounded(name: &str) -> bool {
                 .map(|f| (f.name, f.bounded)),
         )
         .any(|(n, b)| b && n == name)
-}
-
-/// What a drug does to the platelet system, if anything (docs/model.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EffectKind {
-    /// Drives XPO1 engagement X (selinexor); parameters `kon`, `koff` live in `platelets`.
-    Xpo1,
-    /// Blocks platelet release: R = 1 - Emax*C/(EC50+C) (bortezomib).
-    Release,
-    /// Kills proliferating progenitors: k_kill = slope*C (lenalidomide, pomalidomide).
-    Kill,
-    /// Inhibits the TPO signal: I_other = Imax*C/(IC50+C) (ruxolitinib).
-    Signal,
-}
-
-impl EffectKind {
-    /// The [`EFFECT`] parameter names this effect reads: the one setting `e1`, then `e2`'s.
-    pub fn param_names(self) -> &'static [&'static str] {
-        match self {
-            EffectKind::Xpo1 => &[],
-            EffectKind::Release => &["Emax", "EC50"],
-            EffectKind::Kill => &["slope"],
-            EffectKind::Signal => &["Imax", "IC50"],
-        }
-    }
 }
 
 #[cfg(test)]
