@@ -129,9 +129,9 @@ pub struct Model {
     pub(super) power: Power,
     /// Index into `drugs` of the XPO1-engaging drug (selinexor), if present.
     pub(super) xpo1: Option<usize>,
-    pub(super) release: Vec<usize>,
-    pub(super) kill: Vec<usize>,
-    pub(super) signal: Vec<usize>,
+    /// The drugs acting on the platelet system other than through X, in drug order, with
+    /// their effect ([`Model::forcing`](super::rhs)).
+    pub(super) effects: Vec<(usize, EffectKind)>,
     /// Every drug with a platelet effect has a modal solution (its forcing can be computed per
     /// step, at the nodes, in exact segments).
     pub(super) effects_exact: bool,
@@ -193,11 +193,12 @@ impl Model {
                 .collect()
         };
         let xpo1 = effect(EffectKind::Xpo1).first().copied();
-        let (release, kill, signal) = (
-            effect(EffectKind::Release),
-            effect(EffectKind::Kill),
-            effect(EffectKind::Signal),
-        );
+        let effects = drugs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, pk))| pk.effect.map(|k| (i, k)))
+            .filter(|&(_, k)| k != EffectKind::Xpo1)
+            .collect();
         let pd = (platelet_model != PlateletModel::None).then(|| {
             let x = xpo1.map(|_| take(1));
             let e = x.and_then(|_| (pp.ke0 > 0.0).then(|| take(1)));
@@ -239,9 +240,7 @@ impl Model {
                 _ => pp.f_gamma,
             }),
             xpo1,
-            release,
-            kill,
-            signal,
+            effects,
             effects_exact,
             any_integrated_drug,
         }

@@ -6,6 +6,7 @@ use super::model::{Model, PdLayout};
 use super::segment::NodeConcentrations;
 use super::segment::Segment;
 use crate::numerics::mathfn::exp;
+use crate::params::EffectKind;
 use crate::pk::modes::LinearModes;
 use crate::spec::platelet_model::PlateletModel;
 /// What the drugs do to the platelet model at one time: everything its right-hand side needs
@@ -75,21 +76,17 @@ impl Model {
         conc: impl Fn(usize) -> f64,
         lawson: Option<(f64, f64)>,
     ) -> Forcing {
-        let mut release = 1.0;
-        for &d in &self.release {
-            let s = &self.drugs[d];
-            let c = conc(d).max(0.0);
-            release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
-        }
-        let mut kkill = 0.0;
-        for &d in &self.kill {
-            kkill += self.drugs[d].pk.e1 * conc(d).max(0.0);
-        }
+        let (mut release, mut kkill) = (1.0, 0.0);
         let mut keep_other = 1.0 - self.fixed_inhibition;
-        for &d in &self.signal {
+        for &(d, kind) in &self.effects {
             let s = &self.drugs[d];
             let c = conc(d).max(0.0);
-            keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c);
+            match kind {
+                EffectKind::Release => release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c),
+                EffectKind::Kill => kkill += s.pk.e1 * c,
+                EffectKind::Signal => keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c),
+                EffectKind::Xpo1 => {}
+            }
         }
         let c_sel = self.xpo1.map_or(0.0, |d| conc(d).max(0.0));
         let (ephi, emphi) = lawson.unwrap_or((1.0, 1.0));
