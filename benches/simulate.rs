@@ -1,4 +1,4 @@
-//! Criterion benchmarks of the engine (issue "Performance: benchmarks against baselines").
+//! Criterion benchmarks of the engine.
 //!
 //! (a) one typical patient, selinexor 80 mg BIW (days 1 and 3 of each week), TPO platelet model,
 //!     24 weeks, rtol 1e-6 / atol 1e-9, output only at the horizon;
@@ -16,8 +16,8 @@
 //! and the piecewise solve. Each benchmark prints its right-hand-side evaluations per patient
 //! before timing.
 //!
-//! Run: `cargo bench --bench simulate` (all, about 3 minutes) or a filter such as
-//! `cargo bench --bench simulate -- single_patient`.
+//! Run: `cargo bench --features reference --bench simulate` (all, about 3 minutes) or with a
+//! filter such as `... -- single_patient`.
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
