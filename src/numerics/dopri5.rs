@@ -10,7 +10,6 @@
 //! loops run over all `N` entries, a compile-time length the compiler unrolls and vectorises.
 
 use crate::error::{ModelError, Result};
-use crate::numerics::mathfn::exp;
 
 // Nodes and coefficients (Dormand and Prince 1980).
 const C2: f64 = 1.0 / 5.0;
@@ -289,7 +288,7 @@ pub fn integrate<const N: usize, F: Rhs<N>>(
         // fac = err^expo1 / err_old^beta, bounded; h_new = h / fac
         let ln_err = err.ln();
         if err <= 1.0 {
-            let fac = exp(EXPO1 * ln_err - BETA * step.ln_err_old) / SAFETY;
+            let fac = f64::exp(EXPO1 * ln_err - BETA * step.ln_err_old) / SAFETY;
             let mut h_new = h / fac.clamp(FACC2, FACC1);
             if rejected_last {
                 h_new = h_new.min(h);
@@ -308,7 +307,7 @@ pub fn integrate<const N: usize, F: Rhs<N>>(
             }
             h = h_new;
         } else {
-            let fac = (exp(EXPO1 * ln_err) / SAFETY).min(FACC1);
+            let fac = (f64::exp(EXPO1 * ln_err) / SAFETY).min(FACC1);
             h /= if fac.is_nan() { FACC1 } else { fac };
             if counts.accepted >= 1 {
                 counts.rejected += 1;
