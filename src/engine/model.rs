@@ -9,7 +9,7 @@
 
 use super::platelets::{rates, PlateletRates};
 use crate::error::{non_negative, positive, ModelError, Result};
-use crate::numerics::mathfn::Power;
+use crate::numerics::power::Power;
 use crate::params::table::{self, EffectKind};
 use crate::params::{Overrides, PkParams, PlateletParams};
 use crate::pk::modes::{LinearModes, ModalState, MAX_BLOCK};

@@ -5,10 +5,10 @@
 use super::model::{Model, PdLayout};
 use super::segment::NodeConcentrations;
 use super::segment::Segment;
-use crate::numerics::mathfn::exp;
 use crate::params::EffectKind;
 use crate::pk::modes::LinearModes;
 use crate::spec::platelet_model::PlateletModel;
+
 /// What the drugs do to the platelet model at one time: everything its right-hand side needs
 /// besides the state.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,7 +39,7 @@ impl Model {
         self.drugs_rhs(t, y, dy, seg);
         if let Some(pd) = &self.pd {
             let lawson = seg.lawson.then(|| {
-                let e = exp(self.phi_conc(seg, t - seg.t0).0);
+                let e = f64::exp(self.phi_conc(seg, t - seg.t0).0);
                 (e, 1.0 / e)
             });
             let f = self.forcing(
@@ -141,7 +141,7 @@ impl Model {
             let ac = y[s.central];
             let mut dc = seg.rate[d] - s.k10 * ac;
             if let Some(g) = s.depot {
-                dc += s.pk.ka * y[g] * exp(-s.pk.ka * (t - seg.t0));
+                dc += s.pk.ka * y[g] * f64::exp(-s.pk.ka * (t - seg.t0));
                 dy[g] = 0.0;
             }
             if let Some(p) = s.periph1 {
@@ -157,7 +157,7 @@ impl Model {
             let c = ac * s.inv_vc;
             if s.pk.mm {
                 let vmax = if s.pk.kdes > 0.0 {
-                    s.pk.vmax * exp(-s.pk.kdes * t)
+                    s.pk.vmax * f64::exp(-s.pk.kdes * t)
                 } else {
                     s.pk.vmax
                 };

@@ -6,7 +6,6 @@ use super::events::ExactFill;
 use super::model::Model;
 use super::rhs::Forcing;
 use crate::numerics::dopri5::NODES;
-use crate::numerics::mathfn::exp;
 use crate::pk::modes::{ModalState, StepExps};
 use crate::spec::platelet_model::PlateletModel;
 /// What the right-hand side needs besides the state, for one segment between events.
@@ -125,7 +124,7 @@ impl Model {
         if seg.lawson {
             let tau = t - seg.t0;
             for (i, c) in NODES.iter().enumerate() {
-                let e = exp(self.phi_of(auc[i], tau + c * h));
+                let e = f64::exp(self.phi_of(auc[i], tau + c * h));
                 out.ephi[i] = e;
                 out.emphi[i] = 1.0 / e;
             }
@@ -272,7 +271,7 @@ impl Model {
                 Some(n) => (n.c[d][NODES.len() - 1], n.emphi[NODES.len() - 1]),
                 None => {
                     let (phi, c) = self.phi_conc(seg, tau);
-                    (c, exp(-phi))
+                    (c, f64::exp(-phi))
                 }
             };
             self.x_from_v(ix, y, dy, c, emphi);
@@ -316,12 +315,12 @@ impl Model {
                     let ix = self.pd.and_then(|pd| pd.x);
                     if let (true, Some(ix)) = (seg.lawson && self.xpo1 == Some(d), ix) {
                         // V (as integrated) back to X.
-                        y[ix] = x_of(y[ix], exp(-self.phi_of(auc, tau)));
+                        y[ix] = x_of(y[ix], f64::exp(-self.phi_of(auc, tau)));
                     }
                 }
                 _ => {
                     if let Some(g) = s.depot {
-                        y[g] *= exp(-s.pk.ka * tau);
+                        y[g] *= f64::exp(-s.pk.ka * tau);
                     }
                 }
             }

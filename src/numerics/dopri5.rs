@@ -10,8 +10,6 @@
 //! loops run over all `N` entries, a compile-time length the compiler unrolls and vectorises.
 
 use crate::error::{ModelError, Result};
-use crate::numerics::mathfn::exp;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 // Nodes and coefficients (Dormand and Prince 1980).
 const C2: f64 = 1.0 / 5.0;
@@ -186,93 +184,12 @@ fn initial_step<const N: usize>(
     (100.0 * h).min(h1).min(h_max)
 }
 
-/// Whether [`integrate`] may run its AVX2 build (0: not yet decided, 1: yes, 2: no).
-static AVX2: AtomicU8 = AtomicU8::new(0);
-
-/// Allows (the default, where the CPU has AVX2) or forbids the AVX2 build of the integrator.
-/// Results are the same to the bit either way (no fused multiply-add, no reordering: the wider
-/// registers only do the same IEEE operations several at a time); `tests/vector_dispatch.rs`
-/// checks it. For tests and benchmarks.
-#[doc(hidden)]
-pub fn set_avx2(allowed: bool) {
-    let on = allowed && avx2_detected();
-    AVX2.store(if on { 1 } else { 2 }, Ordering::Relaxed);
-}
-
-fn avx2_detected() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Whether this call of [`integrate`] runs its AVX2 build.
-#[inline]
-pub fn uses_avx2() -> bool {
-    match AVX2.load(Ordering::Relaxed) {
-        0 => {
-            let on = avx2_detected();
-            AVX2.store(if on { 1 } else { 2 }, Ordering::Relaxed);
-            on
-        }
-        v => v == 1,
-    }
-}
-
 /// Integrates `dy/dt = f(t, y)` from `t` to `t_end` (> `t`), overwriting `y` with the solution at
 /// `t_end`. `dy` holds `f(t, y)` on entry and `f(t_end, y(t_end))` on exit (first same as last).
 /// `on_step(t, y, dy, f)` sees every accepted step (and the right-hand side, whose last
 /// [`Rhs::begin_step`] was for that step). `step` carries the step size between calls.
-///
-/// On x86-64 CPUs with AVX2 the loop (with the right-hand side inlined into it) runs as a build
-/// for AVX2, chosen at run time: the stage arithmetic on the `N`-entry arrays then takes half the
-/// instructions (about 10% of a solve). The results are identical to the bit ([`set_avx2`]).
 #[allow(clippy::too_many_arguments)]
 pub fn integrate<const N: usize, F: Rhs<N>>(
-    n: usize,
-    f: F,
-    t: f64,
-    t_end: f64,
-    y: &mut [f64; N],
-    dy: &mut [f64; N],
-    step: &mut StepState,
-    tol: &Tolerances,
-    on_step: impl FnMut(f64, &[f64; N], &[f64; N], &F),
-) -> Result<StepCounts> {
-    #[cfg(target_arch = "x86_64")]
-    if uses_avx2() {
-        // SAFETY: the CPU has AVX2 (uses_avx2 is true only where the CPU reports it).
-        return unsafe { integrate_avx2(n, f, t, t_end, y, dy, step, tol, on_step) };
-    }
-    integrate_loop(n, f, t, t_end, y, dy, step, tol, on_step)
-}
-
-/// [`integrate_loop`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-fn integrate_avx2<const N: usize, F: Rhs<N>>(
-    n: usize,
-    f: F,
-    t: f64,
-    t_end: f64,
-    y: &mut [f64; N],
-    dy: &mut [f64; N],
-    step: &mut StepState,
-    tol: &Tolerances,
-    on_step: impl FnMut(f64, &[f64; N], &[f64; N], &F),
-) -> Result<StepCounts> {
-    integrate_loop(n, f, t, t_end, y, dy, step, tol, on_step)
-}
-
-/// The integration loop of [`integrate`] (inlined into each of its builds).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn integrate_loop<const N: usize, F: Rhs<N>>(
     n: usize,
     mut f: F,
     mut t: f64,
@@ -371,7 +288,7 @@ fn integrate_loop<const N: usize, F: Rhs<N>>(
         // fac = err^expo1 / err_old^beta, bounded; h_new = h / fac
         let ln_err = err.ln();
         if err <= 1.0 {
-            let fac = exp(EXPO1 * ln_err - BETA * step.ln_err_old) / SAFETY;
+            let fac = f64::exp(EXPO1 * ln_err - BETA * step.ln_err_old) / SAFETY;
             let mut h_new = h / fac.clamp(FACC2, FACC1);
             if rejected_last {
                 h_new = h_new.min(h);
@@ -390,7 +307,7 @@ fn integrate_loop<const N: usize, F: Rhs<N>>(
             }
             h = h_new;
         } else {
-            let fac = (exp(EXPO1 * ln_err) / SAFETY).min(FACC1);
+            let fac = (f64::exp(EXPO1 * ln_err) / SAFETY).min(FACC1);
             h /= if fac.is_nan() { FACC1 } else { fac };
             if counts.accepted >= 1 {
                 counts.rejected += 1;

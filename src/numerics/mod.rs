@@ -4,4 +4,4 @@
 pub mod cholesky;
 pub mod dopri5;
 pub mod hermite;
-pub mod mathfn;
+pub mod power;

@@ -15,7 +15,6 @@
 //! close to a disposition rate, a zero flow) gets no modes and stays on the ODE path.
 
 use crate::numerics::dopri5::NODES;
-use crate::numerics::mathfn::exp;
 use crate::params::PkParams;
 use crate::pk::closed_form::Disposition;
 
@@ -249,7 +248,7 @@ impl LinearModes {
         let mut c = s.cw;
         for j in 0..self.k {
             if s.a[j] != 0.0 {
-                c += s.a[j] * exp(-self.rates[j] * tau);
+                c += s.a[j] * f64::exp(-self.rates[j] * tau);
             }
         }
         c
@@ -298,8 +297,8 @@ impl LinearModes {
         };
         for j in 0..self.k {
             let r = self.rates[j];
-            let e = known.map_or_else(|| exp(-r * tau), |k| k[j]);
-            let u = exp(-r * h / 90.0);
+            let e = known.map_or_else(|| f64::exp(-r * tau), |k| k[j]);
+            let u = f64::exp(-r * h / 90.0);
             let u2 = u * u;
             let u4 = u2 * u2;
             let u8 = u4 * u4;
@@ -345,7 +344,7 @@ impl LinearModes {
                 continue;
             }
             let r = self.rates[j];
-            let e = exp(-r * tau);
+            let e = f64::exp(-r * tau);
             for i in 0..k {
                 let u = s.c[j] * self.v[i][j];
                 z[i] += u * e;
@@ -367,7 +366,7 @@ impl LinearModes {
     pub fn central_at(&self, s: &ModalState, tau: f64) -> (f64, f64) {
         let mut e = [0.0; MAX_BLOCK];
         for (e, r) in e.iter_mut().zip(&self.rates[..self.k]) {
-            *e = exp(-r * tau);
+            *e = f64::exp(-r * tau);
         }
         self.central_from(s, &e)
     }
@@ -396,7 +395,7 @@ impl LinearModes {
                 continue;
             }
             let x = -self.rates[j] * tau;
-            c += s.a[j] * exp(x);
+            c += s.a[j] * f64::exp(x);
             auc -= s.b[j] * x.exp_m1();
         }
         (auc, c)
