@@ -37,7 +37,7 @@ def drugs(*, library: LibrarySource | None = None) -> list[str]:
 
 
 def presets(*, library: LibrarySource | None = None) -> list[str]:
-    """Names of the regimen presets (REGIMENS.md)."""
+    """Names of the regimen presets (data/regimens.toml)."""
     from ._library import resolve_library
 
     return resolve_library(library).presets

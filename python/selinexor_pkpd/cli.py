@@ -69,7 +69,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="selinexor-pkpd", description="Selinexor PK/PD engine: simulate and compare dosing regimens.")
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("compare", help="once-weekly vs twice-weekly selinexor in one virtual population (the main job)")
-    c.add_argument("--arms", help="comma-separated preset names (default: the six xd_* arms of REGIMENS.md)")
+    c.add_argument("--arms", help="comma-separated preset names (default: the six xd_* arms: 100/80/60 mg QW, 80/60/40 mg BIW)")
     c.add_argument("--n", type=int, default=1000, help="patients per arm (default 1000)")
     c.add_argument("--population", default="rrmm_heavily_pretreated", help="population preset (default rrmm_heavily_pretreated)")
     c.add_argument("--platelets-median", type=float, help="shift the baseline-platelet median (10^9/L)")

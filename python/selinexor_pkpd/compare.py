@@ -18,7 +18,7 @@ from .population import Population
 from .regimen import Regimen
 from .summary import Z95, BlockSums, StreamingSummary, summarize
 
-#: The default arms of the main comparison (REGIMENS.md): same backbone, selinexor dose/schedule varies.
+#: The default arms of the main comparison: same backbone, selinexor dose/schedule varies.
 DEFAULT_ARMS: dict[str, str] = {
     "100 mg QW": "xd_100_qw",
     "80 mg QW": "xd_80_qw",
@@ -241,7 +241,7 @@ def compare(
     Parameters
     ----------
     arms : dict of label -> Regimen or preset name, or list of preset names
-        Default: the six arms of REGIMENS.md (100/80/60 mg QW, 80/60/40 mg BIW, each with
+        Default: the six xd_* arms (100/80/60 mg QW, 80/60/40 mg BIW, each with
         dexamethasone 20 mg per selinexor dose).
     population : Population
         Default: ``population("rrmm_heavily_pretreated", n=1000)``.

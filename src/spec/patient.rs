@@ -13,7 +13,7 @@ pub enum Sex {
 }
 
 /// Covariates of one patient. Defaults describe a typical 70 kg, 170 cm, 65-year-old man with
-/// 170 x 10^9/L platelets (MODEL.md section 5 medians; ASSUMPTION for the others).
+/// 170 x 10^9/L platelets (docs/model.md population medians; ASSUMPTION for the others).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Patient {

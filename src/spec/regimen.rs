@@ -96,7 +96,7 @@ pub struct LabSchedule {
 }
 
 impl Default for LabSchedule {
-    /// MODEL.md section 6: cycle 1 days 1, 8, 15, 22, then days 1 and 15.
+    /// Cycle 1 days 1, 8, 15, 22, then days 1 and 15 (docs/model.md, lab visits).
     fn default() -> Self {
         Self {
             cycle1: vec![1, 8, 15, 22],
