@@ -21,6 +21,5 @@ pub fn to_py(e: CoreError) -> PyErr {
 }
 
 pub fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> PyResult<T> {
-    serde_json::from_str(text)
-        .map_err(|e| to_py(CoreError::new(what, format!("invalid {what}: {e}"))))
+    crate::spec::input::from_json(text, what).map_err(to_py)
 }

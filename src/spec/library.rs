@@ -75,8 +75,7 @@ fn mark_user_values(v: &mut Value) {
 /// Parses TOML or JSON text (JSON when it starts with `{`).
 pub fn parse_text(text: &str, origin: &str) -> Result<Value> {
     if text.trim_start().starts_with('{') {
-        serde_json::from_str(text)
-            .map_err(|e| ModelError::new(origin, format!("invalid JSON: {e}")))
+        super::input::from_json(text, origin)
     } else {
         let v: toml::Value = toml::from_str(text)
             .map_err(|e| ModelError::new(origin, format!("invalid TOML: {e}")))?;
@@ -84,8 +83,8 @@ pub fn parse_text(text: &str, origin: &str) -> Result<Value> {
     }
 }
 
+/// Serialising the library (never fails for these types; kept as an error, not a panic).
 fn serde_error(e: serde_json::Error) -> ModelError {
-    // serde_path_to_error is not a dependency; serde's message names the field and the value.
     ModelError::new("library", e.to_string())
 }
 
@@ -106,7 +105,7 @@ impl Library {
 
     /// A library from a full JSON value, validated.
     pub fn from_value(v: Value) -> Result<Self> {
-        let lib: Library = serde_json::from_value(v).map_err(serde_error)?;
+        let lib: Library = super::input::from_value(v, "library")?;
         lib.validate()?;
         Ok(lib)
     }

@@ -5,6 +5,7 @@
 pub mod dose_rules;
 pub mod drug;
 pub mod grading;
+pub mod input;
 pub mod library;
 pub mod patient;
 pub mod platelet_model;

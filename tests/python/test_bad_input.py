@@ -97,11 +97,11 @@ CASES = {
     "unknown preset in simulate": (sim("xd_90_qw"), "regimen", None, ["xd_90_qw"]),
     "unknown preset in closed_form": (cf("svd_200_qw"), "regimen", None, ["svd_200_qw"]),
     "unknown preset in exposure": (expo("vd_bostonn"), "regimen", None, ["vd_bostonn"]),
-    "unknown route": (events(one(route="im")), "regimen", None, ["im"]),
-    "unknown unit": (events(one(unit="mg/lb")), "regimen", None, ["mg/lb"]),
+    "unknown route": (events(one(route="im")), "regimen.blocks[0].doses[0].route", None, ["im", "oral"]),
+    "unknown unit": (events(one(unit="mg/lb")), "regimen.blocks[0].doses[0].unit", None, ["mg/lb", "mg/m2"]),
     "unknown dose key": (events(sp.Regimen({"blocks": [{"cycle_days": 7, "doses": [
         {"drug": "selinexor", "amout": 80, "days": [1]}]}]})), "regimen.blocks[0].doses[0].amout", None, ["amout"]),
-    "unknown age-rule key": (events(one(adjust=[{"min_agee": 75, "amount": 20}])), "regimen", None, ["min_agee"]),
+    "unknown age-rule key": (events(one(adjust=[{"min_agee": 75, "amount": 20}])), "regimen.blocks[0].doses[0].adjust[0].min_agee", None, ["min_age"]),
     "unknown parameter": (sim(params={"selinexor": {"CLX": 1.0}}), "params.selinexor.CLX", None, ["CLX"]),
     "parameter of another structure": (sim(params={"selinexor": {"Q2": 1.0}}), "params.selinexor.Q2", None, ["Q2"]),
     "unknown parameter in closed_form": (cf(params={"selinexor": {"cl": 1.0}}), "params.selinexor.cl", None, ["cl"]),
@@ -112,7 +112,7 @@ CASES = {
     "unknown friberg parameter": (sim(params={"friberg": {"slop": 1.0}}, platelet_model="friberg_linear"),
                                   "params.friberg.slop", None, ["slop"]),
     "unknown patient field": (sim(patient={"wieght": 70}), "patient.wieght", None, ["wieght"]),
-    "unknown sex": (sim(patient={"sex": "x"}), "patient", None, ["x"]),
+    "unknown sex": (sim(patient={"sex": "x"}), "patient.sex", None, ["x", "female"]),
     "unknown platelet model": (sim(platelet_model="fribergg"), "platelet_model", None, ["fribergg"]),
     "unknown exposure interval": (expo(interval="month"), "interval", None, ["month"]),
     # --- parameter values --------------------------------------------------------------------

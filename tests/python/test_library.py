@@ -223,16 +223,16 @@ def test_params_override_on_top_of_library():
 # --- unknown keys and impossible values are rejected ----------------------------------------------
 
 @pytest.mark.parametrize("over, field, contains", [
-    ({"drugz": {}}, "library", ["drugz"]),
+    ({"drugz": {}}, "library.drugz", ["unknown key", "drugs"]),
     ({"drugs": {"selinexor": {"params": {"CLX": {"value": 1.0, "source": "x"}}}}},
      "drugs.selinexor.params.CLX", ["CLX"]),
     ({"drugs": {"selinexor": {"params": {"Q2": {"value": 1.0}}}}}, "drugs.selinexor.params.Q2", ["Q2"]),
-    ({"drugs": {"selinexor": {"params": {"CL": {"valu": 1.0}}}}}, "library", ["valu"]),
-    ({"drugs": {"selinexor": {"colour": "red"}}}, "library", ["colour"]),
+    ({"drugs": {"selinexor": {"params": {"CL": {"valu": 1.0}}}}}, "library.drugs.selinexor.params.CL.valu", ["value"]),
+    ({"drugs": {"selinexor": {"colour": "red"}}}, "library.drugs.selinexor.colour", ["unknown key"]),
     ({"platelets": {"MMT": {"value": 130.0}}}, "platelets.MMT", ["MMT"]),
     ({"friberg": {"slop": {"value": 1.0}}}, "friberg.slop", ["slop"]),
     ({"regimens": {"mine": {"blocks": [{"cycle_days": 7, "doses": [
-        {"drug": "selinexor", "amount": 80, "dayz": [1]}]}]}}}, "library", ["dayz"]),
+        {"drug": "selinexor", "amount": 80, "dayz": [1]}]}]}}}, "library.regimens.mine.blocks[0].doses[0].dayz", ["unknown key", "days"]),
     ({"drugs": {"selinexor": {"iiv": {"Vmax": 0.3}}}}, "drugs.selinexor.iiv.Vmax", ["Vmax"]),
     ({"drugs": {"selinexor": {"covariates": [{"param": "CL", "covariate": "HEIGHT", "reference": 170,
                                               "exponent": 1}]}}}, None, ["HEIGHT"]),
@@ -253,7 +253,7 @@ def test_unknown_keys_rejected_from_toml_file(tmp_path):
     ({"drugs": {"selinexor": {"params": {"CL": {"value": -17.9}}}}}, "drugs.selinexor.params.CL", ["-17.9"]),
     ({"drugs": {"selinexor": {"params": {"Vc": {"value": -85.0}}}}}, "drugs.selinexor.params.Vc", ["-85"]),
     ({"drugs": {"bortezomib": {"params": {"Vp2": {"value": -1.0}}}}}, "drugs.bortezomib.params.Vp2", ["-1"]),
-    ({"drugs": {"selinexor": {"params": {"CL": {"value": "fast"}}}}}, "library", ["fast"]),
+    ({"drugs": {"selinexor": {"params": {"CL": {"value": "fast"}}}}}, "library.drugs.selinexor.params.CL.value", ["fast", "a number"]),
     ({"drugs": {"selinexor": {"compartments": 4}}}, "drugs.selinexor.compartments", ["4"]),
     ({"drugs": {"selinexor": {"iiv": {"CL": -0.3}}}}, "drugs.selinexor.iiv.CL", ["-0.3"]),
     ({"regimens": {"mine": {"blocks": [{"cycle_days": 28, "doses": [
