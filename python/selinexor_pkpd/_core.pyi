@@ -386,3 +386,6 @@ def ctcae_grade(platelets: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
 
 def grade_thresholds() -> list[float]:
     """Upper bounds of grades 1-4, 10^9/L: ``[150, 75, 50, 25]``."""
+
+def max_threads() -> int:
+    """The most worker threads a run may use: this machine's available parallelism."""

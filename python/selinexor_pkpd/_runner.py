@@ -13,7 +13,7 @@ from . import _core
 from ._errors import error
 from ._library import resolve_library
 from ._typing import DoseRulesLike, LibrarySource, LinearPk, Observe, Params, RegimenLike, TrialPlateletModel
-from ._validate import check_days
+from ._validate import check_days, whole
 from .regimen import as_regimen
 from .simulate import params_json
 
@@ -37,8 +37,43 @@ def _observe(observe: Any, days: float) -> list[float]:
         return []
     if observe is True:
         return [float(d) for d in np.arange(0.0, days + 1e-9, 1.0)]
-    obs = [float(x) for x in np.asarray(observe, dtype=float).ravel()]
-    return obs
+    try:
+        a = np.asarray(observe, dtype=float)
+    except (TypeError, ValueError):
+        raise error("observe", f"must be True or a list of days, got {observe!r:.80}") from None
+    if a.ndim != 1:
+        raise error("observe", f"must be a 1-D list of days, got an array of shape {a.shape}")
+    return [float(x) for x in a]
+
+
+#: Shortest virtual trial, days: shorter runs have no lab visit after baseline.
+MIN_TRIAL_DAYS = 1.0
+#: Cost of one patient-day on one thread, s (24 weeks of 80 mg BIW take about 0.3 ms; this errs
+#: high, so the estimate is an upper bound in practice).
+SECONDS_PER_PATIENT_DAY = 2.5e-6
+#: Bytes kept per subject and column of a full (not summary-only) run.
+BYTES_PER_VALUE = 8
+SUBJECT_COLUMNS = 50
+
+
+def check_budget(n_subjects: int, days: float, threads: int | None, kept_values: int, max_hours: float | None) -> None:
+    """Refuse a run whose estimated time exceeds ``max_hours`` or whose kept results exceed 75%
+    of this machine's memory; the error states the estimate."""
+    workers = threads or _core.max_threads()
+    seconds = n_subjects * days * SECONDS_PER_PATIENT_DAY / workers
+    if max_hours is not None and seconds > max_hours * 3600.0:
+        raise error("n", f"{n_subjects:,} patient-simulations of {days:g} days would take about {seconds / 3600:,.1f} h "
+                         f"on {workers} thread(s), over max_hours={max_hours:g}: pass a larger max_hours (or None) to run it")
+    need = kept_values * BYTES_PER_VALUE
+    try:
+        import os
+
+        avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return
+    if need > 0.75 * avail:
+        raise error("n", f"the results kept would need about {need / 2**30:,.1f} GiB, over 75% of this machine's "
+                         f"{avail / 2**30:,.1f} GiB: use summary_only=True, fewer observation days, or fewer patients")
 
 
 class TrialRunner:
@@ -55,10 +90,11 @@ class TrialRunner:
         if not isinstance(population, Population):
             raise error("population", f"must be a Population (see selinexor_pkpd.population), got {type(population).__name__}")
         days = check_days(days)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise error("seed", f"must be a whole number >= 0, got {seed!r}")
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
-            raise error("threads", f"must be a whole number >= 1, got {threads!r}")
+        if days < MIN_TRIAL_DAYS:
+            raise error("days", f"a virtual trial needs at least {MIN_TRIAL_DAYS:g} day, got {days!r}")
+        seed = whole(seed, "seed", 0, 2**64 - 1)
+        if threads is not None:
+            threads = whole(threads, "threads", 1, _core.max_threads())
         reg_json = reg.validated_json(lib)
         self.observe = _observe(observe, days)
         self.threads = None if threads is None else int(threads)
@@ -80,6 +116,8 @@ class TrialRunner:
 
 def chunks(n: int, chunk_size: int | None, timed: Any) -> Iterator[tuple[int, int]]:
     """Yield (start, end) chunks; adaptive (~0.25 s per chunk) when chunk_size is None."""
+    if chunk_size is not None:
+        chunk_size = whole(chunk_size, "chunk_size", 1)
     start, size = 0, chunk_size or 16
     while start < n:
         end = min(n, start + size)

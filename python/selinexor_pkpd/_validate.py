@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
+import numpy as np
+
 from ._errors import error
 
 
@@ -17,6 +19,16 @@ def check_days(days: float) -> float:
     if not (math.isfinite(d) and d > 0):
         raise error("days", f"must be finite and > 0, got {days!r}")
     return d
+
+
+def whole(v: Any, field: str, lo: int, hi: int | None = None) -> int:
+    """``v`` as an int, or raise naming ``field`` unless a whole number in ``[lo, hi]``."""
+    ok = (not isinstance(v, bool) and isinstance(v, (int, np.integer, float, np.floating))
+          and math.isfinite(float(v)) and float(v).is_integer() and v >= lo and (hi is None or v <= hi))
+    if not ok:
+        bound = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        raise error(field, f"must be a whole number {bound}, got {v!r}")
+    return int(v)
 
 
 def check_finite_tree(obj: Any, path: str) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import error
-from ._runner import TrialRunner, chunks, concat
+from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, chunks, concat
 from ._typing import DoseRulesLike, FilePath, LibrarySource, Observe, Params, RegimenLike, TrialPlateletModel
 from .population import Population
 from .regimen import Regimen
@@ -232,6 +232,7 @@ def compare(
     platelet_model: TrialPlateletModel = "tpo",
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
+    max_hours: float | None = 4.0,
 ) -> CompareResult:
     """Compare regimens in one virtual population with common random numbers.
 
@@ -268,6 +269,10 @@ def compare(
         Subjects per native call; adaptive when omitted.
     library : Library, path or dict, optional
         The model library; the current one when omitted.
+    max_hours : float or None
+        Refuse a run estimated to take longer (all arms; the error states the estimate); None:
+        no limit. Full runs whose kept results would exceed 75% of the machine's memory are
+        refused too (``summary_only=True`` keeps memory bounded).
 
     Returns
     -------
@@ -278,9 +283,15 @@ def compare(
     if arms is None:
         arms = DEFAULT_ARMS
     if isinstance(arms, (str, Regimen)):
-        arms = {arms if isinstance(arms, str) else arms.name: arms}
+        arms = [arms]
     if not isinstance(arms, Mapping):
-        arms = {str(a): a for a in arms}
+        items = list(arms)
+        labels_given = [a if isinstance(a, str) else (a.name if isinstance(a, Regimen) and a.name else f"arm {i + 1}")
+                        for i, a in enumerate(items)]
+        dup = sorted({x for x in labels_given if labels_given.count(x) > 1})
+        if dup:
+            raise error("arms", f"the same arm is given more than once: {dup}; label the arms with a dict")
+        arms = dict(zip(labels_given, items))
     if len(arms) == 0:
         raise error("arms", "give at least one arm")
     pop = population if population is not None else make_population("rrmm_heavily_pretreated", n=1000, library=library)
@@ -294,6 +305,9 @@ def compare(
                             params=params, platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library)
         for label, r in arms.items()
     }
+    first = runners[labels[0]]
+    kept = 0 if summary_only else pop.n * len(labels) * (SUBJECT_COLUMNS + len(first.observe))
+    check_budget(pop.n * len(labels), first.inputs["days"], first.threads, kept, max_hours)
     t0 = time.perf_counter()
     stream = {a: StreamingSummary() for a in labels}
     paired = {a: _Paired() for a in labels}

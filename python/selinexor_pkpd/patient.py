@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from ._errors import ModelError
 from ._typing import PatientLike, Sex
@@ -54,6 +54,11 @@ def patient_dict(p: PatientLike) -> dict[str, Any]:
         err = ModelError(f"patient: unknown field(s) {sorted(unknown)} (known: {sorted(_FIELDS)})")
         err.field = "patient." + sorted(unknown)[0]
         raise err
+    if isinstance(p, Mapping) and ("weight" in d) != ("height" in d):
+        # A patient described by one size measure only: the other is missing, not the typical
+        # value (a BSA from a given weight and an assumed 170 cm would be silently wrong).
+        d.setdefault("weight", None)
+        d.setdefault("height", None)
     out: dict[str, Any] = {}
     for k, v in d.items():
         if v is None:

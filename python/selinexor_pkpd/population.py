@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._errors import error
 from ._library import resolve_library
-from ._runner import TrialRunner, chunks, concat
+from ._runner import SUBJECT_COLUMNS, check_budget, TrialRunner, chunks, concat
 from ._typing import (Covariate, DoseRulesLike, LibrarySource, LinearPk, Observe, Params, RegimenLike,
                       TrialPlateletModel)
 from .summary import summarize
@@ -258,6 +258,7 @@ def simulate_population(
     progress: bool = False,
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
+    max_hours: float | None = 4.0,
 ) -> PopulationResult:
     """Simulate a regimen over a virtual population, in parallel.
 
@@ -290,7 +291,13 @@ def simulate_population(
     progress : bool
         Show a tqdm progress bar.
     chunk_size : int, optional
-        Subjects per native call (Ctrl-C is honoured between chunks); adaptive when omitted.
+        Subjects per native call; adaptive when omitted. Ctrl-C stops a run within a fraction
+        of a second whatever the chunk size.
+    library : Library, path or dict, optional
+        The model library; the current one when omitted.
+    max_hours : float or None
+        Refuse a run estimated to take longer (the error states the estimate); None: no limit.
+        Runs whose kept results would exceed 75% of the machine's memory are refused too.
 
     Returns
     -------
@@ -299,6 +306,8 @@ def simulate_population(
     runner = TrialRunner(regimen, population, days=days, seed=seed, threads=threads, dose_rules=dose_rules,
                           observe=observe, params=params, platelet_model=platelet_model, rtol=rtol, atol=atol,
                           library=library, linear_pk=linear_pk)
+    check_budget(runner.n, runner.inputs["days"], runner.threads,
+                 runner.n * (SUBJECT_COLUMNS + len(runner.observe)), max_hours)
     t0 = time.perf_counter()
     parts: list[dict[str, Any]] = []
     bar = None

@@ -23,6 +23,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(regimen::weekly_dose, m)?)?;
     m.add_function(wrap_pyfunction!(grading::ctcae_grade, m)?)?;
     m.add_function(wrap_pyfunction!(grading::grade_thresholds, m)?)?;
+    m.add_function(wrap_pyfunction!(trial::max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulate_py, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::closed_form, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::exposure_py, m)?)?;

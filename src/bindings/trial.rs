@@ -7,7 +7,7 @@ use crate::engine::solver::SolverOptions;
 use crate::error::{in_range, non_negative, ModelError as CoreError};
 use crate::params::Overrides;
 use crate::sim::columns::{subject_columns, Column};
-use crate::sim::trial::{PatientRow, SubjectResult, TrialSetup};
+use crate::sim::trial::{thread_pool, PatientRow, SubjectResult, TrialSetup};
 use crate::spec::dose_rules::DoseRules;
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
@@ -16,11 +16,14 @@ use crate::spec::regimen::Regimen;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::sync::{Arc, Mutex};
 
 /// A prepared virtual trial (one regimen, one population, optional dose rules).
 #[pyclass(module = "selinexor_pkpd._core", name = "Trial", frozen)]
 pub struct PyTrial {
     setup: TrialSetup,
+    /// The last thread pool built, with its size.
+    pool: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>>,
 }
 
 #[pymethods]
@@ -95,7 +98,10 @@ impl PyTrial {
         .map_err(to_py)?;
         setup.x_level = x_level;
         setup.follow_up_days = follow_up_days;
-        Ok(Self { setup })
+        Ok(Self {
+            setup,
+            pool: Mutex::new(None),
+        })
     }
 
     /// Names of the parameters with IIV (`namespace.param`), the order of the param columns.
@@ -130,10 +136,39 @@ impl PyTrial {
             )));
         }
         let setup = &self.setup;
-        let rows = py
-            .detach(|| setup.run_range(start, end, threads))
-            .map_err(to_py)?;
+        let pool = self.pool(threads)?;
+        let mut signal: Option<PyErr> = None;
+        let rows = py.detach(|| {
+            setup.run_blocks(start, end, pool.as_deref(), &mut || {
+                signal = Python::attach(|py| py.check_signals().err());
+                signal.is_some()
+            })
+        });
+        let rows = match (rows, signal) {
+            (_, Some(e)) => return Err(e),
+            (r, None) => r.map_err(to_py)?,
+        };
         subjects_to_dict(py, &rows, &self.param_names(), self.setup.observe.len())
+    }
+}
+
+impl PyTrial {
+    /// The pool for `threads` workers, built once per trial and thread count (None: rayon's
+    /// global pool).
+    fn pool(&self, threads: Option<usize>) -> PyResult<Option<Arc<rayon::ThreadPool>>> {
+        let Some(n) = threads else { return Ok(None) };
+        let mut cached = self
+            .pool
+            .lock()
+            .map_err(|_| to_py(CoreError::new("threads", "thread pool lock poisoned")))?;
+        if let Some((k, p)) = cached.as_ref() {
+            if *k == n {
+                return Ok(Some(Arc::clone(p)));
+            }
+        }
+        let p = Arc::new(thread_pool(n).map_err(to_py)?);
+        *cached = Some((n, Arc::clone(&p)));
+        Ok(Some(p))
     }
 }
 
@@ -172,4 +207,10 @@ fn subjects_to_dict<'py>(
         out.set_item("PLT_traj", arr.into_pyarray(py))?;
     }
     Ok(out)
+}
+
+/// The most worker threads a run may use: the machine's available parallelism.
+#[pyfunction]
+pub fn max_threads() -> usize {
+    crate::sim::trial::max_threads()
 }

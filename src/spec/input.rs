@@ -135,10 +135,17 @@ mod tests {
 
     #[test]
     fn names_the_path_and_the_expectation() {
-        let e = err(r#"{"blocks": [{"cycle_days": 28, "doses": [{"drug": "x", "amount": 1, "unit": "g", "days": [1]}]}]}"#);
+        let e = err(
+            r#"{"blocks": [{"cycle_days": 28, "doses": [{"drug": "x", "amount": 1, "unit": "g", "days": [1]}]}]}"#,
+        );
         assert_eq!(e.field, "regimen.blocks[0].doses[0].unit");
-        assert!(e.message.contains("\"g\"") && e.message.contains("mg/m2"), "{e}");
-        let e = err(r#"{"blocks": [{"cycle_days": 28, "doses": [{"drug": "x", "amount": null, "days": [1]}]}]}"#);
+        assert!(
+            e.message.contains("\"g\"") && e.message.contains("mg/m2"),
+            "{e}"
+        );
+        let e = err(
+            r#"{"blocks": [{"cycle_days": 28, "doses": [{"drug": "x", "amount": null, "days": [1]}]}]}"#,
+        );
         assert_eq!(e.field, "regimen.blocks[0].doses[0].amount");
         assert!(e.message.starts_with("must be"), "{e}");
         let e = err(r#"{"blocks": [{"doses": []}]}"#);
@@ -152,6 +159,10 @@ mod tests {
     fn refuses_deep_nesting() {
         let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert!(from_json::<Value>(&deep, "x").is_err());
-        assert!(from_json::<Value>(r#"{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}"#, "x").is_ok());
+        assert!(from_json::<Value>(
+            r#"{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}"#,
+            "x"
+        )
+        .is_ok());
     }
 }

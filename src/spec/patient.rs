@@ -17,10 +17,10 @@ pub enum Sex {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Patient {
-    /// Body weight, kg (`null` reads as missing, and fails validation).
+    /// Body weight, kg (`null` reads as missing: NaN, refused where a weight is needed).
     #[serde(deserialize_with = "nullable")]
     pub weight: f64,
-    /// Height, cm (`null` reads as missing, and fails validation).
+    /// Height, cm (`null` reads as missing: NaN, refused where a height is needed).
     #[serde(deserialize_with = "nullable")]
     pub height: f64,
     /// Age, years.
@@ -55,10 +55,15 @@ impl Patient {
         (self.height * self.weight / 3600.0).sqrt()
     }
 
-    /// Rejects impossible covariates, naming the field.
+    /// Rejects impossible covariates, naming the field (a missing weight or height is checked
+    /// where it is needed: [`Patient::size`]).
     pub fn validate(&self) -> Result<()> {
-        in_range("patient.weight", self.weight, 1.0, 400.0)?;
-        in_range("patient.height", self.height, 30.0, 250.0)?;
+        if !self.weight.is_nan() {
+            in_range("patient.weight", self.weight, 1.0, 400.0)?;
+        }
+        if !self.height.is_nan() {
+            in_range("patient.height", self.height, 30.0, 250.0)?;
+        }
         in_range("patient.age", self.age, 0.0, 120.0)?;
         positive("patient.crcl", self.crcl)?;
         if let Some(p) = self.platelets {
@@ -67,12 +72,35 @@ impl Patient {
         Ok(())
     }
 
+    /// The weight (`weight`), height (`height`) or both (`bsa`), refusing a missing one.
+    pub fn size(&self, which: &str) -> Result<f64> {
+        let need = |v: f64, f: &str| {
+            if v.is_nan() {
+                Err(ModelError::new(
+                    format!("patient.{f}"),
+                    "is missing (give both weight and height, or neither for the typical patient)",
+                ))
+            } else {
+                Ok(v)
+            }
+        };
+        match which {
+            "weight" => need(self.weight, "weight"),
+            "height" => need(self.height, "height"),
+            _ => {
+                need(self.height, "height")?;
+                need(self.weight, "weight")?;
+                Ok(self.bsa())
+            }
+        }
+    }
+
     /// Value of a named covariate (`WT`, `HT`, `BSA`, `AGE`, `CRCL`, `FEMALE`).
     pub fn covariate(&self, name: &str) -> Result<f64> {
         Ok(match name {
-            "WT" => self.weight,
-            "HT" => self.height,
-            "BSA" => self.bsa(),
+            "WT" => self.size("weight")?,
+            "HT" => self.size("height")?,
+            "BSA" => self.size("bsa")?,
             "AGE" => self.age,
             "CRCL" => self.crcl,
             "FEMALE" => f64::from(u8::from(self.sex == Sex::Female)),

@@ -237,16 +237,18 @@ impl DoseSpec {
         Ok(match self.unit {
             DoseUnit::Mg => amount,
             DoseUnit::MgPerM2 => {
-                patient.validate().map_err(|e| {
-                    ModelError::new(field, format!("a mg/m2 dose needs height and weight: {e}"))
-                })?;
-                amount * patient.bsa()
+                let bsa = patient.validate().and_then(|_| patient.size("bsa"));
+                amount
+                    * bsa.map_err(|e| {
+                        ModelError::new(field, format!("a mg/m2 dose needs height and weight: {e}"))
+                    })?
             }
             DoseUnit::MgPerKg => {
-                patient.validate().map_err(|e| {
-                    ModelError::new(field, format!("a mg/kg dose needs the weight: {e}"))
-                })?;
-                amount * patient.weight
+                let wt = patient.validate().and_then(|_| patient.size("weight"));
+                amount
+                    * wt.map_err(|e| {
+                        ModelError::new(field, format!("a mg/kg dose needs the weight: {e}"))
+                    })?
             }
         })
     }
