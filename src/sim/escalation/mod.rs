@@ -12,7 +12,7 @@ pub mod dlt;
 pub mod three_plus_three;
 
 use crate::error::{ModelError, Result};
-use crate::sim::trial::TrialSetup;
+use crate::sim::trial::{SubjectResult, TrialSetup};
 use dlt::DltRule;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -169,8 +169,10 @@ pub enum DltSource<'a> {
     /// A true DLT probability per level: slot k of trial r has a DLT at level l when
     /// `uniform(seed, r, k) < probs[l]` (the same uniform at every level: monotone).
     Probs { probs: Vec<f64>, seed: u64 },
-    /// Known outcomes `[level][trial][slot]` flattened (-1 unknown, 0 no DLT, 1 DLT).
+    /// Known outcomes `[level][trial][slot]` flattened (-1 unknown, 0 no DLT, 1 DLT); slots
+    /// from `slots` on are unknown.
     Known {
+        levels: usize,
         trials: usize,
         slots: usize,
         values: &'a [i8],
@@ -183,10 +185,10 @@ pub enum DltSource<'a> {
 }
 
 impl DltSource<'_> {
-    fn n_levels(&self, trials_known: usize) -> usize {
+    fn n_levels(&self) -> usize {
         match self {
             DltSource::Probs { probs, .. } => probs.len(),
-            DltSource::Known { values, slots, .. } => values.len() / (trials_known * slots).max(1),
+            DltSource::Known { levels, .. } => *levels,
             DltSource::Model { levels, .. } => levels.len(),
         }
     }
@@ -231,7 +233,7 @@ pub fn run_trials(
     trials: usize,
     threads: Option<usize>,
 ) -> Result<RunOutput> {
-    let n_levels = source.n_levels(trials);
+    let n_levels = source.n_levels();
     check_run(n_levels, trials)?;
     if designs.is_empty() {
         return Err(ModelError::new("design", "give at least one design"));
@@ -248,15 +250,16 @@ pub fn run_trials(
         ));
     }
     if let DltSource::Known {
+        levels,
         trials: t,
         slots: s,
-        ..
+        values,
     } = source
     {
-        if *t != trials || *s < slots {
+        if *t != trials || values.len() != levels * t * s {
             return Err(ModelError::new(
                 "known",
-                format!("shape (levels, {t}, {s}) does not fit {trials} trials of {slots} slots"),
+                format!("has {} values, not ({levels}, {trials}, {s})", values.len()),
             ));
         }
     }
@@ -271,7 +274,11 @@ pub fn run_trials(
             match source {
                 DltSource::Probs { probs, .. } => Ok(Some(u[k] < probs[level])),
                 DltSource::Known { slots, values, .. } => {
-                    let v = values[(level * trials + r) * slots + k];
+                    let v = if k < *slots {
+                        values[(level * trials + r) * slots + k]
+                    } else {
+                        -1
+                    };
                     Ok((v >= 0).then_some(v > 0))
                 }
                 DltSource::Model { levels, rule } => {
@@ -347,6 +354,17 @@ pub fn in_pool<T: Send>(
     }
 }
 
+/// Simulates subjects `ids` of one level, in order.
+pub fn run_ids(
+    setup: &TrialSetup,
+    ids: &[usize],
+    threads: Option<usize>,
+) -> Result<Vec<SubjectResult>> {
+    in_pool(threads, || {
+        ids.par_iter().map(|&id| setup.run_subject(id)).collect()
+    })
+}
+
 /// DLT outcomes of subjects `ids` at one level (the rule applied to each simulated patient).
 pub fn dlt_of(
     setup: &TrialSetup,
@@ -407,6 +425,7 @@ mod tests {
         let mut values = vec![-1i8; 2 * 12];
         values[..3].fill(0);
         let src = DltSource::Known {
+            levels: 2,
             trials: 1,
             slots: 12,
             values: &values,
