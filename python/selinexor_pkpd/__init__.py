@@ -13,6 +13,7 @@ from ._errors import ModelError
 from ._library import Library, default_files, get_library, set_library
 from ._typing import LibrarySource
 from .compare import DEFAULT_ARMS, CompareResult, compare, from_inputs
+from .escalate import EscalationResult, dlt_presets, escalate
 from .grading import GRADE_THRESHOLDS, ctcae_grade
 from .patient import Patient
 from .population import Population, PopulationResult, population, populations, simulate_population
@@ -66,6 +67,9 @@ __all__ = [
     "dose",
     "drug",
     "drugs",
+    "dlt_presets",
+    "escalate",
+    "EscalationResult",
     "exposure",
     "get_library",
     "population",

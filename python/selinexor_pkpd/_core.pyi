@@ -202,6 +202,61 @@ class Trial:
             (the field names the subject).
         """
 
+class Escalation:
+    """Dose levels prepared for escalation trials: one virtual trial per level over the DLT
+    window; patient ``k`` of trial ``r`` is the same virtual patient at every level."""
+
+    def __init__(
+        self,
+        lib: Library,
+        levels: list[str],
+        population: str,
+        rules: Optional[str],
+        params: str,
+        seed: int,
+        dlt: Optional[str] = None,
+        window_days: float = 28.0,
+        platelet_model: TrialPlateletModel = "tpo",
+        rtol: float = 1e-6,
+        atol: float = 1e-9,
+        linear_pk: LinearPk = "exact",
+    ) -> None: ...
+    def n_levels(self) -> int:
+        """Number of dose levels."""
+    def run(self, designs: str, trials: int, threads: Optional[int] = None,
+            known: Optional[npt.NDArray[np.int8]] = None) -> dict[str, Any]:
+        """Replicated trials of the designs (JSON list; GIL released).
+
+        Without a native DLT rule, ``known`` (levels, trials, slots) int8 gives the outcomes
+        (-1 unknown); the missing (level, trial, slot) come back in ``missing``. Returns
+        ``designs`` (names), ``n``, ``dlt`` (design, trial, level), ``mtd`` (design, trial;
+        -1 none, -2 missing outcomes), ``cohorts``, ``missing`` (m, 3), ``simulated``.
+        """
+    def reference_dlt(self, level: int, n: int, threads: Optional[int] = None) -> npt.NDArray[np.bool_]:
+        """DLT outcomes (native rule) of the reference population's first ``n`` subjects."""
+    def reference_subjects(self, level: int, n: int, threads: Optional[int] = None) -> dict[str, Any]:
+        """The subject table of the reference population's first ``n`` subjects at ``level``."""
+    def subjects(self, level: int, trials: list[int], slots: list[int],
+                 threads: Optional[int] = None) -> dict[str, Any]:
+        """The subject table of the patients in (trial, slot) pairs at ``level``."""
+
+def escalate_probs(designs: str, dlt_probs: list[float], trials: int, seed: int,
+                   threads: Optional[int] = None) -> dict[str, Any]:
+    """Replicated trials with a true DLT probability per level (no PK/PD model); the same
+    output as :meth:`Escalation.run`."""
+
+def dlt_rule(text: str) -> str:
+    """A DLT rule (preset name or JSON) validated, as JSON.
+
+    Raises
+    ------
+    ModelError
+        For an unknown preset or an invalid rule (``.field`` starts with ``dlt``).
+    """
+
+def dlt_presets() -> list[str]:
+    """Names of the DLT rule presets."""
+
 def default_files() -> list[tuple[str, str]]:
     """The embedded default library files, as (file name, TOML text) pairs."""
 

@@ -7,7 +7,7 @@ Each ``Literal`` lists exactly the values the engine accepts with the default li
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._library import Library
@@ -25,8 +25,11 @@ DoseRulesName = Literal["label", "label_qw", "label_biw"]  # library::Library::d
 Covariate = Literal["weight", "height", "age", "crcl", "platelets", "female"]  # population::Covariates
 CovariateDist = Literal["fixed", "normal", "lognormal"]  # population::Dist
 
+DltPreset = Literal["g4_over_7d", "g4_lab", "g3_lab", "g4_nadir", "interruption"]  # escalation::dlt::PRESETS
+
 # Option strings parsed on the Python side
 ExposureInterval = Literal["dose", "week"]  # simulate.exposure
+DesignName = Literal["3+3", "boin"]  # escalate._designs (then escalation::DesignSpec)
 
 # Shared unions
 FilePath = Union[str, "os.PathLike[str]"]
@@ -38,11 +41,17 @@ DaySpec = Union[int, str]
 DoseRulesLike = Union[DoseRulesName, Mapping[str, Any], None]
 Observe = Union[bool, Sequence[float], None]
 Windows = Sequence[Tuple[float, float]]
+DesignLike = Union[DesignName, Mapping[str, Any]]
+DltLike = Union[DltPreset, Mapping[str, Any], Callable[[Any], bool]]
 
 __all__ = [
     "Covariate",
     "CovariateDist",
     "DaySpec",
+    "DesignLike",
+    "DesignName",
+    "DltLike",
+    "DltPreset",
     "DoseRulesLike",
     "DoseRulesName",
     "DoseUnit",

@@ -65,6 +65,36 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _escalate(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from .escalate import escalate
+    from .population import population
+
+    levels = [a for a in args.levels.split(",") if a] if args.levels else None
+    probs = [float(x) for x in args.dlt_probs.split(",")] if args.dlt_probs else None
+    designs = [d for d in args.design.split(",") if d]
+    t0 = time.perf_counter()
+    res = escalate(levels, designs, dlt=args.dlt, dlt_probs=probs, trials=args.trials, seed=args.seed,
+                   target=args.target, threads=args.threads, dose_rules=args.rules,
+                   population=None if probs else population(args.population, n=1))
+    dt = time.perf_counter() - t0
+    out = Path(args.out)
+    files = res.to_csv(out)
+    fig_path = out / "escalation.png"
+    res.plot(fig_path)
+    files.append(fig_path)
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        print(res.levels.round(3).to_string(index=False))
+        print()
+        print(res.designs.round(3).to_string(index=False))
+    print(f"\n{args.trials} trials in {dt:.1f} s. Wrote: " + ", ".join(str(f) for f in files))
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="selinexor-pkpd", description="Selinexor PK/PD engine: simulate and compare dosing regimens.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -87,6 +117,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     s.add_argument("regimen")
     s.add_argument("--days", type=float, default=28.0)
     s.set_defaults(func=_simulate)
+    e = sub.add_parser("escalate", help="replicated dose-escalation trials (3+3, BOIN) with DLTs on simulated patients")
+    e.add_argument("--levels", help="comma-separated regimen presets, lowest first (e.g. trial002_sel20,trial002_sel40)")
+    e.add_argument("--dlt-probs", help="comma-separated true DLT probabilities per level instead of the PK/PD model")
+    e.add_argument("--design", default="3+3", help="3+3, boin, or both comma-separated (default 3+3)")
+    e.add_argument("--dlt", default="g4_over_7d", help="DLT preset (default g4_over_7d)")
+    e.add_argument("--trials", type=int, default=1000, help="replicated trials (default 1000)")
+    e.add_argument("--target", type=float, default=0.3, help="target DLT rate (default 0.3)")
+    e.add_argument("--population", default="rrmm_heavily_pretreated", help="population preset")
+    e.add_argument("--rules", help="dose rules preset applied in the DLT window (default none)")
+    e.add_argument("--seed", type=int, default=20261207)
+    e.add_argument("--threads", type=int, help="worker threads (default: all cores)")
+    e.add_argument("--out", default="escalation_out", help="output directory (default escalation_out)")
+    e.set_defaults(func=_escalate)
     pr = sub.add_parser("presets", help="list presets, drugs, populations, dose rules")
     pr.set_defaults(func=_presets)
     args = p.parse_args(argv)

@@ -3,6 +3,7 @@
 //! of numpy arrays. They convert and compute nothing; computation runs with the GIL released.
 
 mod error;
+mod escalation;
 mod grading;
 mod library;
 mod regimen;
@@ -16,6 +17,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ModelError", m.py().get_type::<error::ModelError>())?;
     m.add_class::<library::PyLibrary>()?;
     m.add_class::<trial::PyTrial>()?;
+    m.add_class::<escalation::PyEscalation>()?;
+    m.add_function(wrap_pyfunction!(escalation::escalate_probs, m)?)?;
+    m.add_function(wrap_pyfunction!(escalation::dlt_rule, m)?)?;
+    m.add_function(wrap_pyfunction!(escalation::dlt_presets, m)?)?;
     m.add_function(wrap_pyfunction!(library::default_files, m)?)?;
     m.add_function(wrap_pyfunction!(regimen::check_regimen, m)?)?;
     m.add_function(wrap_pyfunction!(regimen::expand_regimen, m)?)?;

@@ -182,7 +182,7 @@ struct RowJson {
     disc_days: Option<f64>,
 }
 
-fn subjects_to_dict<'py>(
+pub(super) fn subjects_to_dict<'py>(
     py: Python<'py>,
     rows: &[SubjectResult],
     names: &[String],

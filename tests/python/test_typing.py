@@ -43,6 +43,9 @@ CASES = {
     "Sex": (lambda v: sp.simulate("xd_80_biw", days=7, patient=sp.Patient(sex=v)), ["other", "m"]),
     "DoseRulesName": (lambda v: _trial(dose_rules=v), ["label_daily", "none"]),
     "ExposureInterval": (lambda v: sp.exposure("xd_80_biw", days=7, interval=v), ["month", "day"]),
+    "DesignName": (lambda v: sp.escalate(dlt_probs=[0.1, 0.3], design=v, trials=5), ["3x3", "crm"]),
+    "DltPreset": (lambda v: sp.escalate(["xd_80_biw"], dlt=v, trials=1, reference_n=2, dose_rules="label"),
+                  ["g5", "g4"]),
     "Covariate": (lambda v: _trial(population=_covariate(v)), ["bmi", "sex"]),
     "CovariateDist": (lambda v: _trial(population=POP.with_covariate("weight", dist=v, **DIST_PARAMS.get(v, {}))),
                       ["uniform", "log-normal"]),
@@ -73,6 +76,7 @@ def test_literals_match_the_default_library():
     assert set(typing.get_args(T.DoseRulesName)) == {"label", *lib._native.dose_rules_names()}
     assert set(typing.get_args(T.Covariate)) == set(POP.spec["covariates"])
     assert set(typing.get_args(T.PlateletModel)) == set(typing.get_args(T.TrialPlateletModel)) | {"none"}
+    assert list(typing.get_args(T.DltPreset)) == sp.dlt_presets()
 
 
 # --- docstrings ---------------------------------------------------------------------------------
@@ -172,7 +176,7 @@ def _stub_defs():
 def test_stub_and_module_define_the_same_names():
     stub = {name for name, _ in _stub_defs() if not name.endswith("__init__")}
     native = {n for n in dir(core) if not n.startswith("_")}
-    for cls in ("Library", "Trial"):
+    for cls in ("Library", "Trial", "Escalation"):
         native |= {f"{cls}.{m}" for m in dir(getattr(core, cls)) if not m.startswith("_")}
     assert stub == native
 
