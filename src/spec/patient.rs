@@ -130,12 +130,19 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_weight() {
+    fn rejects_bad_weight_and_names_a_missing_one() {
+        let p = Patient {
+            weight: 0.5,
+            ..Patient::default()
+        };
+        assert_eq!(p.validate().unwrap_err().field, "patient.weight");
         let p = Patient {
             weight: f64::NAN,
             ..Patient::default()
         };
-        let e = p.validate().unwrap_err();
-        assert_eq!(e.field, "patient.weight");
+        assert!(p.validate().is_ok());
+        assert_eq!(p.size("bsa").unwrap_err().field, "patient.weight");
+        assert_eq!(p.covariate("WT").unwrap_err().field, "patient.weight");
+        assert_eq!(p.size("height").unwrap(), 170.0);
     }
 }
