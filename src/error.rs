@@ -47,7 +47,7 @@ pub fn positive(field: &str, value: f64) -> Result<f64> {
     } else {
         Err(ModelError::new(
             field,
-            format!("must be a finite number > 0, got {value}"),
+            format!("must be a finite number > 0, got {}", show(value)),
         ))
     }
 }
@@ -59,7 +59,7 @@ pub fn non_negative(field: &str, value: f64) -> Result<f64> {
     } else {
         Err(ModelError::new(
             field,
-            format!("must be a finite number >= 0, got {value}"),
+            format!("must be a finite number >= 0, got {}", show(value)),
         ))
     }
 }
@@ -71,7 +71,22 @@ pub fn in_range(field: &str, value: f64, lo: f64, hi: f64) -> Result<f64> {
     } else {
         Err(ModelError::new(
             field,
-            format!("must be in [{lo}, {hi}], got {value}"),
+            format!(
+                "must be in [{}, {}], got {}",
+                show(lo),
+                show(hi),
+                show(value)
+            ),
         ))
+    }
+}
+
+/// A number as a user would write it: plain, or in scientific notation when very large or
+/// small (`1e-300`, not 300 zeros).
+pub fn show(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }

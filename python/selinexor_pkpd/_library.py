@@ -40,17 +40,13 @@ class Library:
         source : path or dict
             A TOML or JSON file (partial library, same layout as the embedded files), or a dict.
         """
-        from ._errors import error
-        from ._validate import check_finite_tree
+        from ._validate import check_finite_tree, read_text_file
 
         if isinstance(source, Mapping):
             check_finite_tree(source, "library")
             text = json.dumps(source)
         else:
-            try:
-                text = Path(source).read_text(encoding="utf-8")
-            except OSError as e:
-                raise error("file", f"cannot read {str(source)!r}: {e}") from None
+            text = read_text_file(source)
         return Library(self._native.with_overrides(text))
 
     @property

@@ -31,8 +31,45 @@ def whole(v: Any, field: str, lo: int, hi: int | None = None) -> int:
     return int(v)
 
 
+#: Deepest nesting of dicts and lists accepted in user input (the native side has the same limit).
+MAX_DEPTH = 64
+
+
+def check_depth(obj: Any, path: str) -> None:
+    """Raise naming ``path`` when dicts/lists nest deeper than :data:`MAX_DEPTH` (iteratively: no
+    recursion limit to hit)."""
+    stack = [(obj, 0)]
+    while stack:
+        o, d = stack.pop()
+        if isinstance(o, (Mapping, list, tuple)):
+            if d >= MAX_DEPTH:
+                raise error(path, f"nested more than {MAX_DEPTH} levels deep")
+            stack.extend((v, d + 1) for v in (o.values() if isinstance(o, Mapping) else o))
+
+
+def read_text_file(path: Any, field: str = "file") -> str:
+    """The text of a UTF-8 file, or raise naming ``field`` and the file."""
+    from pathlib import Path
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (TypeError, OSError) as e:
+        raise error(field, f"cannot read {str(path)!r}: {e}") from None
+    except UnicodeDecodeError as e:
+        raise error(field, f"{str(path)!r} is not a UTF-8 text file (byte {e.start}: {e.reason})") from None
+
+
+def as_list(v: Any, field: str) -> list[Any]:
+    """``v`` as a list, or raise unless it is a list, tuple or 1-D array (a bare number or a
+    string is refused: ``weekdays=1`` is ``weekdays=[1]`` written wrong)."""
+    if isinstance(v, (list, tuple)) or (isinstance(v, np.ndarray) and v.ndim == 1):
+        return list(v)
+    raise error(field, f"must be a list, got {v!r:.80}")
+
+
 def check_finite_tree(obj: Any, path: str) -> None:
     """Raise on the first NaN or infinite number inside nested dicts/lists (JSON cannot carry them)."""
+    check_depth(obj, path)
     where = _first_non_finite(obj)
     if where is not None:
         segments, value = where

@@ -6,7 +6,9 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
+
+from ._errors import error
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -18,7 +20,13 @@ def _compare(args: argparse.Namespace) -> int:
     from .compare import DEFAULT_ARMS, compare
     from .population import population
 
-    arms = DEFAULT_ARMS if not args.arms else {a: a for a in args.arms.split(",")}
+    if args.arms is None:
+        arms: Any = DEFAULT_ARMS
+    else:
+        arms = [a.strip() for a in args.arms.split(",")]
+        if not all(arms):
+            raise error("--arms", f"give comma-separated preset names, got {args.arms!r}")
+    out = output_dir(args.out)
     pop = population(args.population, n=args.n)
     if args.platelets_median is not None:
         pop = pop.with_platelets(median=args.platelets_median)
@@ -27,8 +35,6 @@ def _compare(args: argparse.Namespace) -> int:
                   threads=args.threads, progress=not args.quiet, summary_only=args.summary_only,
                   reference=args.reference)
     dt = time.perf_counter() - t0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     files = res.to_csv(out)
     fig_path = out / "compare.png"
     res.plot(fig_path)
@@ -41,6 +47,24 @@ def _compare(args: argparse.Namespace) -> int:
               "intensity; AUC/wk in mg.h/L; Cmax in mg/L; X>0.5 d: days with XPO1 engagement above 0.5.")
     print(f"\n{sum(res.summary['n']):.0f} patient-simulations in {dt:.1f} s. Wrote: " + ", ".join(str(f) for f in files))
     return 0
+
+
+def output_dir(path: str) -> Path:
+    """The output directory, created and checked writable before any computation (so that no
+    run is lost to a late error)."""
+    if not path or not path.strip():
+        raise error("--out", "give a directory name")
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise error("--out", f"{path!r} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise error("--out", f"cannot write to {path!r}: {e}") from None
+    return out
 
 
 def _presets(args: argparse.Namespace) -> int:
@@ -75,14 +99,17 @@ def _escalate(args: argparse.Namespace) -> int:
     from .population import population
 
     levels = [a for a in args.levels.split(",") if a] if args.levels else None
-    probs = [float(x) for x in args.dlt_probs.split(",")] if args.dlt_probs else None
+    try:
+        probs = [float(x) for x in args.dlt_probs.split(",")] if args.dlt_probs else None
+    except ValueError:
+        raise error("--dlt-probs", f"give comma-separated probabilities, got {args.dlt_probs!r}") from None
     designs = [d for d in args.design.split(",") if d]
+    out = output_dir(args.out)
     t0 = time.perf_counter()
     res = escalate(levels, designs, dlt=args.dlt, dlt_probs=probs, trials=args.trials, seed=args.seed,
                    target=args.target, threads=args.threads, dose_rules=args.rules,
                    population=None if probs else population(args.population, n=1))
     dt = time.perf_counter() - t0
-    out = Path(args.out)
     files = res.to_csv(out)
     fig_path = out / "escalation.png"
     res.plot(fig_path)
@@ -106,8 +133,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     c.add_argument("--seed", type=int, default=20261121)
     c.add_argument("--days", type=float, default=168.0, help="simulated days (default 168 = 24 weeks)")
     c.add_argument("--threads", type=int, help="worker threads (default: all cores)")
-    c.add_argument("--rules", default="label", help="dose rules preset (default label)")
-    c.add_argument("--no-rules", action="store_true", help="no dose modification")
+    rules = c.add_mutually_exclusive_group()
+    rules.add_argument("--rules", default="label", help="dose rules preset (default label)")
+    rules.add_argument("--no-rules", action="store_true", help="no dose modification")
     c.add_argument("--reference", help="reference arm of the paired differences (default: the first arm)")
     c.add_argument("--summary-only", action="store_true", help="stream: bounded memory, no subject table or bands")
     c.add_argument("--out", default="compare_out", help="output directory (default compare_out)")

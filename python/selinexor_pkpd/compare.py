@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import error
+from ._validate import read_text_file
 from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, chunks, concat
 from ._typing import DoseRulesLike, FilePath, LibrarySource, Observe, Params, RegimenLike, TrialPlateletModel
 from .population import Population
@@ -373,7 +374,18 @@ def compare(
 
 def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = False) -> CompareResult:
     """Re-run a comparison from its ``inputs.json`` (bit-identical results)."""
-    data: Mapping[str, Any] = inputs if isinstance(inputs, Mapping) else json.loads(Path(inputs).read_text(encoding="utf-8"))
+    if isinstance(inputs, Mapping):
+        data: Mapping[str, Any] = inputs
+    else:
+        try:
+            data = json.loads(read_text_file(inputs))
+        except ValueError as e:
+            raise error("file", f"{str(inputs)!r} is not valid JSON: {e}") from None
+        if not isinstance(data, Mapping):
+            raise error("file", f"{str(inputs)!r} must hold a JSON object (an inputs.json of compare)")
+    missing = [k for k in ("population", "arms", "days", "seed", "dose_rules", "reference") if k not in data]
+    if missing:
+        raise error(f"inputs.{missing[0]}", f"is required but missing (an inputs.json of compare has {missing})")
     pop_d = data["population"]
     table = pd.DataFrame(pop_d["table"]) if pop_d.get("table") is not None else None
     pop = Population(pop_d["spec"], pop_d["n"], name=pop_d.get("name", "population"), table=table)

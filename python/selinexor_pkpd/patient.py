@@ -48,6 +48,10 @@ _FIELDS = {"weight", "height", "age", "sex", "crcl", "platelets"}
 def patient_dict(p: PatientLike) -> dict[str, Any]:
     if p is None:
         return {}
+    if not isinstance(p, (Patient, Mapping)):
+        err = ModelError(f"patient: must be a Patient or a dict of covariates, got {p!r:.80}")
+        err.field = "patient"
+        raise err
     d = asdict(p) if isinstance(p, Patient) else dict(p)
     unknown = set(d) - _FIELDS
     if unknown:

@@ -15,7 +15,7 @@ from . import _core
 from ._errors import error
 from ._library import Library, resolve_library
 from ._typing import DaySpec, DoseUnit, FilePath, LibrarySource, PatientLike, RegimenLike, Route
-from ._validate import check_days, check_regimen_spec
+from ._validate import as_list, check_days, check_regimen_spec, read_text_file, whole
 from .patient import patient_json
 
 
@@ -60,9 +60,9 @@ def dose(
     """
     d: dict[str, Any] = {"drug": drug, "amount": amount, "unit": unit, "hour": hour}
     if days:
-        d["days"] = list(days)
+        d["days"] = as_list(days, "days")
     if weekdays:
-        d["weekdays"] = list(weekdays)
+        d["weekdays"] = as_list(weekdays, "weekdays")
     if route is not None:
         d["route"] = route
     if duration_h is not None:
@@ -165,10 +165,7 @@ class Regimen:
     def from_file(cls, path: FilePath) -> "Regimen":
         """Read a regimen from a ``.json`` or ``.toml`` file (the layout of ``data/regimens.toml``)."""
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as e:
-            raise error("file", f"cannot read {str(p)!r}: {e}") from None
+        text = read_text_file(p)
         try:
             if p.suffix.lower() == ".toml":
                 try:
@@ -204,7 +201,8 @@ class Regimen:
     def with_labs(self, cycle1: Sequence[int], later: Sequence[int]) -> "Regimen":
         """A copy with another lab-visit schedule (days of cycle 1 and of later cycles)."""
         spec = copy.deepcopy(self._spec)
-        spec["labs"] = {"cycle1": list(cycle1), "later": list(later)}
+        spec["labs"] = {name: [whole(d, f"labs.{name}[{i}]", 1) for i, d in enumerate(as_list(v, f"labs.{name}"))]
+                        for name, v in (("cycle1", cycle1), ("later", later))}
         return Regimen(spec, self.name)
 
     # --- views --------------------------------------------------------------------------------

@@ -53,9 +53,11 @@ def _times(times: Optional[Sequence[float]], days: float, dt_h: float) -> np.nda
         n = int(round(days * 24.0 / dt_h))
         return np.linspace(0.0, n * dt_h, n + 1)
     try:
-        t = np.asarray(times, dtype=float).ravel()
+        t = np.asarray(times, dtype=float)
     except (TypeError, ValueError):
         raise error("times", f"must be numbers (hours), got {times!r:.80}") from None
+    if t.ndim != 1:
+        raise error("times", f"must be a 1-D list of hours, got an array of shape {t.shape}")
     if t.size == 0:
         raise error("times", "is empty")
     return np.ascontiguousarray(t)

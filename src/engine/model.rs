@@ -296,6 +296,48 @@ impl Model {
         Ok(m)
     }
 
+    /// The model's first-order rate constants (1/h), fastest first, each named by the
+    /// parameters it comes from: what bounds an explicit solver's step. `kon` counts at a
+    /// selinexor concentration of 1 mg/L.
+    pub fn rate_constants(&self) -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = Vec::new();
+        for s in &self.drugs {
+            let (n, p) = (&s.name, &s.pk);
+            if p.ka > 0.0 {
+                v.push((format!("{n}.ka"), p.ka));
+            }
+            v.push((format!("{n}.CL/Vc"), s.k10));
+            if p.compartments >= 2 {
+                v.push((format!("{n}.Q/Vc"), s.k12));
+                v.push((format!("{n}.Q/Vp"), s.k21));
+            }
+            if p.compartments >= 3 {
+                v.push((format!("{n}.Q2/Vc"), s.k13));
+                v.push((format!("{n}.Q2/Vp2"), s.k31));
+            }
+        }
+        if self.pd.is_some() {
+            let r = &self.rates;
+            if self.platelet_model == PlateletModel::Tpo {
+                v.push(("4/platelets.MTT".into(), r.ktr));
+                v.push(("1/platelets.lifespan".into(), r.kcirc));
+                v.push(("ln2/platelets.tpo_half".into(), r.ksyn));
+            } else {
+                v.push(("4/friberg.MTT".into(), 4.0 / self.pp.f_mtt));
+            }
+            if self.xpo1.is_some() {
+                v.push(("platelets.kon x 1 mg/L".into(), self.pp.kon));
+                v.push(("platelets.koff".into(), self.pp.koff));
+                if self.pp.ke0 > 0.0 {
+                    v.push(("platelets.ke0".into(), self.pp.ke0));
+                }
+            }
+        }
+        v.retain(|(_, k)| k.is_finite());
+        v.sort_by(|a, b| b.1.total_cmp(&a.1));
+        v
+    }
+
     /// Initial state: no drug, platelet system at baseline.
     pub fn initial_state(&self, y: &mut [f64]) {
         y.fill(0.0);

@@ -3,6 +3,10 @@
 use super::effect::EffectKind;
 use crate::error::{in_range, positive, Result};
 
+/// Highest platelet count accepted as a baseline, 10^9/L (severe reactive thrombocytosis stays
+/// below it).
+pub const MAX_PLATELETS: f64 = 2000.0;
+
 /// One patient's resolved parameters of one drug.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PkParams {
@@ -86,7 +90,7 @@ impl PlateletParams {
         positive("platelets.koff", self.koff)?;
         in_range("platelets.Imax", self.imax, 0.0, 1.0)?;
         in_range("platelets.gamma", self.gamma, 0.0, 10.0)?;
-        positive("platelets.P0", self.p0)?;
+        in_range("platelets.P0", self.p0, 1.0, MAX_PLATELETS)?;
         positive("platelets.MTT", self.mtt)?;
         positive("platelets.lifespan", self.lifespan)?;
         positive("platelets.tpo_half", self.tpo_half)?;

@@ -149,6 +149,30 @@ pub fn run_events(
     }
     let t_end = times.last().copied().unwrap_or(0.0).max(horizon_h);
     let mut states = vec![vec![0.0; model.n]; times.len()];
-    let (stats, last) = solver::run(model, actions, t_end, opts, obs, ctl, &mut states)?;
+    let (stats, last) = solver::run(model, actions, t_end, opts, obs, ctl, &mut states)
+        .map_err(|e| with_stiffness_hint(model, e))?;
     Ok((states, stats, last))
+}
+
+/// A solver failure with the model's fastest rate constants named, so that the user sees which
+/// input makes the system stiff (the step is bounded by about 3 / the fastest rate).
+fn with_stiffness_hint(model: &Model, e: ModelError) -> ModelError {
+    if e.field != "solver" {
+        return e;
+    }
+    let fastest: Vec<String> = model
+        .rate_constants()
+        .into_iter()
+        .take(3)
+        .map(|(n, k)| format!("{n} = {k:.3e}/h"))
+        .collect();
+    ModelError::new(
+        e.field,
+        format!(
+            "{}; the fastest rate constants of this model are {} (a rate far above the others \
+             makes the system stiff: check those inputs)",
+            e.message,
+            fastest.join(", ")
+        ),
+    )
 }

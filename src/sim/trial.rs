@@ -131,8 +131,8 @@ impl TrialSetup {
                     .map_err(|e| e.within(&format!("patients[{i}]")))?;
             }
         }
+        check_times(&observe_days).map_err(|e| e.within("observe"))?;
         let observe: Vec<f64> = observe_days.iter().map(|d| d * 24.0).collect();
-        check_times(&observe).map_err(|e| e.within("observe"))?;
         // Only drugs that act on platelets enter the ODE system of a trial.
         let drugs: Vec<String> = regimen
             .drugs()

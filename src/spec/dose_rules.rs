@@ -2,7 +2,7 @@
 //! interrupt, resume lower once recovered), and a dose-level ladder. The XPOVIO label rules ship
 //! as presets (`data/dose_rules.toml`); `sim::rules` applies them at lab visits.
 
-use super::regimen::Regimen;
+use super::regimen::{DoseUnit, Regimen};
 use crate::error::{positive, ModelError, Result};
 use serde::{Deserialize, Serialize};
 
@@ -165,12 +165,23 @@ impl DoseRules {
     /// The regimen at each level it can take: its own dose first, then the ladder levels with
     /// a lower weekly dose. Returns the per-level regimens.
     pub fn levels_for(&self, regimen: &Regimen) -> Result<Vec<Regimen>> {
-        let (amount, per_week) = regimen.planned_dosing(&self.drug)?.ok_or_else(|| {
+        let (amount, per_week, unit) = regimen.planned_dosing(&self.drug)?.ok_or_else(|| {
             ModelError::new(
                 "dose_rules.drug",
                 format!("{:?} is not dosed in the regimen", self.drug),
             )
         })?;
+        if unit != DoseUnit::Mg {
+            return Err(ModelError::new(
+                "dose_rules.ladder",
+                format!(
+                    "the ladder's amounts are in mg but the regimen doses {} per size ({}): give \
+                     the regimen in mg or dose rules with a ladder of its own",
+                    self.drug,
+                    unit.name()
+                ),
+            ));
+        }
         let weekly = |l: &DoseLevel| {
             l.amount
                 * if l.weekdays.is_empty() {

@@ -2,7 +2,7 @@
 //! units and sources, covariate effects, IIV and the platelet effect.
 
 use super::patient::Patient;
-use crate::error::{non_negative, positive, ModelError, Result};
+use crate::error::{in_range, non_negative, positive, ModelError, Result};
 use crate::params::table::{self, EffectKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -171,7 +171,12 @@ impl DrugSpec {
                     "names no parameter of this drug",
                 ));
             }
-            non_negative(&field(&format!("iiv.{p}")), *cv)?;
+            in_range(
+                &field(&format!("iiv.{p}")),
+                *cv,
+                0.0,
+                super::population::MAX_CV,
+            )?;
         }
         for (i, c) in self.covariates.iter().enumerate() {
             let f = field(&format!("covariates[{i}]"));

@@ -72,6 +72,44 @@ fn mark_user_values(v: &mut Value) {
     }
 }
 
+/// Every `{value, unit}` of `over` whose unit differs from the unit of the same entry in
+/// `base`: converted to the base unit when both measure one quantity, else refused (a user's
+/// value must never be read in another unit than the one they wrote).
+fn convert_units(base: &Value, over: &mut Value, path: &str) -> Result<()> {
+    let Value::Object(m) = over else {
+        return Ok(());
+    };
+    if let (Some(Value::String(unit)), Some(Value::String(base_unit))) =
+        (m.get("unit"), base.get("unit"))
+    {
+        if unit != base_unit {
+            let field = format!("{path}.unit");
+            let f = super::units::factor(unit, base_unit).ok_or_else(|| {
+                ModelError::new(
+                    &field,
+                    format!("{unit:?} cannot be converted to this parameter's unit {base_unit:?}"),
+                )
+            })?;
+            if let Some(x) = m.get("value").and_then(Value::as_f64) {
+                m.insert("value".into(), Value::from(x * f));
+            }
+            m.insert("unit".into(), Value::String(base_unit.clone()));
+        }
+        return Ok(());
+    }
+    for (k, v) in m.iter_mut() {
+        if let Some(b) = base.get(k) {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            convert_units(b, v, &p)?;
+        }
+    }
+    Ok(())
+}
+
 /// Parses TOML or JSON text (JSON when it starts with `{`).
 pub fn parse_text(text: &str, origin: &str) -> Result<Value> {
     if text.trim_start().starts_with('{') {
@@ -117,6 +155,7 @@ impl Library {
         }
         mark_user_values(&mut over);
         let mut v = serde_json::to_value(self).map_err(serde_error)?;
+        convert_units(&v, &mut over, "")?;
         deep_merge(&mut v, over);
         Self::from_value(v)
     }
@@ -188,8 +227,9 @@ impl Library {
         let name = if name == "label" {
             let per_week = regimen
                 .planned_dosing("selinexor")?
-                .map_or(1.0, |(_, per_week)| per_week);
-            if per_week > 1.5 {
+                .map_or(1.0, |(_, per_week, _)| per_week);
+            // More than one dose a week (BIW, also when given 3 weeks of 4) takes the BIW ladder.
+            if per_week > 1.0 + 1e-9 {
                 "label_biw"
             } else {
                 "label_qw"

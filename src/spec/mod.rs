@@ -12,3 +12,4 @@ pub mod platelet_model;
 pub mod population;
 pub mod regimen;
 pub mod resolve;
+pub mod units;

@@ -1,6 +1,7 @@
 //! One patient's covariates and derived body size.
 
 use crate::error::{in_range, positive, ModelError, Result};
+use crate::params::resolved::MAX_PLATELETS;
 use serde::{Deserialize, Serialize};
 
 /// Sex, used as a categorical covariate.
@@ -67,7 +68,7 @@ impl Patient {
         in_range("patient.age", self.age, 0.0, 120.0)?;
         positive("patient.crcl", self.crcl)?;
         if let Some(p) = self.platelets {
-            positive("patient.platelets", p)?;
+            in_range("patient.platelets", p, 1.0, MAX_PLATELETS)?;
         }
         Ok(())
     }

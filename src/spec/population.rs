@@ -3,6 +3,7 @@
 //! treatment. Sampling subjects from them is `sim::sampling`.
 
 use crate::error::{in_range, non_negative, positive, ModelError, Result};
+use crate::params::resolved::MAX_PLATELETS;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -67,6 +68,21 @@ impl Dist {
         Ok(())
     }
 }
+
+impl Dist {
+    /// The distribution's centre (value, mean or median), twice (for one check of both).
+    fn location(&self) -> (f64, f64) {
+        let v = match *self {
+            Dist::Fixed { value } => value,
+            Dist::Normal { mean, .. } => mean,
+            Dist::Lognormal { median, .. } => median,
+        };
+        (v, v)
+    }
+}
+
+/// Largest coefficient of variation accepted for inter-individual variability (1000%).
+pub const MAX_CV: f64 = 10.0;
 
 fn check_bounds(field: &str, min: Option<f64>, max: Option<f64>) -> Result<()> {
     if let (Some(a), Some(b)) = (min, max) {
@@ -169,9 +185,13 @@ impl PopulationSpec {
         c.crcl.validate("population.covariates.crcl")?;
         c.platelets.validate("population.covariates.platelets")?;
         in_range("population.covariates.female", c.female, 0.0, 1.0)?;
+        let (lo, hi) = c.platelets.location();
+        for v in [lo, hi] {
+            in_range("population.covariates.platelets", v, 1.0, MAX_PLATELETS)?;
+        }
         for (p, cv) in &self.iiv {
             split_param(p, &format!("population.iiv.{p}"))?;
-            non_negative(&format!("population.iiv.{p}"), *cv)?;
+            in_range(&format!("population.iiv.{p}"), *cv, 0.0, MAX_CV)?;
         }
         for (i, r) in self.correlations.iter().enumerate() {
             in_range(&format!("population.correlations[{i}].r"), r.r, -1.0, 1.0)?;

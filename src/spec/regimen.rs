@@ -3,11 +3,13 @@
 
 use super::drug::Route;
 use super::patient::Patient;
-use crate::error::{non_negative, positive, ModelError, Result};
+use crate::error::{in_range, non_negative, positive, ModelError, Result};
 use serde::{Deserialize, Serialize};
 
 /// Longest simulation accepted, days (100 years).
 pub const MAX_DAYS: f64 = 36_500.0;
+/// Largest dose amount accepted (mg, mg/m2 or mg/kg): 100 g.
+pub const MAX_AMOUNT: f64 = 1e5;
 /// Longest cycle accepted, days.
 pub const MAX_CYCLE_DAYS: u32 = 3_650;
 
@@ -22,6 +24,16 @@ pub enum DoseUnit {
     MgPerM2,
     #[serde(rename = "mg/kg")]
     MgPerKg,
+}
+
+impl DoseUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            DoseUnit::Mg => "mg",
+            DoseUnit::MgPerM2 => "mg/m2",
+            DoseUnit::MgPerKg => "mg/kg",
+        }
+    }
 }
 
 /// A day of a cycle (1-based) or an inclusive range written `"1-21"`.
@@ -255,6 +267,7 @@ impl DoseSpec {
 
     fn validate(&self, field: &str, cycle_days: u32) -> Result<()> {
         positive(&format!("{field}.amount"), self.amount)?;
+        in_range(&format!("{field}.amount"), self.amount, 0.0, MAX_AMOUNT)?;
         for (i, a) in self.adjust.iter().enumerate() {
             non_negative(&format!("{field}.adjust[{i}].min_age"), a.min_age)?;
             positive(&format!("{field}.adjust[{i}].amount"), a.amount)?;
@@ -347,7 +360,7 @@ impl Regimen {
 
     /// The first dose line of `drug` (in block order): its amount (in the line's unit) and its
     /// doses per week, `dose days x 7 / cycle_days`. `None` when the regimen does not dose it.
-    pub fn planned_dosing(&self, drug: &str) -> Result<Option<(f64, f64)>> {
+    pub fn planned_dosing(&self, drug: &str) -> Result<Option<(f64, f64, DoseUnit)>> {
         let Some((block, d)) = self
             .blocks
             .iter()
@@ -357,13 +370,13 @@ impl Regimen {
         };
         let per_week = d.days_in_cycle(block.cycle_days, "regimen")?.len() as f64 * 7.0
             / f64::from(block.cycle_days);
-        Ok(Some((d.amount, per_week)))
+        Ok(Some((d.amount, per_week, d.unit)))
     }
 
     /// Planned weekly dose of `drug` (amount x doses per week of its first dose line, in the
     /// line's unit); `None` when the regimen does not dose it.
     pub fn weekly_dose(&self, drug: &str) -> Result<Option<f64>> {
-        Ok(self.planned_dosing(drug)?.map(|(a, w)| a * w))
+        Ok(self.planned_dosing(drug)?.map(|(a, w, _)| a * w))
     }
 
     /// Start time (h) and (block index, cycle number, cycle length days) of every cycle that

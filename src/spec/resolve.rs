@@ -79,12 +79,8 @@ impl DrugSpec {
             positive(&field(e2n), pk.e2)?;
             in_range(&field(e1n), pk.e1, 0.0, 1.0)?;
         }
-        for (n, v) in [
-            ("ka", pk.ka),
-            ("F", pk.f),
-            ("tlag", pk.tlag),
-            ("kdes", pk.kdes),
-        ] {
+        in_range(&field("F"), pk.f, 0.0, 1.0)?;
+        for (n, v) in [("ka", pk.ka), ("tlag", pk.tlag), ("kdes", pk.kdes)] {
             non_negative(&field(n), v)?;
         }
         if pk.cl == 0.0 && !pk.mm {
