@@ -347,6 +347,16 @@ def test_summary_only_same_incidences(res, res_summary_only):
                                res.summary["dose_intensity_mg_week_mean"].to_numpy(float), rtol=1e-9)
 
 
+def test_summary_only_and_full_runs_report_the_same_table(res, res_summary_only):
+    """One summary computation for both modes: every column and the printed table identical."""
+    pd.testing.assert_frame_equal(res.summary, res_summary_only.summary, check_exact=True)
+    assert res.table().to_string() == res_summary_only.table().to_string()
+    # the streamed medians are within half a histogram bin of the exact ones
+    for a in ARMS:
+        s = res.subjects[res.subjects["arm"] == a]
+        assert abs(res.summary.loc[a, "nadir_median"] - np.quantile(s["nadir"], 0.5)) <= 0.125 + 1e-9
+
+
 def test_summary_only_keeps_no_subjects_nor_bands(res_summary_only, tmp_path):
     so = res_summary_only
     assert so.subjects is None
