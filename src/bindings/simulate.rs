@@ -2,6 +2,7 @@
 
 use super::error::{parse, to_py};
 use super::library::PyLibrary;
+use crate::engine::events::StepObserver;
 use crate::engine::solver::{LinearPk, SolverOptions};
 use crate::error::ModelError as CoreError;
 use crate::params::Overrides;
@@ -13,6 +14,7 @@ use crate::spec::regimen::Regimen;
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::time::{Duration, Instant};
 
 struct Inputs {
     regimen: Regimen,
@@ -87,20 +89,21 @@ pub fn simulate_py<'py>(
     )?;
     let times = times.as_slice()?.to_vec();
     let lib = &lib.inner;
-    let sim = py
-        .detach(|| {
-            core_sim::simulate(
-                lib,
-                &inp.regimen,
-                &inp.patient,
-                &inp.over,
-                days * 24.0,
-                &times,
-                inp.model,
-                &inp.opts,
-            )
-        })
-        .map_err(to_py)?;
+    let mut signals = SignalCheck::new();
+    let sim = py.detach(|| {
+        core_sim::simulate_observed(
+            lib,
+            &inp.regimen,
+            &inp.patient,
+            &inp.over,
+            days * 24.0,
+            &times,
+            inp.model,
+            &inp.opts,
+            &mut signals,
+        )
+    });
+    let sim = signals.result(sim)?;
     let out = PyDict::new(py);
     let column = |i: usize| sim.states.iter().map(|y| y[i]).collect::<Vec<f64>>();
     out.set_item("TIME", sim.times.clone().into_pyarray(py))?;
@@ -204,24 +207,25 @@ pub fn exposure_py<'py>(
     }
     let windows: Vec<(f64, f64)> = starts.into_iter().zip(ends).collect();
     let lib = &lib.inner;
-    let rows = py
-        .detach(|| -> crate::Result<_> {
-            let grid = core_exposure::window_grid(&windows, dt_h)?;
-            // Dosing stops at `days`; the grid may run past it (washout).
-            let horizon = days * 24.0;
-            let sim = core_sim::simulate(
-                lib,
-                &inp.regimen,
-                &inp.patient,
-                &inp.over,
-                horizon,
-                &grid,
-                inp.model,
-                &inp.opts,
-            )?;
-            core_exposure::metrics(&sim, drug, &windows)
-        })
-        .map_err(to_py)?;
+    let mut signals = SignalCheck::new();
+    let rows = py.detach(|| -> crate::Result<_> {
+        let grid = core_exposure::window_grid(&windows, dt_h)?;
+        // Dosing stops at `days`; the grid may run past it (washout).
+        let horizon = days * 24.0;
+        let sim = core_sim::simulate_observed(
+            lib,
+            &inp.regimen,
+            &inp.patient,
+            &inp.over,
+            horizon,
+            &grid,
+            inp.model,
+            &inp.opts,
+            &mut signals,
+        )?;
+        core_exposure::metrics(&sim, drug, &windows)
+    });
+    let rows = signals.result(rows)?;
     let out = PyDict::new(py);
     let col =
         |f: &dyn Fn(&core_exposure::WindowMetrics) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
@@ -234,4 +238,43 @@ pub fn exposure_py<'py>(
     out.set_item("AUC_ode", col(&|m| m.auc_ode).into_pyarray(py))?;
     out.set_item("AUC_exact", col(&|m| m.auc_exact).into_pyarray(py))?;
     Ok(out)
+}
+
+/// Checks for Ctrl-C (Python's pending signals) at the solver's segment ends, at most every
+/// 50 ms, so that a long single-patient run stops promptly with `KeyboardInterrupt`.
+struct SignalCheck {
+    last: Instant,
+    err: Option<PyErr>,
+}
+
+impl SignalCheck {
+    fn new() -> Self {
+        Self {
+            last: Instant::now(),
+            err: None,
+        }
+    }
+
+    /// The run's result, or the signal's exception if one stopped it.
+    fn result<T>(self, r: crate::Result<T>) -> PyResult<T> {
+        match self.err {
+            Some(e) => Err(e),
+            None => r.map_err(to_py),
+        }
+    }
+}
+
+impl StepObserver for SignalCheck {
+    fn step(&mut self, _: f64, _: &[f64], _: &[f64]) {}
+    fn active(&self) -> bool {
+        false
+    }
+    fn interrupted(&mut self) -> bool {
+        if self.last.elapsed() < Duration::from_millis(50) {
+            return false;
+        }
+        self.last = Instant::now();
+        self.err = Python::attach(|py| py.check_signals().err());
+        self.err.is_some()
+    }
 }

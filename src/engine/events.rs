@@ -19,6 +19,11 @@ pub trait StepObserver {
     fn exact_drugs(&self) -> ExactFill {
         ExactFill::All
     }
+    /// Asked at the end of every segment: true stops the run with an error on the field
+    /// `interrupted` (a user's Ctrl-C).
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 /// The exactly solved drugs whose states an observer reads at every step.

@@ -294,6 +294,12 @@ fn run_n<const N: usize>(
             full[..ni].copy_from_slice(&y[..ni]);
             model.end_segment(&mut full, next, &seg);
             t = next;
+            if obs.interrupted() {
+                return Err(ModelError::new(
+                    "interrupted",
+                    format!("stopped at t = {t} h"),
+                ));
+            }
         }
         let Some(a) = pending.pop() else { break };
         if a.time > t_end {

@@ -84,6 +84,32 @@ pub fn simulate(
     platelet_model: PlateletModel,
     opts: &SolverOptions,
 ) -> Result<Simulation> {
+    simulate_observed(
+        lib,
+        regimen,
+        patient,
+        over,
+        horizon_h,
+        times,
+        platelet_model,
+        opts,
+        &mut NoObserver,
+    )
+}
+
+/// [`simulate`] with an observer of the solver's steps (e.g. one that can interrupt the run).
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_observed(
+    lib: &Library,
+    regimen: &Regimen,
+    patient: &Patient,
+    over: &Overrides,
+    horizon_h: f64,
+    times: &[f64],
+    platelet_model: PlateletModel,
+    opts: &SolverOptions,
+    obs: &mut dyn StepObserver,
+) -> Result<Simulation> {
     lib.check_overrides(over)?;
     check_times(times)?;
     if !(horizon_h.is_finite() && horizon_h > 0.0) {
@@ -102,7 +128,7 @@ pub fn simulate(
         horizon_h,
         &[],
         opts,
-        &mut NoObserver,
+        obs,
         &mut NoController,
     )?;
     Ok(Simulation {

@@ -191,8 +191,21 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_ctrl_c_stops_a_single_chunk_run_within_a_second():
-    p = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+SIMULATE_SCRIPT = textwrap.dedent("""
+    import sys, time
+    import selinexor_pkpd as sp
+    print("start", flush=True)
+    try:  # about a minute of work: 100 years of SVd, every state integrated at rtol 1e-12
+        sp.simulate("svd_100_qw", days=36500, linear_pk="ode", rtol=1e-12, atol=1e-14, times=[0.0, 876000.0])
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(130)
+""")
+
+
+@pytest.mark.parametrize("script", [SCRIPT, SIMULATE_SCRIPT], ids=["population", "simulate"])
+def test_ctrl_c_stops_native_work_within_a_second(script):
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout is not None
     assert p.stdout.readline().strip() == "start"
     time.sleep(1.0)
