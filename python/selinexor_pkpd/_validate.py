@@ -59,6 +59,22 @@ def read_text_file(path: Any, field: str = "file") -> str:
         raise error(field, f"{str(path)!r} is not a UTF-8 text file (byte {e.start}: {e.reason})") from None
 
 
+def load_json(text: str, field: str, source: str | None = None) -> Any:
+    """Parsed JSON text, or raise naming ``field`` and the ``source`` file if any (invalid JSON,
+    or nested too deeply)."""
+    import json
+
+    what = f"{source!r} " if source else ""
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise error(field, f"{what}nested more than {MAX_DEPTH} levels deep") from None
+    except (TypeError, ValueError) as e:
+        raise error(field, f"{what}is not valid JSON: {e}") from None
+    check_depth(obj, field)
+    return obj
+
+
 def as_list(v: Any, field: str) -> list[Any]:
     """``v`` as a list, or raise unless it is a list, tuple or 1-D array (a bare number or a
     string is refused: ``weekdays=1`` is ``weekdays=[1]`` written wrong)."""

@@ -123,7 +123,9 @@ class Population:
         if not isinstance(table, pd.DataFrame) or len(table) == 0:
             raise error("population", "the patient table is empty")
         b = base if isinstance(base, Population) else population(base, n=1, library=library)
-        return cls(b.spec, len(table), name=f"table({len(table)})", table=table.reset_index(drop=True))
+        p = cls(b.spec, len(table), name=f"table({len(table)})", table=table.reset_index(drop=True))
+        p._rows_json()  # checks every cell now, naming its row and column
+        return p
 
     def _rows_json(self) -> str | None:
         """The patient table as the native module's rows (column by column: a loop over rows
@@ -173,7 +175,13 @@ def _float_column(col: pd.Series, name: str) -> np.ndarray:
     try:
         return np.asarray(col, dtype=float)
     except (TypeError, ValueError):
-        raise error(f"patients.{name}", "must be numbers") from None
+        pass
+    for i, v in enumerate(col):
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            raise error(f"patients[{i}].{name}", f"must be a number, got {v!r:.60}") from None
+    raise error(f"patients.{name}", "must be numbers")
 
 
 def population(name: str = "rrmm_heavily_pretreated", n: int = 1000, *, library: LibrarySource | None = None) -> Population:

@@ -15,7 +15,7 @@ from . import _core
 from ._errors import error
 from ._library import Library, resolve_library
 from ._typing import DaySpec, DoseUnit, FilePath, LibrarySource, PatientLike, RegimenLike, Route
-from ._validate import as_list, check_days, check_regimen_spec, read_text_file, whole
+from ._validate import as_list, check_days, check_regimen_spec, load_json, read_text_file, whole
 from .patient import patient_json
 
 
@@ -159,24 +159,24 @@ class Regimen:
 
     @classmethod
     def from_json(cls, text: str, name: str | None = None) -> "Regimen":
-        return cls(json.loads(text), name)
+        """A regimen from JSON text (the layout of ``to_json``)."""
+        return cls(load_json(text, "regimen"), name)
 
     @classmethod
     def from_file(cls, path: FilePath) -> "Regimen":
         """Read a regimen from a ``.json`` or ``.toml`` file (the layout of ``data/regimens.toml``)."""
         p = Path(path)
         text = read_text_file(p)
+        if p.suffix.lower() != ".toml":
+            return cls(load_json(text, "file", str(p)), name=p.stem)
         try:
-            if p.suffix.lower() == ".toml":
-                try:
-                    import tomllib  # type: ignore[import-not-found]
-                except ModuleNotFoundError:  # Python < 3.11
-                    import tomli as tomllib  # type: ignore[no-redef]
-                spec = tomllib.loads(text)
-            else:
-                spec = json.loads(text)
-        except ValueError as e:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-            raise error("file", f"{str(p)!r} is not valid {p.suffix.lstrip('.').upper() or 'JSON'}: {e}") from None
+            import tomllib  # type: ignore[import-not-found]
+        except ModuleNotFoundError:  # Python < 3.11
+            import tomli as tomllib  # type: ignore[no-redef]
+        try:
+            spec = tomllib.loads(text)
+        except (ValueError, RecursionError) as e:  # TOMLDecodeError is a ValueError
+            raise error("file", f"{str(p)!r} is not valid TOML: {e}") from None
         return cls(spec, name=p.stem)
 
     @classmethod

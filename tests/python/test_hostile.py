@@ -85,6 +85,12 @@ CASES = {
     "lab schedule given as a word": (lambda: sp.regimen("xd_80_biw").with_labs("weekly", [1]), "labs.cycle1", ["weekly"]),
     "weekdays given as a number": (lambda: sp.Regimen.weekly("selinexor", 80, weekdays=1), "weekdays", ["1"]),
     "library nested 5000 deep": (lambda: sp.Library().override(_deep(5000)), "library", ["nested"]),
+    "regimen JSON nested 100000 deep": (lambda: sp.Regimen.from_json("[" * 100_000 + "]" * 100_000), "regimen",
+                                        ["nested"]),
+    "a non-numeric cell of a patient table": (
+        lambda: sp.Population.from_table(pd.DataFrame({"weight": [70.0, "heavy"], "height": [170.0, 180.0],
+                                                       "age": [60.0, 61.0]})),
+        "patients[1].weight", ["heavy"]),
     "from_inputs without arms": (lambda: sp.from_inputs({"days": 28}), "inputs.population", ["missing"]),
     # messages about the user's fields, not the internal JSON
     "unknown unit value": (lambda: sp.simulate(sp.Regimen.weekly("selinexor", 80, unit="g"), days=7),

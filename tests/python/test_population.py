@@ -109,11 +109,11 @@ def test_bad_population_inputs():
     expect(sp.simulate_population, "dose_rules", "xd_80_biw", pop, days=7, dose_rules="no_such_rules")
     expect(sp.simulate_population, "population", "xd_80_biw", "rrmm_heavily_pretreated", days=7)
     table = pd.DataFrame({"weight": [70.0], "bogus": [1.0]})
-    expect(sp.simulate_population, "bogus", "xd_80_biw", sp.Population.from_table(table), days=7)
+    expect(sp.Population.from_table, "bogus", table)  # checked when the table is given
     table = pd.DataFrame({"weight": [70.0, np.nan], "age": [60.0, 70.0]})
-    expect(sp.simulate_population, "patients[1].weight", "xd_80_biw", sp.Population.from_table(table), days=7)
+    expect(sp.Population.from_table, "patients[1].weight", table)
     table = pd.DataFrame({"weight": [70.0, 80.0], "selinexor.CL": [10.0, "fast"]})
-    expect(sp.simulate_population, "selinexor.CL", "xd_80_biw", sp.Population.from_table(table), days=7)
+    expect(sp.Population.from_table, "patients[1].selinexor.CL", table)
 
 
 def test_rules_that_can_never_resume_are_rejected():
