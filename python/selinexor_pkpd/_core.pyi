@@ -444,3 +444,28 @@ def grade_thresholds() -> list[float]:
 
 def max_threads() -> int:
     """The most worker threads a run may use: this machine's available parallelism."""
+
+def simon_oc(r1: int, n1: int, r: int, n: int, p: float) -> tuple[float, float, float]:
+    """Exact ``(pet, p_active, en)`` of Simon's two-stage design ``r1/n1, r/n`` at response rate
+    ``p``: probability of early termination, of declaring the regimen active, expected size.
+
+    Raises
+    ------
+    ModelError
+        On an impossible design or ``p`` outside [0, 1].
+    """
+
+def simon_simulate(r1: int, n1: int, r: int, n: int, p: float, trials: int, seed: int) -> tuple[float, float, float]:
+    """Monte-Carlo ``(pet, p_active, en)`` of the design over ``trials`` trials at rate ``p``."""
+
+def simon_search(
+    p0: float, p1: float, alpha: float, beta: float, n_max: int
+) -> tuple[Optional[tuple[int, int, int, int]], Optional[tuple[int, int, int, int]]]:
+    """The optimal and minimax designs ``(r1, n1, r, n)`` (None when none up to ``n_max``).
+
+    Raises
+    ------
+    ModelError
+        On ``p1 <= p0``, rates outside [0, 1], ``alpha``/``beta`` outside (0, 0.5), or ``n_max``
+        outside 2..150.
+    """

@@ -7,6 +7,7 @@ mod escalation;
 mod grading;
 mod library;
 mod regimen;
+mod simon;
 mod simulate;
 mod trial;
 
@@ -29,6 +30,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(grading::ctcae_grade, m)?)?;
     m.add_function(wrap_pyfunction!(grading::grade_thresholds, m)?)?;
     m.add_function(wrap_pyfunction!(trial::max_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(simon::simon_oc, m)?)?;
+    m.add_function(wrap_pyfunction!(simon::simon_simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(simon::simon_search, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulate_py, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::closed_form, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::exposure_py, m)?)?;

@@ -7,5 +7,6 @@ pub mod exposure;
 pub mod metrics;
 pub mod rules;
 pub mod sampling;
+pub mod simon;
 pub mod simulate;
 pub mod trial;
