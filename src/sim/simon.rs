@@ -120,11 +120,11 @@ pub fn binomial_pmf(n: u32, p: f64) -> Vec<f64> {
     // log pmf, then exponentiate (stable for the n of phase II trials).
     let (lp, lq) = (p.ln(), (1.0 - p).ln());
     let mut log_choose = 0.0;
-    for k in 0..=n_us {
+    for (k, o) in out.iter_mut().enumerate() {
         if k > 0 {
             log_choose += ((n_us - k + 1) as f64).ln() - (k as f64).ln();
         }
-        out[k] = (log_choose + k as f64 * lp + (n_us - k) as f64 * lq).exp();
+        *o = (log_choose + k as f64 * lp + (n_us - k) as f64 * lq).exp();
     }
     out
 }
