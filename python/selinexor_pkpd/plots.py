@@ -32,7 +32,7 @@ def _thresholds(ax: Any) -> None:
         y = GRADE_THRESHOLDS[grade - 1]
         name = f"grade {grade} below {y:g}"
         ax.axhline(y, color="0.35", ls=ls, lw=0.9)
-        ax.text(0.995, y, name, transform=ax.get_yaxis_transform(), va="bottom", ha="right", fontsize=8, color="0.25")
+        ax.text(0.995, y, name, transform=ax.get_yaxis_transform(), va="bottom", ha="right", fontsize=10, color="0.25")
 
 
 def plot_compare(res: "CompareResult", path: FilePath | None = None, formats: Sequence[str] = ()) -> np.ndarray:
@@ -62,6 +62,8 @@ def plot_compare(res: "CompareResult", path: FilePath | None = None, formats: Se
             axes.append(ax)
             _platelet_panel(ax, a, None if bands is None else bands[bands["arm"] == a], int(s.loc[a, "n"]),
                             right_label=(i % ncols == ncols - 1 or i == k - 1))
+            if bands is None:
+                continue
             if i % ncols:
                 ax.tick_params(labelleft=False)
             else:
@@ -111,8 +113,9 @@ MIN_ON_TREATMENT = 20
 def _platelet_panel(ax: Any, arm: str, g: Any, n: int, right_label: bool = False) -> None:
     ax.set_title(arm)
     if g is None or len(g) == 0:
-        ax.text(0.5, 0.5, "no trajectories kept\n(summary-only run)", ha="center", va="center", transform=ax.transAxes)
-        ax.set_yticks([])
+        ax.text(0.5, 0.5, "no platelet trajectories kept\n(summary-only run)", ha="center", va="center",
+                transform=ax.transAxes, color="0.3")
+        ax.set_axis_off()
         return
     day = g["DAY"].to_numpy(float)
     enough = g["n_on_treatment"].to_numpy() >= max(MIN_ON_TREATMENT, 0.05 * n)
