@@ -2,7 +2,7 @@
 """Per-patient speed and accuracy of the engine against baselines (run by hand, not in CI).
 
 The model is the same everywhere: selinexor 2-compartment oral PK (depot, central, peripheral,
-AUC), XPO1 engagement X and the TPO-feedback platelet model (Prol, Tr1-Tr3, P, T), MODEL.md
+AUC), XPO1 engagement X and the TPO-feedback platelet model (Prol, Tr1-Tr3, P, T), docs/model.md
 sections 1-3, typical parameters read from the package's library. Regimen: selinexor 80 mg twice
 weekly (days 1 and 3 of each week) for 24 weeks, no dexamethasone (it has no platelet effect).
 

@@ -11,11 +11,24 @@ from pathlib import Path
 
 import selinexor_pkpd as sp
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "parameters.md"
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "parameters.md"
+DATA = ROOT / "data"
+
+
+def library() -> dict:
+    """The library as the repository's data/*.toml define it: the embedded one with those files
+    merged over it, so that the document follows an edit of the files before the native module is
+    rebuilt (after a rebuild the two are the same)."""
+    lib = sp.Library()
+    for name in sp.default_files():
+        if (DATA / name).is_file():
+            lib = lib.override(DATA / name)
+    return lib.to_dict()
 
 
 def render() -> str:
-    lib = sp.Library().to_dict()
+    lib = library()
     lines = [
         "# Default parameters and their sources",
         "",

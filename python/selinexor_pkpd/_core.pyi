@@ -187,8 +187,9 @@ class Trial:
             ``worst_grade_lab`` (CTCAE, int64, continuous and at lab visits),
             ``t_onset_g1_days`` ... ``t_onset_g4_days``, ``days_g3plus``, ``days_g4``,
             ``t_recovery_days`` (NaN when it does not happen), ``days_on_treatment``;
-            selinexor ``dose_intensity_mg_week``, ``planned_mg_week``,
-            ``relative_dose_intensity``; ``n_interruptions``, ``n_reductions`` (int64),
+            selinexor ``dose_intensity_mg_week`` (mg taken per week of treatment started),
+            ``planned_mg_week`` (the planned mg per week of treatment started, before dose
+            modifications), ``relative_dose_intensity`` (taken / planned); ``n_interruptions``, ``n_reductions`` (int64),
             ``stopped_by_rule`` (bool), ``final_level`` (int64, dose level at the end);
             ``auc_week`` (mg.h/L per week), ``cmax`` (mg/L), ``days_x_above``, ``x_max``
             (XPO1 engagement); ``n_labs``, ``rhs_evals`` (int64). With ``observe_days``,

@@ -15,8 +15,6 @@ def _compare(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import pandas as pd
-
     from .compare import DEFAULT_ARMS, compare
     from .population import population
 
@@ -26,6 +24,7 @@ def _compare(args: argparse.Namespace) -> int:
         arms = [a.strip() for a in args.arms.split(",")]
         if not all(arms):
             raise error("--arms", f"give comma-separated preset names, got {args.arms!r}")
+    formats = _formats(args.format)
     out = output_dir(args.out)
     pop = population(args.population, n=args.n)
     if args.platelets_median is not None:
@@ -37,16 +36,23 @@ def _compare(args: argparse.Namespace) -> int:
     dt = time.perf_counter() - t0
     files = res.to_csv(out)
     fig_path = out / "compare.png"
-    res.plot(fig_path)
-    files.append(fig_path)
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
-        print(f"\nselinexor QW vs BIW: {pop.n} patients ({pop.name}), {args.days:g} days, seed {args.seed}, "
-              f"dose rules: {'none' if args.no_rules else args.rules}\n")
-        print(res.table().to_string())
-        print("\nGrades from lab visits (CTCAE v4.03); percent (95% Wilson CI). mg/wk: delivered selinexor dose "
-              "intensity; AUC/wk in mg.h/L; Cmax in mg/L; X>0.5 d: days with XPO1 engagement above 0.5.")
+    res.plot(fig_path, formats=formats)
+    files += [fig_path] + [fig_path.with_suffix("." + f) for f in formats if f != "png"]
+    print()
+    print(res.report())
     print(f"\n{sum(res.summary['n']):.0f} patient-simulations in {dt:.1f} s. Wrote: " + ", ".join(str(f) for f in files))
     return 0
+
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def _formats(text: str) -> list[str]:
+    fmts = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
+    bad = [f for f in fmts if f not in FIGURE_FORMATS]
+    if bad or not fmts:
+        raise error("--format", f"give comma-separated figure formats among {', '.join(FIGURE_FORMATS)}, got {text!r}")
+    return list(dict.fromkeys(fmts))
 
 
 def output_dir(path: str) -> Path:
@@ -70,12 +76,43 @@ def output_dir(path: str) -> Path:
 def _presets(args: argparse.Namespace) -> int:
     from ._library import get_library
 
-    lib = get_library()
-    print("regimens:   " + ", ".join(lib.presets))
-    print("drugs:      " + ", ".join(lib.drugs))
-    print("populations: " + ", ".join(lib._native.population_names()))
-    print("dose rules: label, " + ", ".join(lib._native.dose_rules_names()))
+    lib = get_library().to_dict()
+
+    def section(title: str, items: dict[str, str]) -> None:
+        print(f"{title}:")
+        width = max((len(k) for k in items), default=0)
+        for name, desc in items.items():
+            print(f"  {name:<{width}}  {_one_line(desc)}")
+        print()
+
+    section("regimens (docs/regimens.md)", {k: v.get("description", "") for k, v in lib["regimens"].items()})
+    section("populations", {k: v.get("description", "") for k, v in lib["populations"].items()})
+    section("dose rules", {"label": "XPOVIO label rules, the ladder chosen by the regimen's selinexor schedule "
+                                    "(label_biw for twice weekly, label_qw otherwise)",
+                           **{k: v.get("description", "") for k, v in lib["dose_rules"].items()}})
+    section("drugs", {k: v.get("description", "") for k, v in lib["drugs"].items()})
     return 0
+
+
+def _one_line(text: str, width: int = 110) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
+
+
+#: Columns of ``selinexor-pkpd simulate`` with their units (shown in its --help).
+SIMULATE_COLUMNS = {
+    "TIME": ("h", "time since the first dose"),
+    "DAY": ("d", "TIME / 24"),
+    "C_<drug>": ("mg/L", "plasma concentration of each drug of the regimen (1 mg/L = 1000 ng/mL)"),
+    "AUC_<drug>": ("mg.h/L", "cumulative AUC of each drug since time 0"),
+    "X": ("0-1", "XPO1 engagement: fraction of XPO1 bound by selinexor"),
+    "E": ("0-1", "effect compartment of X (only when platelets.ke0 > 0)"),
+    "GRADE": ("CTCAE", "thrombocytopenia grade v4.03 of PLT (0-4)"),
+    "PLT": ("10^9/L", "circulating platelets"),
+    "TPO": ("ratio", "thrombopoietin relative to baseline (1 = baseline)"),
+    "PROL": ("10^9/L", "proliferating megakaryocyte progenitors (model state, in platelet-equivalent units; "
+                       "baseline P0 x MTT / (4 x lifespan))"),
+}
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -83,8 +120,28 @@ def _simulate(args: argparse.Namespace) -> int:
 
     from .simulate import simulate
 
-    df = simulate(args.regimen, days=args.days, dt_h=24.0)
-    with pd.option_context("display.width", 200, "display.max_rows", 400):
+    if not (args.every > 0):
+        raise error("--every", f"give a positive number of hours, got {args.every!r}")
+    out = None
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            raise error("--out", f"{args.out!r} is a directory; give a CSV file name")
+        if not out.parent.is_dir():
+            raise error("--out", f"the directory of {args.out!r} does not exist")
+    df = simulate(args.regimen, days=args.days, dt_h=args.every)
+    units = {c: next((u for k, (u, _) in SIMULATE_COLUMNS.items()
+                      if k == c or (k.endswith("<drug>") and c.startswith(k[: -len("<drug>")]))), "")
+             for c in df.columns}
+    df.columns = [f"{c} ({units[c]})" if units[c] else c for c in df.columns]
+    if out is not None:
+        try:
+            df.to_csv(out, index=False)
+        except OSError as e:
+            raise error("--out", f"cannot write {args.out!r}: {e}") from None
+        print(f"{len(df)} rows every {args.every:g} h over {args.days:g} days of {args.regimen}: wrote {out}")
+        return 0
+    with pd.option_context("display.width", 250, "display.max_rows", None, "display.max_columns", 50):
         print(df.round(4).to_string(index=False))
     return 0
 
@@ -122,43 +179,90 @@ def _escalate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after every option's help (options without a default say what happens in
+    their help); the epilog keeps its lines."""
+
+    def _get_help_string(self, action: argparse.Action) -> Optional[str]:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:  # an epilog laid out by hand
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="selinexor-pkpd", description="Selinexor PK/PD engine: simulate and compare dosing regimens.")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("compare", help="once-weekly vs twice-weekly selinexor in one virtual population (the main job)")
-    c.add_argument("--arms", help="comma-separated preset names (default: the six xd_* arms: 100/80/60 mg QW, 80/60/40 mg BIW)")
-    c.add_argument("--n", type=int, default=1000, help="patients per arm (default 1000)")
-    c.add_argument("--population", default="rrmm_heavily_pretreated", help="population preset (default rrmm_heavily_pretreated)")
-    c.add_argument("--platelets-median", type=float, help="shift the baseline-platelet median (10^9/L)")
-    c.add_argument("--seed", type=int, default=20261121)
-    c.add_argument("--days", type=float, default=168.0, help="simulated days (default 168 = 24 weeks)")
-    c.add_argument("--threads", type=int, help="worker threads (default: all cores)")
+    p = argparse.ArgumentParser(prog="selinexor-pkpd", formatter_class=_Help,
+                                description="Selinexor PK/PD engine: simulate and compare dosing regimens.")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="{compare,simulate,escalate,presets}")
+    c = sub.add_parser(
+        "compare", formatter_class=_Help,
+        help="once-weekly vs twice-weekly selinexor in one virtual population (the main job)",
+        description="Compare selinexor arms on the same virtual patients (common random numbers): prints the "
+                    "table (incidences with 95% CIs, a legend), the paired differences against the reference arm "
+                    "and a closing finding; writes summary.csv, differences.csv, subjects.csv, bands.csv, "
+                    "inputs.json and the figure compare.png to --out.")
+    c.add_argument("--arms", metavar="PRESET,...",
+                   help="comma-separated regimen presets (see `selinexor-pkpd presets`); default: the six xd_* arms "
+                        "100/80/60 mg QW and 80/60/40 mg BIW, each with dexamethasone 20 mg per selinexor dose")
+    c.add_argument("--n", type=int, default=1000, help="patients per arm (the same patients in every arm)")
+    c.add_argument("--population", default="rrmm_heavily_pretreated", help="population preset")
+    c.add_argument("--platelets-median", type=float, metavar="PLT",
+                   help="shift the median baseline platelets (10^9/L) of the population; default: the preset's")
+    c.add_argument("--seed", type=int, default=20261121,
+                   help="random seed: patient i depends only on (seed, i), so a run is reproducible")
+    c.add_argument("--days", type=float, default=168.0, help="simulated days per patient (168 = 24 weeks)")
+    c.add_argument("--threads", type=int, help="worker threads; default: all cores")
     rules = c.add_mutually_exclusive_group()
-    rules.add_argument("--rules", default="label", help="dose rules preset (default label)")
+    rules.add_argument("--rules", default="label", help="dose-rules preset: label, label_qw or label_biw")
     rules.add_argument("--no-rules", action="store_true", help="no dose modification")
-    c.add_argument("--reference", help="reference arm of the paired differences (default: the first arm)")
-    c.add_argument("--summary-only", action="store_true", help="stream: bounded memory, no subject table or bands")
-    c.add_argument("--out", default="compare_out", help="output directory (default compare_out)")
+    c.add_argument("--reference", help="reference arm of the paired differences; default: the first arm")
+    c.add_argument("--summary-only", action="store_true",
+                   help="stream: bounded memory, no subject table nor platelet bands (the figure's platelet panels "
+                        "are empty)")
+    c.add_argument("--out", default="compare_out", help="output directory")
+    c.add_argument("--format", default="png", metavar="FMT,...",
+                   help="figure formats, comma-separated among png, svg, pdf (compare.png, compare.svg, ...)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_compare)
-    s = sub.add_parser("simulate", help="one typical patient on a preset, daily")
-    s.add_argument("regimen")
-    s.add_argument("--days", type=float, default=28.0)
+    cols = "\n".join(f"  {k:<11} {u:<7} {d}" for k, (u, d) in SIMULATE_COLUMNS.items())
+    s = sub.add_parser(
+        "simulate", formatter_class=_Help,
+        help="one typical patient on a preset, without dose modification",
+        description="Simulate the typical patient (no inter-individual variability, no dose rules) on a regimen "
+                    "preset and print the time course (or write it as CSV with --out). Values at a dose time are "
+                    "pre-dose, so --every 24 shows troughs only.",
+        epilog="columns (unit in the header):\n" + cols)
+    s.add_argument("regimen", help="regimen preset name (see `selinexor-pkpd presets`)")
+    s.add_argument("--days", type=float, default=28.0, help="simulated days")
+    s.add_argument("--every", type=float, default=1.0, metavar="HOURS", help="output interval in hours")
+    s.add_argument("--out", metavar="FILE.csv", help="write the table as CSV instead of printing it")
     s.set_defaults(func=_simulate)
-    e = sub.add_parser("escalate", help="replicated dose-escalation trials (3+3, BOIN) with DLTs on simulated patients")
-    e.add_argument("--levels", help="comma-separated regimen presets, lowest first (e.g. trial002_sel20,trial002_sel40)")
-    e.add_argument("--dlt-probs", help="comma-separated true DLT probabilities per level instead of the PK/PD model")
-    e.add_argument("--design", default="3+3", help="3+3, boin, or both comma-separated (default 3+3)")
-    e.add_argument("--dlt", default="g4_over_7d", help="DLT preset (default g4_over_7d)")
-    e.add_argument("--trials", type=int, default=1000, help="replicated trials (default 1000)")
-    e.add_argument("--target", type=float, default=0.3, help="target DLT rate (default 0.3)")
+    e = sub.add_parser("escalate", formatter_class=_Help,
+                       help="replicated dose-escalation trials (3+3, BOIN) with DLTs on simulated patients",
+                       description="Replicate dose-escalation trials (3+3, BOIN) whose DLTs come from simulated "
+                                   "patients (or from given DLT probabilities); writes levels, designs and "
+                                   "escalation.png to --out.")
+    e.add_argument("--levels", metavar="PRESET,...",
+                   help="comma-separated regimen presets, lowest first (e.g. trial002_sel20,trial002_sel40); "
+                        "required unless --dlt-probs is given (then the levels are named L1, L2, ...)")
+    e.add_argument("--dlt-probs", metavar="P,...", help="comma-separated true DLT probabilities per level instead of the PK/PD model")
+    e.add_argument("--design", default="3+3", help="3+3, boin, or both comma-separated")
+    e.add_argument("--dlt", default="g4_over_7d", help="DLT definition preset")
+    e.add_argument("--trials", type=int, default=1000, help="replicated trials")
+    e.add_argument("--target", type=float, default=0.3, help="target DLT rate")
     e.add_argument("--population", default="rrmm_heavily_pretreated", help="population preset")
-    e.add_argument("--rules", help="dose rules preset applied in the DLT window (default none)")
-    e.add_argument("--seed", type=int, default=20261207)
-    e.add_argument("--threads", type=int, help="worker threads (default: all cores)")
-    e.add_argument("--out", default="escalation_out", help="output directory (default escalation_out)")
+    e.add_argument("--rules", help="dose-rules preset applied in the DLT window; default: none")
+    e.add_argument("--seed", type=int, default=20261207, help="random seed")
+    e.add_argument("--threads", type=int, help="worker threads; default: all cores")
+    e.add_argument("--out", default="escalation_out", help="output directory")
     e.set_defaults(func=_escalate)
-    pr = sub.add_parser("presets", help="list presets, drugs, populations, dose rules")
+    pr = sub.add_parser("presets", formatter_class=_Help,
+                        help="list regimen, population, dose-rule presets and drugs, with one-line descriptions",
+                        description="List the presets of the library with their one-line descriptions.")
     pr.set_defaults(func=_presets)
     args = p.parse_args(argv)
     try:

@@ -42,6 +42,14 @@ PAIRED = {
 }
 
 
+#: Unit of each paired difference (binary outcomes: a difference of fractions, printed in
+#: percentage points).
+PAIRED_UNITS = {
+    "g3plus_lab": "fraction", "g4_lab": "fraction", "g3plus": "fraction", "modified": "fraction",
+    "nadir": "10^9/L", "dose_intensity_mg_week": "mg/week", "auc_week": "mg.h/L", "days_g3plus": "days",
+}
+
+
 class _Paired:
     """Running sums of paired differences (arm - reference) per quantity, independent of chunking."""
 
@@ -70,7 +78,8 @@ class _Paired:
             se = math.sqrt(max(var, 0.0) / n) if n > 1 else math.nan
             if n > 1 and var <= 0.0:  # identical arms: exactly zero, not rounding noise
                 se = 0.0
-            rows.append({"metric": k, "difference": mean, "lo": mean - Z95 * se, "hi": mean + Z95 * se, "n": n})
+            rows.append({"metric": k, "difference": mean, "lo": mean - Z95 * se, "hi": mean + Z95 * se, "n": n,
+                         "unit": PAIRED_UNITS[k]})
         return pd.DataFrame(rows)
 
 
@@ -80,19 +89,24 @@ class CompareResult:
     Attributes
     ----------
     summary : pandas.DataFrame
-        One row per arm: incidences (``g3_lab``, ``g4_lab``, ``g3plus_lab`` from lab visits and
-        ``g3``, ``g4``, ``g3plus`` from the continuous trajectory) with 95% Wilson intervals
-        (``_lo``, ``_hi``), nadir median and 5th-95th percentiles, median time to nadir, onset
-        and recovery, fraction interrupted/reduced, delivered dose intensity (mg/week), and
-        selinexor exposure (AUC per week, Cmax, days with XPO1 engagement above 0.5).
+        One row per arm: ``regimen`` (preset or regimen name), ``planned_mg_week`` (the arm's
+        planned selinexor dose, mg per week, before any dose modification), ``n``; incidences
+        (``g3_lab``, ``g4_lab``, ``g3plus_lab`` from lab visits and ``g3``, ``g4``, ``g3plus``
+        from the continuous trajectory, ``any_grade``, ``interrupted``, ``reduced``,
+        ``modified``), each a fraction with its 95% Wilson interval (``_lo``, ``_hi``); nadir
+        median and 5th-95th percentiles (10^9/L); median days to nadir, to grade 3 onset and to
+        recovery; median days on treatment; delivered dose intensity (mg/week, mean and median)
+        and relative dose intensity; selinexor exposure (median AUC per week in mg.h/L, Cmax in
+        mg/L, days with XPO1 engagement above 0.5).
     subjects : pandas.DataFrame or None
-        All subjects of all arms (column ``arm``); None in summary-only mode.
+        All subjects of all arms (column ``arm``; the columns are described in
+        :class:`~selinexor_pkpd.population.PopulationResult`); None in summary-only mode.
     inputs : dict
         Everything needed to reproduce the run (JSON-serialisable).
     """
 
     def __init__(self, summary: pd.DataFrame, subjects: Optional[pd.DataFrame], bands: Optional[pd.DataFrame],
-                 paired: dict[str, _Paired], inputs: dict[str, Any], seconds: float) -> None:
+                 paired: dict[str, dict[str, _Paired]], inputs: dict[str, Any], seconds: float) -> None:
         self.summary = summary
         self.subjects = subjects
         self._bands = bands
@@ -104,43 +118,71 @@ class CompareResult:
     def arms(self) -> list[str]:
         return list(self.summary.index)
 
-    def differences(self, reference: str | None = None) -> pd.DataFrame:
+    @property
+    def reference(self) -> str:
+        """The reference arm of the printed paired differences."""
+        return str(self.inputs["reference"])
+
+    def differences(self, reference: str | None = None, *, include_reference: bool = False) -> pd.DataFrame:
         """Paired differences (arm - reference) over the same patients, with normal 95% CIs.
 
-        Binary outcomes give differences in incidence; ``nadir``, ``dose_intensity_mg_week``,
-        ``auc_week`` and ``days_g3plus`` mean differences.
+        Columns ``arm``, ``reference``, ``metric``, ``difference``, ``lo``, ``hi``, ``n`` and
+        ``unit``. Binary outcomes (``g3plus_lab``, ``g4_lab``, ``g3plus``, ``modified``) give
+        differences in incidence as fractions (x 100: percentage points); ``nadir`` (10^9/L),
+        ``dose_intensity_mg_week`` (mg/week), ``auc_week`` (mg.h/L) and ``days_g3plus`` (days)
+        mean differences. The reference against itself (all zeros) is left out unless
+        ``include_reference=True``. Every reference is available, also in summary-only runs.
         """
-        ref = reference or self.inputs["reference"]
-        if ref != self.inputs["reference"]:
-            if self.subjects is None:
-                raise error("reference", f"summary-only results hold differences against {self.inputs['reference']!r} only")
-            return _differences_from_subjects(self.subjects, ref)
+        ref = reference or self.reference
+        if ref not in self._paired:
+            raise error("reference", f"unknown arm {ref!r} (arms: {self.arms})")
         out = []
-        for arm, p in self._paired.items():
+        for arm, p in self._paired[ref].items():
+            if arm == ref and not include_reference:
+                continue
             t = p.table()
             t.insert(0, "arm", arm)
             out.append(t)
+        if not out:
+            return pd.DataFrame(columns=["arm", "reference", "metric", "difference", "lo", "hi", "n", "unit"])
         df = pd.concat(out, ignore_index=True)
         df.insert(1, "reference", ref)
         return df
 
     def bands(self) -> pd.DataFrame:
-        """Platelet percentiles (5th, 50th, 95th) over time per arm (long format)."""
+        """Platelet percentiles over time per arm (long format): ``PLT_p05``, ``PLT_p50``,
+        ``PLT_p95`` over all patients (also after they stop treatment), ``PLT_on_p05``,
+        ``PLT_on_p50``, ``PLT_on_p95`` over the patients still on treatment that day (NaN when
+        none is), ``n_on_treatment`` and ``on_treatment`` (fraction of patients on treatment)."""
         if self._bands is None:
             raise error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
         return self._bands
 
-    def plot(self, path: FilePath | None = None) -> np.ndarray:
-        """Figures: platelet median and 5-95% band per arm with grade 3/4 thresholds; grade 3/4
-        incidence per arm with 95% intervals; dose intensity against grade 3+ incidence.
+    def schedules(self) -> dict[str, Optional[str]]:
+        """Each arm's selinexor schedule: "QW" (one dose a week), "BIW" (two), or None."""
+        return {a: _schedule(self.inputs["arms"][a]) for a in self.arms}
+
+    def plot(self, path: FilePath | None = None, *, formats: Sequence[str] = ()) -> np.ndarray:
+        """Figures: small multiples of the platelet median and 5-95% band per arm, over the
+        patients still on treatment, with the fraction on treatment; a forest plot of the paired
+        differences in grade 3+ and grade 4 incidence against the reference arm (95% CIs); grade 3+
+        incidence against delivered dose intensity (QW and BIW arms by marker).
+
+        Parameters
+        ----------
+        path : path, optional
+            Save the figure there (format from the suffix, PNG by default).
+        formats : sequence of str
+            Extra formats to save beside ``path`` (e.g. ``["svg", "pdf"]``), same stem.
 
         Returns
         -------
-        numpy.ndarray of matplotlib Axes (3,). With ``path``, the figure is also saved (PNG).
+        numpy.ndarray of matplotlib Axes: one platelet panel per arm, then the forest plot, then
+        the dose-intensity panel.
         """
         from .plots import plot_compare
 
-        return plot_compare(self, path)
+        return plot_compare(self, path, formats=formats)
 
     def to_csv(self, directory: FilePath) -> list[Path]:
         """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv, inputs.json."""
@@ -174,47 +216,208 @@ class CompareResult:
         return out
 
     def table(self) -> pd.DataFrame:
-        """A compact, human-readable version of the summary (percent and rounded values)."""
+        """A compact, human-readable version of the summary, as text cells: every incidence in
+        percent with its 95% Wilson CI, medians rounded; the abbreviations are defined by
+        :data:`TABLE_LEGEND` (printed under the table by :meth:`report`)."""
         s = self.summary
-
-        def pct(k: str) -> pd.Series:
-            return s.apply(lambda r: f"{100 * r[k]:.0f} ({100 * r[k + '_lo']:.0f}-{100 * r[k + '_hi']:.0f})", axis=1)
-
         t = pd.DataFrame(index=s.index)
-        t["G3 %"] = (100 * s["g3_lab"]).round(0).astype(int)
-        t["G4 %"] = (100 * s["g4_lab"]).round(0).astype(int)
-        t["G3+ % (95% CI)"] = pct("g3plus_lab")
-        t["nadir med (p5-p95)"] = s.apply(lambda r: f"{r['nadir_median']:.0f} ({r['nadir_p05']:.0f}-{r['nadir_p95']:.0f})", axis=1)
-        t["t nadir d"] = s["t_nadir_days_median"].round(0)
-        t["onset G3 d"] = s["t_onset_g3_days_median"].round(0)
-        t["recov d"] = s["t_recovery_days_median"].round(0)
-        t["interr %"] = (100 * s["interrupted"]).round(0).astype(int)
-        t["reduc %"] = (100 * s["reduced"]).round(0).astype(int)
-        t["mg/wk"] = s["dose_intensity_mg_week_mean"].round(0)
-        t["AUC/wk"] = s["auc_week_median"].round(1)
-        t["Cmax"] = s["cmax_median"].round(2)
-        t["X>0.5 d"] = s["days_x_above_median"].round(0)
+        for key, col in (("g3plus_lab", "G3+ % (95% CI)"), ("g3_lab", "G3 % (95% CI)"), ("g4_lab", "G4 % (95% CI)"),
+                         ("interrupted", "interr % (95% CI)"), ("reduced", "reduc % (95% CI)")):
+            t[col] = [_pct_ci(r[key], r[key + "_lo"], r[key + "_hi"]) for _, r in s.iterrows()]
+        t["nadir med (p5-p95), 10^9/L"] = [f"{_num(r['nadir_median'])} ({_num(r['nadir_p05'])}-{_num(r['nadir_p95'])})"
+                                           for _, r in s.iterrows()]
+        t["t nadir, d"] = [_num(v) for v in s["t_nadir_days_median"]]
+        t["onset G3, d"] = [_num(v) for v in s["t_onset_g3_days_median"]]
+        t["recov, d"] = [_num(v) for v in s["t_recovery_days_median"]]
+        t["on tx, d"] = [_num(v) for v in s["days_on_treatment_median"]]
+        t["mg/wk"] = [_num(v) for v in s["dose_intensity_mg_week_mean"]]
+        t["AUC/wk, mg.h/L"] = [_num(v, 1) for v in s["auc_week_median"]]
+        t["Cmax, mg/L"] = [_num(v, 2) for v in s["cmax_median"]]
+        t["X>0.5, d"] = [_num(v) for v in s["days_x_above_median"]]
+        t.index.name = "arm"
         return t
+
+    def differences_table(self, reference: str | None = None) -> pd.DataFrame:
+        """The paired differences (arm - reference) as text cells, one row per arm other than the
+        reference: incidences in percentage points (pp), nadir in 10^9/L, delivered dose
+        intensity in mg/week, each with its 95% CI."""
+        ref = reference or self.reference
+        d = self.differences(ref)
+        cols = {"g3plus_lab": ("G3+, pp (95% CI)", 100.0, 1), "g4_lab": ("G4, pp (95% CI)", 100.0, 1),
+                "modified": ("dose modified, pp (95% CI)", 100.0, 1), "nadir": ("nadir, 10^9/L (95% CI)", 1.0, 1),
+                "dose_intensity_mg_week": ("mg/wk (95% CI)", 1.0, 0)}
+        t = pd.DataFrame(index=pd.Index([a for a in self.arms if a != ref], name=f"arm - {ref}"))
+        for metric, (col, scale, digits) in cols.items():
+            m = d[d["metric"] == metric].set_index("arm")
+            t[col] = [_signed_ci(scale * m.loc[a, "difference"], scale * m.loc[a, "lo"], scale * m.loc[a, "hi"], digits)
+                      for a in t.index]
+        return t
+
+    def matched_dose_pair(self, tolerance: float = 0.15) -> Optional[tuple[str, str]]:
+        """The (QW arm, BIW arm) whose mean delivered dose intensities are closest (relative
+        difference at most ``tolerance``), or None."""
+        sched = self.schedules()
+        di = self.summary["dose_intensity_mg_week_mean"].astype(float)
+        best: Optional[tuple[float, tuple[str, str]]] = None
+        for q in (a for a in self.arms if sched[a] == "QW"):
+            for b in (a for a in self.arms if sched[a] == "BIW"):
+                mean = 0.5 * (di[q] + di[b])
+                if not (mean > 0):
+                    continue
+                rel = abs(di[q] - di[b]) / mean
+                if rel <= tolerance and (best is None or rel < best[0]):
+                    best = (rel, (q, b))
+        return None if best is None else best[1]
+
+    def finding(self) -> str:
+        """One sentence computed from the results: the arm with the lowest grade 3+ incidence (lab
+        visits) and its delivered dose, and the QW vs BIW contrast at matched delivered dose."""
+        s = self.summary
+        g = s["g3plus_lab"].astype(float)
+        best = str(g.idxmin())
+        ties = [a for a in self.arms if g[a] == g[best] and a != best]
+        di = s["dose_intensity_mg_week_mean"].astype(float)
+        planned = s["planned_mg_week"].astype(float)
+        out = (f"Lowest grade 3+ incidence: {best}, {_pct_text(s, best)}"
+               f" at a delivered {di[best]:.0f} mg/week (planned {planned[best]:.0f})")
+        if ties:
+            out += f" (tied with {', '.join(ties)})"
+        out += "."
+        pair = self.matched_dose_pair()
+        if pair is None:
+            return out + " No QW and BIW arms delivered matching doses (within 15%)."
+        q, b = pair
+        d = self.differences(reference=b)
+        r = d[(d["arm"] == q) & (d["metric"] == "g3plus_lab")].iloc[0]
+        lo, hi = 100 * r["lo"], 100 * r["hi"]
+        if hi < 0:
+            verdict = f"{q} has less grade 3+ thrombocytopenia than {b}"
+        elif lo > 0:
+            verdict = f"{q} has more grade 3+ thrombocytopenia than {b}"
+        else:
+            verdict = f"no difference in grade 3+ thrombocytopenia between {q} and {b} is resolved"
+        return (out + f" At matched delivered dose ({q} {di[q]:.0f} vs {b} {di[b]:.0f} mg/week), {verdict}: "
+                f"{_pct_text(s, q)} vs {_pct_text(s, b)}, paired difference "
+                f"{_signed_ci(100 * r['difference'], lo, hi, 1).replace(' (', ' pp (95% CI ', 1)}.")
+
+    def report(self) -> str:
+        """The text the command line prints: the table with its legend, the paired differences
+        against the reference arm with theirs, and the closing :meth:`finding`."""
+        import textwrap
+
+        inp = self.inputs
+        pop = inp.get("population", {})
+        rules = inp.get("dose_rules")
+        rules_text = "none" if not rules else (rules if isinstance(rules, str) else "custom")
+        head = (f"selinexor QW vs BIW: {pop.get('n', '?')} patients per arm ({pop.get('name', 'population')}), "
+                f"{inp.get('days', 0):g} days, seed {inp.get('seed')}, dose rules: {rules_text}")
+        wrap = lambda text: textwrap.fill(text, width=110)  # noqa: E731
+        with pd.option_context("display.width", 250, "display.max_columns", 50, "display.max_colwidth", 60):
+            t = self.table()
+            split = list(t.columns).index("nadir med (p5-p95), 10^9/L")
+            parts = [head, "", "Incidence, % of patients (95% CI):", "", t.iloc[:, :split].to_string(), "",
+                     "Platelets, timing, dose and exposure (medians unless stated):", "", t.iloc[:, split:].to_string(),
+                     "", wrap(TABLE_LEGEND)]
+            if len(self.arms) > 1:
+                parts += ["", f"Paired differences against {self.reference} (same patients in every arm; arm minus "
+                              f"{self.reference}):", "", self.differences_table().to_string(), "",
+                          wrap(DIFFERENCES_LEGEND)]
+        parts += ["", wrap("Finding: " + self.finding())]
+        return "\n".join(parts)
 
     def __repr__(self) -> str:
         return f"CompareResult(arms={self.arms}, n={int(self.summary['n'].iloc[0])}, seconds={self.seconds:.1f})"
 
 
-def _differences_from_subjects(subjects: pd.DataFrame, ref: str) -> pd.DataFrame:
-    arms = list(dict.fromkeys(subjects["arm"]))
-    if ref not in arms:
-        raise error("reference", f"unknown arm {ref!r} (arms: {arms})")
-    r = subjects[subjects["arm"] == ref].reset_index(drop=True)
-    out = []
-    for a in arms:
-        p = _Paired()
-        p.add(subjects[subjects["arm"] == a].reset_index(drop=True), r)
-        t = p.table()
-        t.insert(0, "arm", a)
-        out.append(t)
-    df = pd.concat(out, ignore_index=True)
-    df.insert(1, "reference", ref)
-    return df
+#: The legend printed under :meth:`CompareResult.table`.
+TABLE_LEGEND = (
+    "Legend: grades are CTCAE v4.03 thrombocytopenia at the scheduled lab visits (G3: platelets 25 to < 50 x 10^9/L, "
+    "G4: < 25, G3+: grade 3 or 4), in percent of patients with the 95% Wilson CI. interr / reduc: "
+    "patients with at least one dose interruption / reduction by the dose rules. nadir: lowest platelet count, "
+    "median (5th-95th percentile). t nadir: days to the nadir; onset G3: days to the first count below "
+    "50 (continuous trajectory; patients who reach it); recov: recovery, days from the first fall below 50 to the "
+    "first return to >= 75 (patients who recover); on tx: days on treatment (until discontinuation, a stop by the dose rules, or the "
+    "end of the run); all medians. mg/wk: delivered selinexor dose intensity (mean mg per week on treatment). "
+    "AUC/wk: selinexor AUC per week; Cmax: peak concentration; X>0.5: days with XPO1 engagement above 0.5 "
+    "(medians). d: days."
+)
+
+#: The legend printed under :meth:`CompareResult.differences_table`.
+DIFFERENCES_LEGEND = (
+    "pp: percentage points. Each cell is the mean over patients of (arm - reference) with its normal 95% CI; "
+    "the arms share their patients (common random numbers), so the CIs are paired. dose modified: at least one "
+    "interruption or reduction. A CI that excludes 0 resolves the difference."
+)
+
+
+def _num(v: Any, digits: int = 0) -> str:
+    v = float(v)
+    return "n/a" if math.isnan(v) else f"{v:.{digits}f}"
+
+
+def _pct_ci(p: float, lo: float, hi: float) -> str:
+    return f"{100 * float(p):.0f} ({100 * float(lo):.0f}-{100 * float(hi):.0f})"
+
+
+def _pct_text(s: pd.DataFrame, arm: str, key: str = "g3plus_lab") -> str:
+    r = s.loc[arm]
+    return f"{100 * float(r[key]):.0f}% (95% CI {100 * float(r[key + '_lo']):.0f}-{100 * float(r[key + '_hi']):.0f})"
+
+
+def _signed_ci(m: float, lo: float, hi: float, digits: int) -> str:
+    def f(v: float) -> str:
+        if math.isnan(v):
+            return "n/a"
+        r = round(v, digits)
+        return f"{0.0:.{digits}f}" if r == 0 else f"{r:+.{digits}f}"
+
+    return f"{f(m)} ({f(lo)} to {f(hi)})"
+
+
+def _schedule(spec: Mapping[str, Any]) -> Optional[str]:
+    """QW / BIW from a regimen spec: selinexor doses per week in its first block that doses it."""
+    for block in spec.get("blocks", []):
+        sel = [d for d in block.get("doses", []) if d.get("drug") == "selinexor"]
+        if not sel:
+            continue
+        per_week = 0.0
+        for d in sel:
+            if d.get("weekdays"):
+                per_week += len(d["weekdays"])
+            elif d.get("days"):
+                days = [x for x in d["days"] if isinstance(x, (int, float))]
+                cycle = float(block.get("cycle_days") or 7)
+                per_week += 7.0 * len(days) / cycle if days else 0.0
+        return {1.0: "QW", 2.0: "BIW"}.get(round(per_week, 6))
+    return None
+
+
+def _progress_bar(total: int, done: int, elapsed: float) -> Any:
+    """A tqdm bar opened late (after ``elapsed`` seconds, ``done`` of ``total`` finished) whose
+    rate is the average since the run started (not the first update over a few microseconds)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="compare", unit="pt", smoothing=0.0)
+    bar.start_t = bar.start_t - elapsed
+    bar.last_print_t = bar.start_t
+    bar.update(done)
+    return bar
+
+
+def _bands(arm: str, days: np.ndarray, traj: np.ndarray, on_days: np.ndarray) -> pd.DataFrame:
+    """Platelet percentiles per observation day: over all patients, and over those still on
+    treatment that day (day <= days_on_treatment)."""
+    q = np.quantile(traj, [0.05, 0.5, 0.95], axis=0)
+    on = days[None, :] <= on_days[:, None]
+    n_on = on.sum(axis=0)
+    masked = np.where(on, traj, np.nan)
+    q_on = np.full((3, len(days)), np.nan)
+    cols = n_on > 0
+    if cols.any():
+        q_on[:, cols] = np.nanquantile(masked[:, cols], [0.05, 0.5, 0.95], axis=0)
+    return pd.DataFrame({"arm": arm, "DAY": days, "PLT_p05": q[0], "PLT_p50": q[1], "PLT_p95": q[2],
+                         "PLT_on_p05": q_on[0], "PLT_on_p50": q_on[1], "PLT_on_p95": q_on[2],
+                         "n_on_treatment": n_on.astype(np.int64), "on_treatment": n_on / max(len(on_days), 1)})
 
 
 def compare(
@@ -313,8 +516,9 @@ def compare(
     check_budget(pop.n * len(labels), first.inputs["days"], first.threads, kept, max_hours)
     t0 = time.perf_counter()
     stream = {a: StreamingSummary() for a in labels}
-    paired = {a: _Paired() for a in labels}
+    paired = {r: {a: _Paired() for a in labels} for r in labels}  # every reference, so that any is available
     parts: dict[str, list[dict[str, Any]]] = {a: [] for a in labels}
+    total = pop.n * len(labels)
     bar = None
     try:
         for start, end in chunks(pop.n, chunk_size, None):
@@ -329,15 +533,14 @@ def compare(
                     if traj is not None:
                         cols["PLT_traj"] = traj
                     parts[a].append(cols)
+                done = start * len(labels) + (labels.index(a) + 1) * (end - start)
                 if bar is None and progress and time.perf_counter() - t0 > 1.0:
-                    from tqdm.auto import tqdm
-
-                    bar = tqdm(total=pop.n * len(labels), desc="compare", unit="pt")
-                    bar.update(start * len(labels) + (labels.index(a) + 1) * (end - start))
+                    bar = _progress_bar(total, done, time.perf_counter() - t0)
                 elif bar is not None:
                     bar.update(end - start)
-            for a in labels:
-                paired[a].add(chunk[a], chunk[ref])
+            for r in labels:
+                for a in labels:
+                    paired[r][a].add(chunk[a], chunk[r])
     finally:
         if bar is not None:
             bar.close()
@@ -353,9 +556,8 @@ def compare(
             df.insert(0, "arm", a)
             tables.append(df)
             if traj is not None:
-                q = np.quantile(traj, [0.05, 0.5, 0.95], axis=0)
-                band_rows.append(pd.DataFrame({"arm": a, "DAY": runners[a].observe, "PLT_p05": q[0],
-                                               "PLT_p50": q[1], "PLT_p95": q[2]}))
+                band_rows.append(_bands(a, np.asarray(runners[a].observe, dtype=float), traj,
+                                        df["days_on_treatment"].to_numpy(dtype=float)))
         subjects = pd.concat(tables, ignore_index=True)
         summary = pd.DataFrame({a: stream[a].result() for a in labels}).T
         bands = pd.concat(band_rows, ignore_index=True) if band_rows else None

@@ -212,7 +212,9 @@ class PopulationResult:
         One row per patient: ``ID``, covariates, sampled parameters (``namespace.param``),
         platelet metrics (``nadir``, ``t_nadir_days``, ``worst_grade``, ``worst_grade_lab``,
         ``t_onset_g1_days`` ... ``t_onset_g4_days``, ``days_g3plus``, ``days_g4``,
-        ``t_recovery_days``), dosing (``dose_intensity_mg_week``, ``relative_dose_intensity``,
+        ``t_recovery_days``), dosing (``dose_intensity_mg_week``: selinexor mg taken per week of
+        treatment started; ``planned_mg_week``: the planned selinexor mg per week of treatment
+        started, before dose modifications; ``relative_dose_intensity``: taken / planned;
         ``n_interruptions``, ``n_reductions``, ``stopped_by_rule``, ``days_on_treatment``) and
         selinexor exposure (``auc_week``, ``cmax``, ``days_x_above``, ``x_max``).
     times_days : numpy.ndarray

@@ -12,6 +12,7 @@ import importlib
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +69,7 @@ def _assert_png(path: Path) -> None:
     assert path.is_file() and path.stat().st_size > 10_000, path
     shape = _png_shape(path)
     assert len(shape) == 3 and shape[2] in (3, 4), shape
-    assert shape[0] >= 300 and shape[1] > shape[0], f"three panels side by side expected, got {shape}"
+    assert shape[0] >= 600 and shape[1] >= 1000, f"small multiples and two panels expected, got {shape}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -101,7 +102,8 @@ def test_cli_compare_exit_code_and_table(cli_run):
     assert p.returncode == 0, f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
     for arm in ARMS:
         assert arm in p.stdout
-    for col in ("G3 %", "G4 %", "G3+ % (95% CI)", "nadir med (p5-p95)", "mg/wk", "AUC/wk"):
+    for col in ("G3 % (95% CI)", "G4 % (95% CI)", "G3+ % (95% CI)", "nadir med (p5-p95), 10^9/L", "mg/wk",
+                "AUC/wk, mg.h/L", "on tx, d"):
         assert col in p.stdout, f"column {col!r} missing from the printed table"
     assert f"{N} patients" in p.stdout
     assert "compare:" not in p.stderr, "--quiet must not draw a progress bar"
@@ -122,12 +124,14 @@ def test_cli_compare_files(cli_run, res):
         np.testing.assert_array_equal(summary[col].to_numpy(float), res.summary[col].to_numpy(float), err_msg=col)
     diff = pd.read_csv(out / "differences.csv")
     assert set(diff.columns) >= {"arm", "reference", "metric", "difference", "lo", "hi", "n"}
-    assert list(dict.fromkeys(diff["arm"])) == ARMS
+    assert list(dict.fromkeys(diff["arm"])) == ARMS[1:], "no reference-vs-itself rows"
+    assert set(diff["unit"]) == {"fraction", "10^9/L", "mg/week", "mg.h/L", "days"}
     subjects = pd.read_csv(out / "subjects.csv")
     assert len(subjects) == N * len(ARMS)
     assert {"arm", "ID", "nadir", "worst_grade_lab", "dose_intensity_mg_week"} <= set(subjects.columns)
     bands = pd.read_csv(out / "bands.csv")
-    assert list(bands.columns) == ["arm", "DAY", "PLT_p05", "PLT_p50", "PLT_p95"]
+    assert list(bands.columns) == ["arm", "DAY", "PLT_p05", "PLT_p50", "PLT_p95", "PLT_on_p05", "PLT_on_p50",
+                                   "PLT_on_p95", "n_on_treatment", "on_treatment"]
     assert len(bands) == len(ARMS) * (int(DAYS) + 1)
     assert (bands["PLT_p05"] <= bands["PLT_p50"]).all() and (bands["PLT_p50"] <= bands["PLT_p95"]).all()
     inputs = json.loads((out / "inputs.json").read_text(encoding="utf-8"))
@@ -150,6 +154,68 @@ def test_cli_help():
     assert p.returncode == 0 and "compare" in p.stdout
 
 
+def test_cli_help_of_every_subcommand_shows_defaults():
+    p = _run(["compare", "--help"])
+    assert "--seed SEED" in p.stdout and "(default: 20261121)" in p.stdout
+    assert "(default: 1000)" in p.stdout and "(default: label)" in p.stdout and "(default: png)" in p.stdout
+    assert "--format" in p.stdout
+    p = _run(["simulate", "--help"])
+    assert p.returncode == 0
+    for text in ("--every HOURS", "(default: 1.0)", "--out", "(default: 28.0)", "PROL", "10^9/L", "C_<drug>", "mg/L"):
+        assert text in p.stdout, text
+    for sub in ("escalate", "presets"):
+        p = _run([sub, "--help"])
+        assert p.returncode == 0 and "usage: selinexor-pkpd " + sub in p.stdout
+    p = _run(["escalate", "--help"])
+    assert "(default: 20261207)" in p.stdout and "(default: 3+3)" in p.stdout
+    # every option of every subcommand has a help text
+    from selinexor_pkpd import cli
+
+    parser_text = Path(cli.__file__).read_text(encoding="utf-8")
+    assert parser_text.count("add_argument(") == parser_text.count("help=") - parser_text.count("add_parser(")
+
+
+def test_cli_simulate_units_every_and_out(tmp_path):
+    p = _run(["simulate", "xd_80_biw", "--days", "2", "--every", "6"])
+    assert p.returncode == 0, p.stderr
+    header = p.stdout.splitlines()[0]
+    for col in ("TIME (h)", "DAY (d)", "C_selinexor (mg/L)", "PLT (10^9/L)", "TPO (ratio)", "PROL (10^9/L)"):
+        assert col in header, col
+    assert len(p.stdout.splitlines()) == 1 + 2 * 24 // 6 + 1
+    out = tmp_path / "typical.csv"
+    p = _run(["simulate", "xd_80_biw", "--days", "1", "--every", "0.5", "--out", str(out)])
+    assert p.returncode == 0, p.stderr
+    df = pd.read_csv(out)
+    assert len(df) == 49 and "C_selinexor (mg/L)" in df.columns
+    # hourly rows catch the peak, not only the pre-dose troughs
+    assert df["C_selinexor (mg/L)"].max() > 0.4
+    p = _run(["simulate", "xd_80_biw", "--every", "0"])
+    assert p.returncode == 2 and "--every" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_cli_presets_have_descriptions():
+    p = _run(["presets"])
+    assert p.returncode == 0, p.stderr
+    lib = sp.Library().to_dict()
+    lines = p.stdout.splitlines()
+    for name in ("xd_80_biw", "xd_100_qw", "rrmm_heavily_pretreated", "label_biw", "selinexor"):
+        line = next(l for l in lines if l.strip().startswith(name + " "))
+        assert len(line.split(None, 1)[1]) > 20, line
+    desc = lib["regimens"]["xd_100_qw"]["description"]
+    assert any(desc[:40] in l for l in lines)
+
+
+def test_cli_figure_formats(tmp_path):
+    out = tmp_path / "o"
+    p = _run(["compare", "--arms", "xd_80_qw,xd_40_biw", "--n", "10", "--days", "28", "--out", str(out), "--quiet",
+              "--format", "png,svg"])
+    assert p.returncode == 0, p.stderr
+    assert (out / "compare.png").is_file() and (out / "compare.svg").is_file()
+    assert "Finding:" in p.stdout and "Paired differences against xd_80_qw" in p.stdout
+    p = _run(["compare", "--n", "5", "--out", str(out), "--format", "gif"])
+    assert p.returncode == 2 and "--format" in p.stderr
+
+
 def test_cli_bad_arm_is_a_clean_error(tmp_path):
     p = _run(["compare", "--arms", "xd_80_biw,nope", "--n", "5", "--days", "14", "--out", str(tmp_path / "o"), "--quiet"])
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
@@ -163,7 +229,7 @@ def test_cli_bad_arm_is_a_clean_error(tmp_path):
 
 def test_identical_arms_zero_differences(pop):
     r = sp.compare({"a": "xd_80_biw", "b": "xd_80_biw"}, pop, days=DAYS, progress=False)
-    for d in (r.differences(), r.differences(reference="b")):
+    for d in (r.differences(include_reference=True), r.differences(reference="b", include_reference=True)):
         assert len(d) == 2 * len(compare_module.PAIRED)
         assert set(d["metric"]) == set(compare_module.PAIRED)
         for col in ("difference", "lo", "hi"):
@@ -179,7 +245,10 @@ def test_identical_arms_zero_differences(pop):
 def test_differences_against_the_reference_arm(res):
     d = res.differences(reference="80 mg BIW")
     assert (d["reference"] == "80 mg BIW").all()
-    own = d[d["arm"] == "80 mg BIW"]
+    assert "80 mg BIW" not in set(d["arm"]), "the reference against itself is left out"
+    own = res.differences(reference="80 mg BIW", include_reference=True)
+    own = own[own["arm"] == "80 mg BIW"]
+    assert len(own) == len(compare_module.PAIRED)
     assert (own[["difference", "lo", "hi"]] == 0.0).all().all()
     row = d[(d["arm"] == "100 mg QW") & (d["metric"] == "g3plus_lab")].iloc[0]
     s = res.summary
@@ -250,27 +319,51 @@ def test_higher_dose_lower_nadir_for_every_patient_without_rules(pop):
 # (d) figures
 # --------------------------------------------------------------------------------------------------
 
+def _texts(fig):
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
 def test_plot_renders_png_with_agg(res, tmp_path):
     import matplotlib
     from matplotlib.axes import Axes
 
     assert matplotlib.get_backend().lower() == "agg"
     path = tmp_path / "compare.png"
-    axes = res.plot(path)
-    assert len(axes) == 3 and all(isinstance(ax, Axes) for ax in axes)
+    axes = res.plot(path, formats=["svg", "pdf"])
+    assert len(axes) == len(ARMS) + 2 and all(isinstance(ax, Axes) for ax in axes)
     _assert_png(path)
-    # the platelet panel has one median line per arm in its legend; the incidence panel one tick per arm
-    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ARMS
-    assert [t.get_text() for t in axes[1].get_xticklabels()] == ARMS
-    axes2 = res.plot()
-    assert len(axes2) == 3 and all(isinstance(ax, Axes) for ax in axes2)
+    assert (tmp_path / "compare.svg").stat().st_size > 10_000 and (tmp_path / "compare.pdf").stat().st_size > 5_000
+    # small multiples: one platelet panel per arm, titled by the arm, on one y scale from 0
+    assert [ax.get_title() for ax in axes[:len(ARMS)]] == ARMS
+    assert all(ax.get_ylim() == axes[0].get_ylim() for ax in axes[:len(ARMS)])
+    assert axes[0].get_ylim()[0] == 0.0
+    # forest plot: one row per arm other than the reference, around zero
+    forest, dose = axes[-2], axes[-1]
+    assert [t.get_text() for t in forest.get_yticklabels()] == ARMS[1:]  # top to bottom
+    lo, hi = forest.get_xlim()
+    assert lo < 0 < hi and lo == pytest.approx(-hi)
+    # incidence vs delivered dose: y from 0 to 100%, QW and BIW with different markers
+    assert dose.get_ylim() == (0.0, 100.0) and dose.get_xlim()[0] == 0.0
+    labels = [t.get_text() for t in dose.get_legend().get_texts()]
+    assert "once weekly (QW)" in labels and "twice weekly (BIW)" in labels
+    markers = {l.get_marker() for l in dose.get_lines() if l.get_marker() not in (None, "None", "")}
+    assert {"o", "s"} <= markers
+    # readable at 100% zoom: every text at least 10 pt
+    fig = axes[0].figure
+    small = [(t.get_text(), t.get_fontsize()) for t in _texts(fig) if t.get_fontsize() < 10]
+    assert not small, small
+    assert res.plot() is not None
 
 
 def test_plot_summary_only(res_summary_only, tmp_path):
     path = tmp_path / "so.png"
     axes = res_summary_only.plot(path)
-    assert len(axes) == 3
+    assert len(axes) == len(ARMS) + 2
     _assert_png(path)
+    # the forest plot needs no subjects: the paired sums are streamed
+    assert len(axes[-2].get_yticklabels()) == len(ARMS) - 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -296,8 +389,88 @@ def test_to_csv_then_from_inputs_is_bit_identical(res, tmp_path):
 def test_table_is_readable(res):
     t = res.table()
     assert list(t.index) == ARMS
-    assert "G3+ % (95% CI)" in t.columns
-    assert t["G3+ % (95% CI)"].str.match(r"^\d+ \(\d+-\d+\)$").all()
+    for col in ("G3+ % (95% CI)", "G3 % (95% CI)", "G4 % (95% CI)", "interr % (95% CI)", "reduc % (95% CI)"):
+        assert t[col].str.match(r"^\d+ \(\d+-\d+\)$").all(), col
+    assert t["on tx, d"].str.match(r"^\d+$").all()
+    assert t["mg/wk"].str.match(r"^\d+$").all()
+
+
+def _parse_report(text: str) -> dict:
+    """The printed report read back: incidence rows, difference rows, the finding."""
+    lines = text.splitlines()
+    inc = {}
+    i = lines.index("Incidence, % of patients (95% CI):") + 2
+    header = lines[i]
+    assert "G3+ % (95% CI)" in header and "G4 % (95% CI)" in header
+    for line in lines[i + 2:]:
+        if not line.strip():
+            break
+        arm = next(a for a in ARMS if line.startswith(a))
+        cells = re.findall(r"(\d+) \((\d+)-(\d+)\)", line[len(arm):])
+        inc[arm] = [tuple(int(x) for x in c) for c in cells]
+    start = next(k for k, l in enumerate(lines) if l.startswith("Paired differences against"))
+    diffs = {}
+    for line in lines[start + 4:]:
+        if not line.strip():
+            break
+        arm = next(a for a in ARMS if line.startswith(a))
+        diffs[arm] = re.findall(r"([+-]?[\d.]+) \(([+-]?[\d.]+) to ([+-]?[\d.]+)\)", line[len(arm):])
+    finding = " ".join(lines[next(k for k, l in enumerate(lines) if l.startswith("Finding:")):])
+    return {"incidence": inc, "differences": diffs, "finding": finding, "reference": lines[start]}
+
+
+def test_printed_report(res):
+    text = res.report()
+    rep = _parse_report(text)
+    # every incidence (G3+, G3, G4, interrupted, reduced) with its CI, matching the summary
+    assert list(rep["incidence"]) == ARMS
+    s = res.summary
+    for arm, cells in rep["incidence"].items():
+        assert len(cells) == 5, (arm, cells)
+        for (p, lo, hi), key in zip(cells, ("g3plus_lab", "g3_lab", "g4_lab", "interrupted", "reduced")):
+            assert lo <= p <= hi
+            assert p == round(100 * s.loc[arm, key])
+    # a legend defines the abbreviations of the headers
+    for word in ("Legend:", "G3+:", "interr", "reduc", "recov:", "on tx:", "mg/wk:", "X>0.5:", "pp: percentage points"):
+        assert word in text, word
+    # paired differences against the reference, with CIs, without the reference itself
+    assert "100 mg QW" in rep["reference"]
+    assert list(rep["differences"]) == ARMS[1:]
+    d = res.differences()
+    for arm, cells in rep["differences"].items():
+        assert len(cells) == 5, (arm, cells)
+        g3 = d[(d["arm"] == arm) & (d["metric"] == "g3plus_lab")].iloc[0]
+        assert float(cells[0][0]) == pytest.approx(100 * g3["difference"], abs=0.051)
+        assert float(cells[0][1]) <= float(cells[0][0]) <= float(cells[0][2])
+    # the closing line names the arm with the lowest grade 3+ incidence, as the table shows it
+    lowest = min(rep["incidence"], key=lambda a: (rep["incidence"][a][0][0], ARMS.index(a)))
+    best = s["g3plus_lab"].astype(float).idxmin()
+    assert rep["finding"].startswith(f"Finding: Lowest grade 3+ incidence: {best},")
+    assert rep["incidence"][best][0][0] == rep["incidence"][lowest][0][0]
+    assert res.finding() in " ".join(text.split())
+
+
+def test_finding_matched_dose_contrast(res):
+    # 80 mg QW and 40 mg BIW both plan 80 mg/week... and deliver about the same
+    sched = res.schedules()
+    assert [sched[a] for a in ARMS] == ["QW", "QW", "QW", "BIW", "BIW", "BIW"]
+    pair = res.matched_dose_pair()
+    assert pair is not None
+    q, b = pair
+    di = res.summary["dose_intensity_mg_week_mean"]
+    assert abs(di[q] - di[b]) <= 0.15 * (di[q] + di[b]) / 2
+    f = res.finding()
+    assert f"At matched delivered dose ({q} {di[q]:.0f} vs {b} {di[b]:.0f} mg/week)" in f
+    d = res.differences(reference=b)
+    g = d[(d["arm"] == q) & (d["metric"] == "g3plus_lab")].iloc[0]
+    word = "less" if g["hi"] < 0 else "more" if g["lo"] > 0 else "no difference"
+    assert word in f
+
+
+def test_summary_only_report_equals_full_report(res, res_summary_only):
+    assert res.report() == res_summary_only.report()
+    pd.testing.assert_frame_equal(res_summary_only.differences(reference="80 mg BIW"),
+                                  res.differences(reference="80 mg BIW"), check_exact=False, rtol=1e-3, atol=1e-2)
 
 
 def test_from_inputs_keeps_regimen_names_of_regimen_objects(pop, tmp_path):
@@ -361,7 +534,7 @@ def test_summary_only_keeps_no_subjects_nor_bands(res_summary_only, tmp_path):
     so = res_summary_only
     assert so.subjects is None
     expect_model_error(so.bands, field="observe")
-    expect_model_error(so.differences, reference="80 mg BIW", field="reference")
+    expect_model_error(so.differences, reference="zz", field="reference", contains=["zz"])
     written = {p.name for p in so.to_csv(tmp_path)}
     assert written == {"summary.csv", "differences.csv", "inputs.json"}
     assert so.inputs["summary_only"] is True
@@ -452,4 +625,8 @@ def test_progress_false_and_true(pop, capsys, monkeypatch):
     err = capsys.readouterr().err
     total = N * len(arms)
     assert "compare" in err and f"{total}/{total}" in err, err
+    # the rate is the average since the start (the fake clock says > 1 s had passed when the bar
+    # opened), not the first bulk update over a few microseconds
+    rates = [float(x) for x in re.findall(r"([\d.]+)pt/s", err)]
+    assert rates and max(rates) <= total / 1.0, err
     pd.testing.assert_frame_equal(slow.summary, quiet.summary, check_exact=True)

@@ -1,6 +1,7 @@
 """Documentation that cannot rot: parameter sources, type stubs."""
 
 import ast
+import re
 import importlib.util
 from pathlib import Path
 
@@ -40,3 +41,32 @@ def test_stub_lists_exactly_the_native_api():
 
 def test_package_is_typed():
     assert (ROOT / "python" / "selinexor_pkpd" / "py.typed").exists()
+
+
+# The project is self-contained: nothing it ships points to design files outside the repository.
+SELF_CONTAINED = ["src", "python", "docs", "data", "notebooks", "calibration", "benchmarks", "README.md"]
+OUTSIDE = re.compile(r"shared/|MODEL\.md|REGIMENS\.md")
+
+
+def test_no_reference_to_files_outside_the_repository():
+    hits = []
+    for entry in SELF_CONTAINED:
+        root = ROOT / entry
+        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
+        for path in files:
+            if path.suffix in (".so", ".pyd", ".png", ".pdf", ".pyc") or "__pycache__" in path.parts:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            for i, line in enumerate(text.splitlines(), 1):
+                if OUTSIDE.search(line):
+                    hits.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()[:120]}")
+    assert not hits, "references to files outside the repository:\n" + "\n".join(hits)
+
+
+def test_regimen_document_lists_every_preset():
+    text = (ROOT / "docs" / "regimens.md").read_text(encoding="utf-8")
+    missing = [p for p in sp.presets() if f"`{p}`" not in text]
+    assert not missing, f"docs/regimens.md does not describe {missing}"
