@@ -345,12 +345,7 @@ pub fn in_pool<T: Send>(
 ) -> Result<T> {
     match threads {
         None => work(),
-        Some(0) => Err(ModelError::new("threads", "must be >= 1")),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| ModelError::new("threads", e.to_string()))?
-            .install(work),
+        Some(n) => super::trial::thread_pool(n)?.install(work),
     }
 }
 
