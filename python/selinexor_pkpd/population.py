@@ -39,6 +39,8 @@ class Population:
 
     def __init__(self, spec: Mapping[str, Any], n: int | None = None, *, name: str = "population",
                  table: pd.DataFrame | None = None) -> None:
+        if not isinstance(spec, Mapping):
+            raise TypeError(f"population: expected a mapping (dict), got {type(spec).__name__}")
         self.spec = copy.deepcopy(dict(spec))
         self.name = name
         self.table = table

@@ -99,6 +99,8 @@ class Regimen:
     """
 
     def __init__(self, spec: Mapping[str, Any], name: str | None = None) -> None:
+        if not isinstance(spec, Mapping):
+            raise TypeError(f"regimen: expected a mapping (dict), got {type(spec).__name__}")
         self._spec = copy.deepcopy(dict(spec))
         self.name = name or self._spec.get("description", "") or "regimen"
 

@@ -1,0 +1,122 @@
+"""Property-based tests (hypothesis) of the Python API.
+
+Generated invalid inputs of every parser give a ``ModelError`` (or the documented ``TypeError``
+for a value of the wrong Python type), never a panic or another exception; generated valid
+regimens and patients give finite, non-negative outputs; population results do not depend on
+threads, chunking or summary mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import selinexor_pkpd as sp
+
+ACCEPTED = (sp.ModelError, TypeError)
+
+KEYS = st.sampled_from([
+    "blocks", "doses", "drug", "amount", "unit", "days", "weekdays", "cycle_days", "cycles",
+    "labs", "cycle1", "later", "route", "duration_h", "hour", "weight", "height", "platelets",
+    "sex", "age", "crcl", "covariates", "iiv", "discontinuation", "dist", "median",
+]) | st.text(max_size=6)
+LEAVES = (
+    st.none() | st.booleans() | st.integers() | st.floats()
+    | st.sampled_from(["selinexor", "1-21", "mg/m2", "oral", "iv", "7-", "lognormal", "F"])
+    | st.text(max_size=6)
+)
+JSON = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=5),
+    max_leaves=24,
+)
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _refused_or_fine(call):
+    try:
+        call()
+    except ACCEPTED:
+        pass
+
+
+@FAST
+@given(JSON)
+def test_regimen_parser_never_panics(spec):
+    def run():
+        r = sp.Regimen(spec)
+        r.events(days=28)
+    _refused_or_fine(run)
+
+
+@FAST
+@given(JSON)
+def test_patient_parser_never_panics(spec):
+    _refused_or_fine(lambda: sp.simulate("xd_80_biw", patient=spec, days=2))
+
+
+@FAST
+@given(JSON)
+def test_params_and_library_overrides_never_panic(spec):
+    _refused_or_fine(lambda: sp.simulate("xd_80_biw", params=spec, days=2))
+    _refused_or_fine(lambda: sp.Library(overrides=spec))
+
+
+@FAST
+@given(JSON, st.integers(min_value=1, max_value=5))
+def test_population_parser_never_panics(spec, n):
+    _refused_or_fine(lambda: sp.simulate_population("xd_80_biw", sp.Population(spec, n), days=7))
+
+
+@FAST
+@given(st.text(max_size=120))
+def test_text_inputs_never_panic(text):
+    _refused_or_fine(lambda: sp.Regimen.from_json(text))
+    _refused_or_fine(lambda: sp.simulate(text, days=2))
+
+
+@st.composite
+def regimens(draw):
+    weekdays = sorted(draw(st.sets(st.integers(1, 7), min_size=1, max_size=3)))
+    amount = draw(st.floats(5.0, 200.0))
+    r = sp.Regimen.weekly("selinexor", amount, weekdays=weekdays)
+    partner = draw(st.sampled_from([None, "dexamethasone", "pomalidomide", "lenalidomide", "ixazomib"]))
+    if partner is not None:
+        r = r.add(sp.dose(partner, draw(st.floats(1.0, 40.0)), days=["1-14"]))
+    return r
+
+
+patients = st.fixed_dictionaries({
+    "weight": st.floats(40.0, 160.0),
+    "height": st.floats(145.0, 200.0),
+    "platelets": st.floats(75.0, 700.0),
+    "age": st.floats(30.0, 90.0),
+})
+
+
+@settings(max_examples=40, deadline=None)
+@given(regimens(), patients)
+def test_valid_inputs_give_finite_nonnegative_outputs(regimen, patient):
+    df = sp.simulate(regimen, patient=patient, days=42, dt_h=6.0)
+    numeric = df.select_dtypes("number")
+    assert np.isfinite(numeric.to_numpy()).all()
+    for col in [c for c in numeric.columns if c.startswith("C_")] + ["X", "PLT", "TPO"]:
+        assert (df[col] >= -1e-9).all(), col
+    assert ((df["X"] >= 0) & (df["X"] <= 1 + 1e-12)).all()
+
+
+@settings(max_examples=5, deadline=None)
+@given(regimens(), st.integers(0, 2**63), st.integers(1, 9))
+def test_population_thread_chunk_and_summary_invariance(regimen, seed, chunk):
+    pop = sp.population("rrmm_heavily_pretreated", n=10)
+    kw = dict(days=28, seed=seed, dose_rules="label")
+    one = sp.simulate_population(regimen, pop, threads=1, **kw)
+    two = sp.simulate_population(regimen, pop, threads=min(2, sp._core.max_threads()), chunk_size=chunk, **kw)
+    pd.testing.assert_frame_equal(one.subjects, two.subjects, check_exact=True)
+    arms = {"generated": regimen, "80 mg BIW": "xd_80_biw"}
+    full = sp.compare(arms, pop, days=28, seed=seed, threads=1)
+    streamed = sp.compare(arms, pop, days=28, seed=seed, threads=1, summary_only=True)
+    pd.testing.assert_frame_equal(full.table(), streamed.table(), check_exact=True)
