@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional
 
@@ -54,6 +55,8 @@ SECONDS_PER_PATIENT_DAY = 2.5e-6
 #: Bytes kept per subject and column of a full (not summary-only) run.
 BYTES_PER_VALUE = 8
 SUBJECT_COLUMNS = 50
+#: Largest chunk of subjects sent to an executor in one task (about 0.1-0.5 s of work).
+DASK_CHUNK = 1000
 
 
 def check_budget(n_subjects: int, days: float, threads: int | None, kept_values: int, max_hours: float | None) -> None:
@@ -66,14 +69,45 @@ def check_budget(n_subjects: int, days: float, threads: int | None, kept_values:
                          f"on {workers} thread(s), over max_hours={max_hours:g}: pass a larger max_hours (or None) to run it")
     need = kept_values * BYTES_PER_VALUE
     try:
-        import os
-
         avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return
     if need > 0.75 * avail:
         raise error("n", f"the results kept would need about {need / 2**30:,.1f} GiB, over 75% of this machine's "
                          f"{avail / 2**30:,.1f} GiB: use summary_only=True, fewer observation days, or fewer patients")
+
+
+#: True in a process forked from one that had loaded the engine: the parent's global thread
+#: pool does not exist there (fork copies one thread), so runs build their own pool.
+_FORKED = False
+
+
+def _after_fork() -> None:
+    global _FORKED
+    _FORKED = True
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def native_threads(threads: int | None) -> int | None:
+    """``threads`` for a native parallel call: an explicit count in a forked child (see
+    ``_FORKED``), where the global pool cannot be used."""
+    return threads if threads is not None or not _FORKED else _core.max_threads()
+
+
+def executor_threads(executor: Any, threads: int | None) -> int | None:
+    """Threads that will run the subjects: the executor's workers' threads when one is given
+    (for the run-time estimate), else ``threads``."""
+    if executor is None:
+        return threads
+    nthreads = getattr(executor, "nthreads", None)  # dask.distributed.Client
+    if callable(nthreads):
+        try:
+            return max(1, sum(nthreads().values()))
+        except Exception:  # pragma: no cover - a client that cannot answer: estimate locally
+            return threads
+    return max(1, int(getattr(executor, "_max_workers", 1) or 1))
 
 
 class TrialRunner:
@@ -100,9 +134,14 @@ class TrialRunner:
         self.threads = None if threads is None else int(threads)
         self.regimen = reg
         self.n = population.n
-        self.trial = _core.Trial(lib._native, reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib),
-                                 params_json(params), days, int(seed), self.observe, population._rows_json(), platelet_model,
-                                 float(rtol), float(atol), linear_pk=linear_pk)
+        # The native trial's arguments, kept so that a runner can be sent to another process
+        # (``executor=``) and rebuilt there: see ``__reduce__``.
+        self._args = (reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib), params_json(params),
+                      days, int(seed), self.observe, population._rows_json(), platelet_model, float(rtol), float(atol),
+                      linear_pk)
+        self._lib_json: str | None = None
+        self.trial = _core.Trial(lib._native, *self._args[:-1], linear_pk=linear_pk)
+        self._lib = lib
         self.inputs = {
             "regimen": reg.to_dict(), "regimen_name": reg.name, "population": population.to_dict(), "days": days,
             "seed": int(seed), "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
@@ -111,7 +150,65 @@ class TrialRunner:
         }
 
     def run(self, start: int, end: int) -> dict[str, Any]:
-        return self.trial.run(start, end, self.threads)
+        return self.trial.run(start, end, native_threads(self.threads))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._lib_json is None:
+            self._lib_json = self._lib._native.to_json()
+        state = (self._lib_json, self._args, self.threads, self.observe, self.n, self.inputs, self.regimen)
+        return (_rebuild_runner, state)
+
+
+def _rebuild_runner(lib_json: str, args: tuple[Any, ...], threads: int | None, observe: list[float], n: int,
+                    inputs: dict[str, Any], regimen: Any) -> TrialRunner:
+    """A :class:`TrialRunner` rebuilt in another process from what ``__reduce__`` sent."""
+    from ._library import Library
+
+    native = _core.Library.default().with_overrides(lib_json)
+    if native.to_json() != lib_json:  # pragma: no cover - a guard on the library's round trip
+        raise RuntimeError("the model library did not survive the trip to a worker unchanged")
+    runner = TrialRunner.__new__(TrialRunner)
+    runner._lib, runner._lib_json, runner._args = Library(native), lib_json, args
+    runner.threads = threads if threads is None else min(threads, _core.max_threads())
+    runner.observe, runner.n, runner.inputs, runner.regimen = observe, n, inputs, regimen
+    runner.trial = _core.Trial(native, *args[:-1], linear_pk=args[-1])
+    return runner
+
+
+def _run_chunk(runners: list[TrialRunner], start: int, end: int) -> list[dict[str, Any]]:
+    """Subjects ``[start, end)`` of every runner (what one executor task computes)."""
+    return [r.run(start, end) for r in runners]
+
+
+def run_chunks(runners: list[TrialRunner], n: int, chunk_size: int | None,
+               executor: Any = None) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
+    """Subjects ``[0, n)`` of every runner, as ``(start, end, columns per runner)`` in index order.
+
+    In this process when ``executor`` is None; otherwise each chunk is a task submitted to
+    ``executor`` (a ``dask.distributed.Client`` or any ``concurrent.futures.Executor``) and the
+    results are taken back in index order. Subject ``i`` depends only on ``(seed, i)``, so the
+    result is bit-identical to the in-process run whatever the workers, chunks and threads.
+    """
+    if executor is None:
+        for start, end in chunks(n, chunk_size, None):
+            yield start, end, _run_chunk(runners, start, end)
+        return
+    if not callable(getattr(executor, "submit", None)):
+        raise error("executor", f"must be a dask.distributed.Client or a concurrent.futures.Executor "
+                                f"(something with .submit), got {type(executor).__name__}")
+    size = whole(chunk_size, "chunk_size", 1) if chunk_size is not None else max(1, min(DASK_CHUNK, -(-n // 8)))
+    ranges = [(s, min(n, s + size)) for s in range(0, n, size)]
+    payload: Any = runners
+    scatter = getattr(executor, "scatter", None)
+    if callable(scatter):  # dask: send the runners once, not with every task
+        payload = scatter(runners, broadcast=True)
+    futures = [executor.submit(_run_chunk, payload, s, e) for s, e in ranges]
+    try:
+        for (s, e), f in zip(ranges, futures):
+            yield s, e, f.result()
+    finally:
+        for f in futures:
+            f.cancel()
 
 
 def chunks(n: int, chunk_size: int | None, timed: Any) -> Iterator[tuple[int, int]]:
@@ -141,4 +238,4 @@ def concat(parts: list[dict[str, Any]]) -> tuple[pd.DataFrame, np.ndarray | None
     return pd.DataFrame(cols), traj
 
 
-__all__ = ["TrialRunner", "chunks", "concat"]
+__all__ = ["TrialRunner", "chunks", "concat", "executor_threads", "native_threads", "run_chunks"]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ._errors import error
 from ._validate import read_text_file
-from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, chunks, concat
+from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, concat, executor_threads, run_chunks
 from ._typing import DoseRulesLike, FilePath, LibrarySource, Observe, Params, RegimenLike, TrialPlateletModel
 from .population import Population
 from .regimen import Regimen
@@ -437,6 +437,7 @@ def compare(
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
     max_hours: float | None = 4.0,
+    executor: Any = None,
 ) -> CompareResult:
     """Compare regimens in one virtual population with common random numbers.
 
@@ -477,6 +478,10 @@ def compare(
         Refuse a run estimated to take longer (all arms; the error states the estimate); None:
         no limit. Full runs whose kept results would exceed 75% of the machine's memory are
         refused too (``summary_only=True`` keeps memory bounded).
+    executor : dask.distributed.Client or concurrent.futures.Executor, optional
+        Run the subjects on an executor's workers (in chunks of ``chunk_size`` subjects, at
+        most 1,000 by default) instead of in this process: bit-identical results, since
+        subject ``i`` depends only on ``(seed, i)``. See docs/scale-out.md.
 
     Returns
     -------
@@ -513,7 +518,7 @@ def compare(
     }
     first = runners[labels[0]]
     kept = 0 if summary_only else pop.n * len(labels) * (SUBJECT_COLUMNS + len(first.observe))
-    check_budget(pop.n * len(labels), first.inputs["days"], first.threads, kept, max_hours)
+    check_budget(pop.n * len(labels), first.inputs["days"], executor_threads(executor, first.threads), kept, max_hours)
     t0 = time.perf_counter()
     stream = {a: StreamingSummary() for a in labels}
     paired = {r: {a: _Paired() for a in labels} for r in labels}  # every reference, so that any is available
@@ -521,10 +526,9 @@ def compare(
     total = pop.n * len(labels)
     bar = None
     try:
-        for start, end in chunks(pop.n, chunk_size, None):
+        for start, end, results in run_chunks([runners[a] for a in labels], pop.n, chunk_size, executor):
             chunk: dict[str, pd.DataFrame] = {}
-            for a in labels:
-                cols = runners[a].run(start, end)
+            for a, cols in zip(labels, results):
                 traj = cols.pop("PLT_traj", None)
                 df, _ = concat([cols])
                 chunk[a] = df

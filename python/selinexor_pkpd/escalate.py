@@ -15,6 +15,7 @@ import pandas as pd
 from . import _core
 from ._errors import error
 from ._library import resolve_library
+from ._runner import native_threads
 from ._typing import DesignLike, DltLike, DoseRulesLike, FilePath, LibrarySource, LinearPk, Params, TrialPlateletModel
 from .regimen import Regimen, as_regimen
 from .simulate import params_json
@@ -199,6 +200,7 @@ def escalate(levels: Any = None, design: DesignLike | Sequence[DesignLike] = "3+
     seed = _whole("seed", seed, 0)
     if threads is not None:
         threads = _whole("threads", threads, 1)
+    threads = native_threads(threads)
     reference_n = _whole("reference_n", reference_n, 1)
     if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0.0 < float(target) < 1.0:
         raise error("target", f"must be in (0, 1), got {target!r}")
