@@ -29,10 +29,15 @@ def _compare(args: argparse.Namespace) -> int:
     pop = population(args.population, n=args.n)
     if args.platelets_median is not None:
         pop = pop.with_platelets(median=args.platelets_median)
+    client = _dask_client(args.scheduler)
     t0 = time.perf_counter()
-    res = compare(arms, pop, days=args.days, seed=args.seed, dose_rules=None if args.no_rules else args.rules,
-                  threads=args.threads, progress=not args.quiet, summary_only=args.summary_only,
-                  reference=args.reference)
+    try:
+        res = compare(arms, pop, days=args.days, seed=args.seed, dose_rules=None if args.no_rules else args.rules,
+                      threads=args.threads, progress=not args.quiet, summary_only=args.summary_only,
+                      reference=args.reference, executor=client)
+    finally:
+        if client is not None:
+            client.close()
     dt = time.perf_counter() - t0
     files = res.to_csv(out)
     fig_path = out / "compare.png"
@@ -42,6 +47,20 @@ def _compare(args: argparse.Namespace) -> int:
     print(res.report())
     print(f"\n{sum(res.summary['n']):.0f} patient-simulations in {dt:.1f} s. Wrote: " + ", ".join(str(f) for f in files))
     return 0
+
+
+def _dask_client(address: str | None) -> Any:
+    """A Dask client connected to ``address`` (``--scheduler``), or None."""
+    if address is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError:
+        raise error("--scheduler", 'needs Dask: pip install "selinexor-pkpd[dask]"') from None
+    try:
+        return Client(address, timeout=15)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise error("--scheduler", f"cannot connect to {address!r}: {e}") from None
 
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
@@ -223,6 +242,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     c.add_argument("--summary-only", action="store_true",
                    help="stream: bounded memory, no subject table nor platelet bands (the figure's platelet panels "
                         "are empty)")
+    c.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the patients on a Dask cluster, e.g. tcp://host:8786 (same results; needs the [dask] "
+                        "extra; docs/scale-out.md); default: this machine")
     c.add_argument("--out", default="compare_out", help="output directory")
     c.add_argument("--format", default="png", metavar="FMT,...",
                    help="figure formats, comma-separated among png, svg, pdf (compare.png, compare.svg, ...)")

@@ -65,3 +65,28 @@ def test_a_process_pool_is_an_executor_too():
 def test_something_else_is_not_an_executor():
     pop = sp.population("rrmm_heavily_pretreated", n=5)
     expect_model_error(lambda: sp.simulate_population("xd_80_biw", pop, days=7, executor="dask"), field="executor")
+
+
+def test_cli_compare_on_a_scheduler(client, tmp_path):
+    import subprocess
+    import sys
+
+    def run(*extra):
+        out = tmp_path / ("remote" if extra else "local")
+        p = subprocess.run([sys.executable, "-m", "selinexor_pkpd.cli", "compare", "--n", "40", "--days", "28",
+                            "--arms", "xd_80_biw,xd_100_qw", "--quiet", "--out", str(out), *extra],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        return (out / "summary.csv").read_text()
+
+    assert run("--scheduler", client.scheduler.address) == run()
+
+
+def test_cli_unreachable_scheduler_is_named(tmp_path):
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "selinexor_pkpd.cli", "compare", "--n", "5", "--days", "7", "--quiet",
+                        "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "--scheduler" in p.stderr and "Traceback" not in p.stderr, p.stderr
