@@ -78,6 +78,15 @@ impl DrugSlot {
         (auc, z[m.central] * self.inv_vc)
     }
 
+    /// Writes block amounts `z` ([`LinearModes`] order) into state vector `y`: replacing the
+    /// block's amounts (`reset`) or added to them.
+    pub(super) fn put_block(&self, z: &[f64; MAX_BLOCK], reset: bool, y: &mut [f64]) {
+        let (idx, k) = self.block();
+        for i in 0..k {
+            y[idx[i]] = if reset { z[i] } else { y[idx[i]] + z[i] };
+        }
+    }
+
     /// The state indices of the block (depot, central, peripherals) in [`LinearModes`] order.
     pub(super) fn block(&self) -> ([usize; MAX_BLOCK], usize) {
         let mut idx = [0; MAX_BLOCK];

@@ -322,6 +322,23 @@ fn run_n<const N: usize>(
                 }
                 step.reset();
             }
+            ActionKind::SteadyState { z, reset, rate } => {
+                let d = a.drug;
+                model.drugs[d].put_block(&z, reset, &mut full);
+                if reset {
+                    seg.rate[d] = rate;
+                    pending.retain(|p| !(p.drug == d && p.given_at < t && p.kind.is_dose()));
+                } else {
+                    seg.rate[d] += rate;
+                }
+                step.reset();
+            }
+            ActionKind::Reset => {
+                model.initial_state(&mut full);
+                seg.rate.fill(0.0);
+                pending.retain(|p| !(p.given_at < t && p.kind.is_dose()));
+                step.reset();
+            }
         }
     }
     if !full.iter().all(|v| v.is_finite()) {
