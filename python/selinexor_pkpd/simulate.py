@@ -132,7 +132,17 @@ def simulate(
     time_h = cols.pop("TIME")
     df = _columns_frame({"TIME": time_h, "DAY": time_h / 24.0, **cols})
     df.attrs.update(stats)
+    df.attrs["nonmem_source"] = _Recorded(regimen=reg._json(), patient=patient_json(patient), days=days,
+                                          drugs=reg.drugs, library=lib)
     return df
+
+
+class _Recorded(dict):
+    """What a simulation was run on (for :func:`selinexor_pkpd.to_nonmem`), kept in ``attrs``
+    and shared, not copied, when pandas copies a frame's attrs."""
+
+    def __deepcopy__(self, memo: dict) -> "_Recorded":
+        return self
 
 
 @functools.lru_cache(maxsize=64)

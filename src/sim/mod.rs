@@ -2,6 +2,7 @@
 //! the solver runs, dose rules at lab visits, population sampling and virtual trials.
 
 pub mod columns;
+pub mod dataset;
 pub mod escalation;
 pub mod exposure;
 pub mod metrics;

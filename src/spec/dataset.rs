@@ -1,0 +1,537 @@
+//! NONMEM-style datasets in: the columns as read (numbers, or text as written), checked record
+//! by record into subjects with their dosing records, resets and output times. A bad value is a
+//! [`ModelError`] on the field `row <r>.<COLUMN>` (`r` counts data rows from 1, the header not
+//! counted), with the value as written. See docs/nonmem.md.
+
+use super::cmt::{CmtKey, CmtMap, CmtTarget};
+use super::patient::{Patient, Sex};
+use super::regimen::{check_steady_state, MAX_AMOUNT, MAX_DAYS};
+use crate::error::{ModelError, Result};
+
+/// One column of a dataset: numbers (NaN for a missing value) or text as written (`""` and
+/// `"."` are missing).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    Num(Vec<f64>),
+    Text(Vec<String>),
+}
+
+impl Column {
+    fn len(&self) -> usize {
+        match self {
+            Column::Num(v) => v.len(),
+            Column::Text(v) => v.len(),
+        }
+    }
+
+    /// Row `i`'s value as a number, `None` when missing; text that is not a number is an error
+    /// on `field`.
+    fn number(&self, i: usize, field: &dyn Fn() -> String) -> Result<Option<f64>> {
+        match self {
+            Column::Num(v) => Ok(Some(v[i]).filter(|x| !x.is_nan())),
+            Column::Text(v) => {
+                let s = v[i].trim();
+                if s.is_empty() || s == "." {
+                    return Ok(None);
+                }
+                match s.parse::<f64>() {
+                    Ok(x) if !x.is_nan() => Ok(Some(x)),
+                    _ => Err(ModelError::new(
+                        field(),
+                        format!("must be a number, got {:?}", v[i]),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Row `i`'s CMT key (number or name), `None` when missing.
+    fn cmt_key(&self, i: usize) -> Option<CmtKey> {
+        match self {
+            Column::Num(v) => Some(v[i])
+                .filter(|x| x.is_finite())
+                .map(CmtKey::Number),
+            Column::Text(v) => {
+                let s = v[i].trim();
+                (!s.is_empty() && s != ".").then(|| CmtKey::from_text(s))
+            }
+        }
+    }
+}
+
+/// Dataset columns the engine reads (any other column is carried along untouched).
+pub const DATA_ITEMS: [&str; 9] = [
+    "ID", "TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL", "SS",
+];
+
+/// Covariate columns and the patient field each sets (constant within a subject: the value of
+/// its first record). `FEMALE` is 1 for female, 0 for male; `PLT0` the baseline platelet count
+/// (10^9/L).
+pub const COVARIATES: [(&str, &str); 6] = [
+    ("WT", "weight"),
+    ("HT", "height"),
+    ("AGE", "age"),
+    ("FEMALE", "sex"),
+    ("CRCL", "crcl"),
+    ("PLT0", "platelets"),
+];
+
+/// Most dose events one dataset may expand to (records and their additional doses).
+pub const MAX_EVENTS: usize = 10_000_000;
+
+/// What a record does (NONMEM's EVID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evid {
+    /// 0: an observation.
+    Observation,
+    /// 1: a dose.
+    Dose,
+    /// 2: another event (an output time without observation).
+    Other,
+    /// 3: reset every state to the initial state.
+    Reset,
+    /// 4: reset, then dose.
+    ResetDose,
+}
+
+impl Evid {
+    pub fn is_dose(self) -> bool {
+        matches!(self, Evid::Dose | Evid::ResetDose)
+    }
+    pub fn resets(self) -> bool {
+        matches!(self, Evid::Reset | Evid::ResetDose)
+    }
+}
+
+/// A dose of a record: its target, amount (mg), infusion rate (mg/h, 0 for a bolus or depot
+/// input), steady state and additional doses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordDose {
+    pub target: CmtTarget,
+    pub amt: f64,
+    pub rate: f64,
+    pub ii: f64,
+    pub addl: u32,
+    pub ss: u8,
+}
+
+/// One record, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Data row, from 1.
+    pub row: usize,
+    pub time: f64,
+    pub evid: Evid,
+    pub dose: Option<RecordDose>,
+}
+
+/// One subject: its records in dataset order and its covariates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subject {
+    pub id: f64,
+    pub records: Vec<Record>,
+    pub patient: Patient,
+}
+
+/// A checked dataset: subjects in order, and the drugs of its CMT map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub subjects: Vec<Subject>,
+    pub drugs: Vec<String>,
+}
+
+/// The columns of a dataset as read: names as written and their values.
+pub struct RawDataset {
+    pub columns: Vec<(String, Column)>,
+}
+
+impl RawDataset {
+    /// The column named `name` (case-insensitive), if present.
+    fn column(&self, name: &str) -> Option<(&str, &Column)> {
+        self.columns
+            .iter()
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(n, c)| (n.as_str(), c))
+    }
+
+    fn rows(&self) -> Result<usize> {
+        let n = self.columns.first().map_or(0, |(_, c)| c.len());
+        for (name, c) in &self.columns {
+            if c.len() != n {
+                return Err(ModelError::new(
+                    name.as_str(),
+                    format!("has {} values where the first column has {n}", c.len()),
+                ));
+            }
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for (name, _) in &self.columns {
+            let up = name.trim().to_ascii_uppercase();
+            if seen.contains(&up) {
+                return Err(ModelError::new(
+                    name.as_str(),
+                    "appears twice (column names are case-insensitive)",
+                ));
+            }
+            seen.push(up);
+        }
+        if n == 0 {
+            return Err(ModelError::new("data", "has no rows"));
+        }
+        Ok(n)
+    }
+
+    /// Checks every record and groups them into subjects. `has_depot(drug)` says whether a
+    /// drug has an absorption compartment (and fails on an unknown drug).
+    pub fn parse(&self, map: &CmtMap) -> Result<Dataset> {
+        let n = self.rows()?;
+        let required = |name: &str| {
+            self.column(name).ok_or_else(|| {
+                ModelError::new(
+                    "data",
+                    format!("has no {name} column (the columns are {})", self.names()),
+                )
+            })
+        };
+        let id = required("ID")?;
+        let time = required("TIME")?;
+        let evid = self.column("EVID");
+        let amt = self.column("AMT");
+        let cmt = self.column("CMT");
+        let rate = self.column("RATE");
+        let ii = self.column("II");
+        let addl = self.column("ADDL");
+        let ss = self.column("SS");
+        if cmt.is_none() && amt.is_some() {
+            return Err(ModelError::new(
+                "data",
+                "has AMT but no CMT column: the CMT of each dose says which drug it is",
+            ));
+        }
+        let covs: Vec<(&str, &str, &Column)> = COVARIATES
+            .iter()
+            .filter_map(|(c, f)| self.column(c).map(|(name, col)| (name, *f, col)))
+            .collect();
+        let mut subjects: Vec<Subject> = Vec::new();
+        let mut events = 0usize;
+        for i in 0..n {
+            let row = i + 1;
+            let num = |c: Option<(&str, &Column)>| -> Result<Option<f64>> {
+                match c {
+                    Some((name, col)) => col.number(i, &|| format!("row {row}.{name}")),
+                    None => Ok(None),
+                }
+            };
+            let field = |c: Option<(&str, &Column)>, dflt: &str| {
+                format!("row {row}.{}", c.map_or(dflt, |(n, _)| n))
+            };
+            let id_v = num(Some(id))?
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| ModelError::new(field(Some(id), "ID"), "is missing"))?;
+            let t = num(Some(time))?.ok_or_else(|| {
+                ModelError::new(field(Some(time), "TIME"), "is missing")
+            })?;
+            if !(t.is_finite() && t >= 0.0 && t <= MAX_DAYS * 24.0) {
+                return Err(ModelError::new(
+                    field(Some(time), "TIME"),
+                    format!("must be a time in [0, {}] h, got {t}", MAX_DAYS * 24.0),
+                ));
+            }
+            let amt_v = num(amt)?.unwrap_or(0.0);
+            let evid_v = match num(evid)? {
+                Some(v) => match v {
+                    0.0 => Evid::Observation,
+                    1.0 => Evid::Dose,
+                    2.0 => Evid::Other,
+                    3.0 => Evid::Reset,
+                    4.0 => Evid::ResetDose,
+                    _ => {
+                        return Err(ModelError::new(
+                            field(evid, "EVID"),
+                            format!("must be 0, 1, 2, 3 or 4, got {v}"),
+                        ))
+                    }
+                },
+                // Without EVID: a record with an amount is a dose, the others observations.
+                None if amt_v != 0.0 && evid.is_none() => Evid::Dose,
+                None if evid.is_none() => Evid::Observation,
+                None => {
+                    return Err(ModelError::new(field(evid, "EVID"), "is missing"));
+                }
+            };
+            let dose = if evid_v.is_dose() {
+                let d = self.record_dose(
+                    row,
+                    amt_v,
+                    [
+                        (amt, "AMT"),
+                        (cmt, "CMT"),
+                        (rate, "RATE"),
+                        (ii, "II"),
+                        (addl, "ADDL"),
+                        (ss, "SS"),
+                    ],
+                    i,
+                    map,
+                )?;
+                events += 1 + d.addl as usize;
+                if events > MAX_EVENTS {
+                    return Err(ModelError::new(
+                        field(addl, "ADDL"),
+                        format!("the dataset expands to more than {MAX_EVENTS} doses"),
+                    ));
+                }
+                Some(d)
+            } else {
+                None
+            };
+            let record = Record {
+                row,
+                time: t,
+                evid: evid_v,
+                dose,
+            };
+            let new_subject = subjects.last().is_none_or(|s| s.id != id_v);
+            if new_subject {
+                if subjects.iter().any(|s| s.id == id_v) {
+                    return Err(ModelError::new(
+                        field(Some(id), "ID"),
+                        format!(
+                            "ID {id_v} appears again after other subjects: a subject's records \
+                             must be contiguous"
+                        ),
+                    ));
+                }
+                let patient = patient_of(&covs, i, row)?;
+                subjects.push(Subject {
+                    id: id_v,
+                    records: Vec::new(),
+                    patient,
+                });
+            } else {
+                check_constant_covariates(&covs, i, row, &subjects)?;
+            }
+            let s = subjects.last_mut().ok_or_else(|| {
+                ModelError::new("data", "internal: no subject for a record")
+            })?;
+            if let Some(prev) = s.records.last() {
+                if t < prev.time {
+                    return Err(ModelError::new(
+                        field(Some(time), "TIME"),
+                        format!(
+                            "{t} h comes before the subject's previous record ({} h): sort each \
+                             subject's records by time",
+                            prev.time
+                        ),
+                    ));
+                }
+            }
+            s.records.push(record);
+        }
+        Ok(Dataset {
+            subjects,
+            drugs: map.drugs(),
+        })
+    }
+
+    fn names(&self) -> String {
+        self.columns
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The dose of a dosing record (EVID 1 or 4).
+    #[allow(clippy::type_complexity)]
+    fn record_dose(
+        &self,
+        row: usize,
+        amt_v: f64,
+        cols: [(Option<(&str, &Column)>, &str); 6],
+        i: usize,
+        map: &CmtMap,
+    ) -> Result<RecordDose> {
+        let field = |k: usize| {
+            let (c, d) = cols[k];
+            format!("row {row}.{}", c.map_or(d, |(n, _)| n))
+        };
+        let num = |k: usize| -> Result<f64> {
+            match cols[k].0 {
+                Some((_, col)) => Ok(col.number(i, &|| field(k))?.unwrap_or(0.0)),
+                None => Ok(0.0),
+            }
+        };
+        let (rate, ii, addl, ss) = (num(2)?, num(3)?, num(4)?, num(5)?);
+        let key = cols[1].0.and_then(|(_, c)| c.cmt_key(i));
+        let key = key.ok_or_else(|| ModelError::new(field(1), "a dose needs its CMT"))?;
+        let target = map.get(&key).cloned().ok_or_else(|| {
+            ModelError::new(
+                field(1),
+                format!(
+                    "CMT {} is not in the CMT map (mapped: {})",
+                    key.show(),
+                    map.entries
+                        .iter()
+                        .map(|(k, t)| format!("{} -> {}", k.show(), t.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        if rate == -1.0 || rate == -2.0 {
+            return Err(ModelError::new(
+                field(2),
+                format!(
+                    "RATE {rate} asks for a modelled {} of {}; the model has no rate or duration \
+                     parameter: give the infusion rate (mg/h) in RATE",
+                    if rate == -1.0 { "rate" } else { "duration" },
+                    target.drug
+                ),
+            ));
+        }
+        if !(rate.is_finite() && rate >= 0.0) {
+            return Err(ModelError::new(
+                field(2),
+                format!("must be 0 (bolus), a rate > 0 (mg/h), -1 or -2, got {rate}"),
+            ));
+        }
+        if rate > 0.0 && target.depot {
+            return Err(ModelError::new(
+                field(2),
+                format!(
+                    "a zero-order input into {} (RATE {rate}) is not modelled: infusions go \
+                     into a central compartment",
+                    target.name()
+                ),
+            ));
+        }
+        if !(amt_v.is_finite() && amt_v > 0.0 && amt_v <= MAX_AMOUNT) {
+            let why = if amt_v == 0.0 && ss > 0.0 && rate > 0.0 {
+                " (a steady-state constant infusion, AMT 0 with RATE, is not supported)"
+            } else {
+                ""
+            };
+            return Err(ModelError::new(
+                field(0),
+                format!("a dose needs an amount in (0, {MAX_AMOUNT}] mg, got {amt_v}{why}"),
+            ));
+        }
+        if !(addl.is_finite() && addl >= 0.0 && addl.fract() == 0.0 && addl <= 1e6) {
+            return Err(ModelError::new(
+                field(4),
+                format!("must be a whole number of additional doses in 0..=1000000, got {addl}"),
+            ));
+        }
+        if !(ii.is_finite() && ii >= 0.0) {
+            return Err(ModelError::new(
+                field(3),
+                format!("must be an interval >= 0 h, got {ii}"),
+            ));
+        }
+        if addl > 0.0 && ii <= 0.0 {
+            return Err(ModelError::new(
+                field(3),
+                format!("ADDL {addl} additional doses need an interval II > 0, got {ii}"),
+            ));
+        }
+        let ss_u = match ss {
+            0.0 => 0,
+            1.0 => 1,
+            2.0 => 2,
+            _ => {
+                return Err(ModelError::new(
+                    field(5),
+                    format!("must be 0, 1 (reset to steady state) or 2 (superposition), got {ss}"),
+                ))
+            }
+        };
+        if ss_u > 0 {
+            check_steady_state(&format!("row {row}"), Some(ss_u), Some(ii)).map_err(|e| {
+                ModelError::new(
+                    field(3),
+                    format!("SS {ss_u} needs its dosing interval: {}", e.message),
+                )
+            })?;
+        }
+        Ok(RecordDose {
+            target,
+            amt: amt_v,
+            rate,
+            ii,
+            addl: addl as u32,
+            ss: ss_u,
+        })
+    }
+}
+
+/// A subject's covariates from its first record (row `row`, index `i`).
+fn patient_of(covs: &[(&str, &str, &Column)], i: usize, row: usize) -> Result<Patient> {
+    let mut p = Patient::default();
+    for (name, f, col) in covs {
+        let field = format!("row {row}.{name}");
+        let Some(v) = col.number(i, &|| field.clone())? else {
+            continue; // missing: the default
+        };
+        match *f {
+            "weight" => p.weight = v,
+            "height" => p.height = v,
+            "age" => p.age = v,
+            "crcl" => p.crcl = v,
+            "platelets" => p.platelets = Some(v),
+            _ => {
+                p.sex = match v {
+                    0.0 => Sex::Male,
+                    1.0 => Sex::Female,
+                    _ => {
+                        return Err(ModelError::new(
+                            field,
+                            format!("must be 1 (female) or 0 (male), got {v}"),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    p.validate().map_err(|e| {
+        let col = covs
+            .iter()
+            .find(|(_, f, _)| e.field == format!("patient.{f}"))
+            .map_or("", |(n, _, _)| n);
+        ModelError::new(format!("row {row}.{col}"), e.message)
+    })?;
+    Ok(p)
+}
+
+/// Refuses a covariate that changes within a subject (time-varying covariates are not read
+/// from datasets).
+fn check_constant_covariates(
+    covs: &[(&str, &str, &Column)],
+    i: usize,
+    row: usize,
+    subjects: &[Subject],
+) -> Result<()> {
+    let Some(s) = subjects.last() else {
+        return Ok(());
+    };
+    let first = s.records.first().map_or(row, |r| r.row) - 1;
+    for (name, _, col) in covs {
+        let field = format!("row {row}.{name}");
+        let v = col.number(i, &|| field.clone())?;
+        let v0 = col.number(first, &|| format!("row {}.{name}", first + 1))?;
+        if v.is_some() && v != v0 {
+            return Err(ModelError::new(
+                field,
+                format!(
+                    "changes within subject {} ({:?} at row {}, {:?} here): covariates are \
+                     constant per subject in datasets",
+                    s.id,
+                    v0,
+                    first + 1,
+                    v
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
