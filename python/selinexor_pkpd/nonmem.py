@@ -20,7 +20,7 @@ from ._errors import error
 from ._library import resolve_library
 from ._typing import LibrarySource, LinearPk, Params, PlateletModel
 from .patient import Patient
-from .simulate import _columns_frame, params_json
+from .simulate import params_json
 
 #: The dataset columns of :func:`to_nonmem`, in order (covariates and model outputs follow).
 NONMEM_COLUMNS = ("ID", "TIME", "EVID", "CMT", "AMT", "RATE", "II", "ADDL", "SS", "MDV", "DV")
@@ -71,12 +71,12 @@ class NonmemData:
     @property
     def drugs(self) -> list[str]:
         """The drugs of the CMT map, in order (the model's drugs)."""
-        return list(self._native.drugs)
+        return list(self._native.drugs())
 
     @property
     def ids(self) -> list[float]:
         """The subjects' IDs, in dataset order."""
-        return list(self._native.ids)
+        return list(self._native.ids())
 
     def simulate(
         self,
@@ -92,9 +92,14 @@ class NonmemData:
 
         Parameters
         ----------
-        params, platelet_model, rtol, atol, linear_pk, library
-            As in :func:`selinexor_pkpd.simulate`; each subject's covariates come from the
-            dataset's covariate columns.
+        params : dict, optional
+            Overrides of typical values, as in :func:`selinexor_pkpd.simulate`; each subject's
+            covariates come from the dataset's covariate columns and act on top.
+        platelet_model : {"tpo", "friberg", "friberg_linear", "friberg_emax", "none"}
+        rtol, atol : float
+            Solver tolerances.
+        linear_pk : {"exact", "ode"}
+        library : Library, path or dict, optional
 
         Returns
         -------
@@ -109,7 +114,7 @@ class NonmemData:
                                      float(rtol), float(atol), linear_pk)
         rhs = cols.pop("_rhs_evals")
         keep = [c for c in self.data.columns if not _is_output(str(c))]
-        df = pd.concat([self.data[keep].reset_index(drop=True), _columns_frame(cols)], axis=1)
+        df = pd.concat([self.data[keep].reset_index(drop=True), pd.DataFrame(cols)], axis=1)
         df.attrs["cmt_map"] = dict(self.cmt_map)
         df.attrs["rhs_evals"] = rhs
         return df

@@ -88,19 +88,18 @@ impl PyDataset {
     }
 
     /// The drugs of the dataset's CMT map, in order.
-    #[getter]
     fn drugs(&self) -> Vec<String> {
         self.inner.drugs.clone()
     }
 
     /// The subjects' IDs, in order.
-    #[getter]
     fn ids(&self) -> Vec<f64> {
         self.inner.subjects.iter().map(|s| s.id).collect()
     }
 
     /// Simulates every subject; returns one value per record (dataset order) of each output.
     #[pyo3(signature = (lib, params, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact"))]
+    #[allow(clippy::too_many_arguments)]
     fn simulate<'py>(
         &self,
         py: Python<'py>,
@@ -122,8 +121,7 @@ impl PyDataset {
         let lib = &lib.inner;
         let ds = &self.inner;
         let mut signals = SignalCheck::new();
-        let runs =
-            py.detach(|| simulate_dataset(lib, ds, &over, model, &opts, &mut signals));
+        let runs = py.detach(|| simulate_dataset(lib, ds, &over, model, &opts, &mut signals));
         let runs = signals.result(runs)?;
         let out = PyDict::new(py);
         let rows: Vec<(&Model, &[f64])> = runs
@@ -158,9 +156,8 @@ pub fn nonmem_doses<'py>(
         .map_err(to_py)?;
     let rows = dose_rows(&events, &r.drugs()).map_err(to_py)?;
     let out = PyDict::new(py);
-    let col = |f: &dyn Fn(&crate::sim::dataset::DoseRow) -> f64| {
-        rows.iter().map(f).collect::<Vec<f64>>()
-    };
+    let col =
+        |f: &dyn Fn(&crate::sim::dataset::DoseRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
     out.set_item("TIME", col(&|d| d.time).into_pyarray(py))?;
     out.set_item("CMT", col(&|d| f64::from(d.cmt)).into_pyarray(py))?;
     out.set_item("AMT", col(&|d| d.amt).into_pyarray(py))?;

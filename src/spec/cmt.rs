@@ -30,7 +30,9 @@ impl CmtTarget {
         if drug.is_empty() {
             return Err(ModelError::new(
                 "cmt_map",
-                format!("{text:?} names no drug: write \"drug\", \"drug.depot\" or \"drug.central\""),
+                format!(
+                    "{text:?} names no drug: write \"drug\", \"drug.depot\" or \"drug.central\""
+                ),
             ));
         }
         has_depot(drug)?; // the drug exists

@@ -48,9 +48,7 @@ impl Column {
     /// Row `i`'s CMT key (number or name), `None` when missing.
     fn cmt_key(&self, i: usize) -> Option<CmtKey> {
         match self {
-            Column::Num(v) => Some(v[i])
-                .filter(|x| x.is_finite())
-                .map(CmtKey::Number),
+            Column::Num(v) => Some(v[i]).filter(|x| x.is_finite()).map(CmtKey::Number),
             Column::Text(v) => {
                 let s = v[i].trim();
                 (!s.is_empty() && s != ".").then(|| CmtKey::from_text(s))
@@ -181,8 +179,8 @@ impl RawDataset {
         Ok(n)
     }
 
-    /// Checks every record and groups them into subjects. `has_depot(drug)` says whether a
-    /// drug has an absorption compartment (and fails on an unknown drug).
+    /// Checks every record and groups them into subjects; `map` says where each dose's CMT
+    /// goes.
     pub fn parse(&self, map: &CmtMap) -> Result<Dataset> {
         let n = self.rows()?;
         let required = |name: &str| {
@@ -228,10 +226,9 @@ impl RawDataset {
             let id_v = num(Some(id))?
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| ModelError::new(field(Some(id), "ID"), "is missing"))?;
-            let t = num(Some(time))?.ok_or_else(|| {
-                ModelError::new(field(Some(time), "TIME"), "is missing")
-            })?;
-            if !(t.is_finite() && t >= 0.0 && t <= MAX_DAYS * 24.0) {
+            let t = num(Some(time))?
+                .ok_or_else(|| ModelError::new(field(Some(time), "TIME"), "is missing"))?;
+            if !(0.0..=MAX_DAYS * 24.0).contains(&t) {
                 return Err(ModelError::new(
                     field(Some(time), "TIME"),
                     format!("must be a time in [0, {}] h, got {t}", MAX_DAYS * 24.0),
@@ -311,9 +308,9 @@ impl RawDataset {
             } else {
                 check_constant_covariates(&covs, i, row, &subjects)?;
             }
-            let s = subjects.last_mut().ok_or_else(|| {
-                ModelError::new("data", "internal: no subject for a record")
-            })?;
+            let s = subjects
+                .last_mut()
+                .ok_or_else(|| ModelError::new("data", "internal: no subject for a record"))?;
             if let Some(prev) = s.records.last() {
                 if t < prev.time {
                     return Err(ModelError::new(

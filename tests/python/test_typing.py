@@ -176,7 +176,7 @@ def _stub_defs():
 def test_stub_and_module_define_the_same_names():
     stub = {name for name, _ in _stub_defs() if not name.endswith("__init__")}
     native = {n for n in dir(core) if not n.startswith("_")}
-    for cls in ("Library", "Trial", "Escalation"):
+    for cls in ("Library", "Trial", "Escalation", "Dataset"):
         native |= {f"{cls}.{m}" for m in dir(getattr(core, cls)) if not m.startswith("_")}
     assert stub == native
 

@@ -1,0 +1,286 @@
+"""NONMEM-style datasets: records simulated as dosed against closed forms written here (1e-9
+relative), the golden cases of the peers' bug history, round trips to the bit, and malformed
+records named by row and column.
+
+The model for the closed forms: lenalidomide (1 compartment, first-order absorption, no
+covariate effect) with its parameters set below, so that every reference is a sum of
+exponentials: an oral dose `F A ka / (V (ka - k)) (exp(-k s) - exp(-ka s))` with
+`s = t - t_dose - lag`, an IV bolus `A / V exp(-k s)`, an infusion `R / CL (1 - exp(-k min(s,
+D))) exp(-k max(s - D, 0))`; a steady-state dose adds the earlier doses `t_dose - j II`, `j = 1
+.. 400` (the limit of repeated dosing, summed term by term).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import selinexor_pkpd as sp
+from conftest import capture
+
+CL, V, KA, F = 7.25, 50.6, 3.0, 0.8
+K = CL / V
+DRUG = "lenalidomide"
+CMT = {1: "lenalidomide.depot", 2: "lenalidomide.central"}
+REL = 1e-9
+SS_TERMS = 400
+
+
+def params(lag: float) -> dict:
+    return {DRUG: {"CL": CL, "Vc": V, "ka": KA, "F": F, "tlag": lag}}
+
+
+def single(kind: str, amt: float, s: float, lag: float, dur: float = 0.0) -> float:
+    """Concentration `s` h after the dose time of one dose."""
+    if kind == "oral":
+        u = s - lag
+        if u <= 0:
+            return 0.0
+        return F * amt * KA / (V * (KA - K)) * (math.exp(-K * u) - math.exp(-KA * u))
+    if s <= 0:
+        return 0.0
+    if kind == "bolus":
+        return amt / V * math.exp(-K * s)
+    rate = amt / dur
+    return rate / CL * (1.0 - math.exp(-K * min(s, dur))) * math.exp(-K * max(s - dur, 0.0))
+
+
+def reference(records: list[dict], t: float, lag: float) -> float:
+    """The concentration at `t` of a one-subject dataset, by superposition of its doses."""
+    doses = []
+    resets = []
+    for r in records:
+        evid = r.get("EVID", 0)
+        if evid in (3, 4):
+            resets.append(r["TIME"])
+        if evid not in (1, 4):
+            continue
+        kind = "oral" if r["CMT"] == 1 else ("infusion" if r.get("RATE", 0) > 0 else "bolus")
+        dur = r["AMT"] / r["RATE"] if kind == "infusion" else 0.0
+        doses.append((r["TIME"], kind, r["AMT"], dur, r.get("SS", 0), r.get("II", 0.0)))
+        for j in range(1, int(r.get("ADDL", 0)) + 1):
+            doses.append((r["TIME"] + j * r["II"], kind, r["AMT"], dur, 0, 0.0))
+    # A reset (EVID 3/4, or SS=1 for the drug) at or before t forgets the doses given before it.
+    cut = max([x for x in resets if x <= t] + [d[0] for d in doses if d[4] == 1 and d[0] <= t] + [-math.inf])
+    total = 0.0
+    for (td, kind, amt, dur, ss, ii) in doses:
+        if td < cut:
+            continue
+        total += single(kind, amt, t - td, lag, dur)
+        if ss and t >= td:  # the history a steady-state dose stands for starts to count at its time
+            total += sum(single(kind, amt, t - (td - j * ii), lag, dur) for j in range(1, SS_TERMS + 1))
+    return total
+
+
+def frame(records: list[dict], obs_times) -> pd.DataFrame:
+    rows = [dict(ID=1, EVID=0, AMT=0.0, CMT=2, RATE=0.0, II=0.0, ADDL=0, SS=0, MDV=0, DV=0.0, TIME=float(t))
+            for t in obs_times]
+    for r in records:
+        rows.append({**dict(ID=1, AMT=0.0, CMT=2, RATE=0.0, II=0.0, ADDL=0, SS=0, MDV=1, DV=0.0), **r})
+    df = pd.DataFrame(rows)
+    # Observations after events at one time (record order does not change the engine's order).
+    df["_o"] = df["EVID"].map({0: 1, 2: 1}).fillna(0)
+    df = df.sort_values(["TIME", "_o"], kind="mergesort").drop(columns="_o").reset_index(drop=True)
+    return df[["ID", "TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL", "SS", "MDV", "DV"]]
+
+
+def check(records: list[dict], obs_times, lag: float) -> pd.DataFrame:
+    df = frame(records, obs_times)
+    out = sp.read_nonmem(df, CMT).simulate(params=params(lag), platelet_model="none")
+    assert len(out) == len(df)
+    got = out[f"C_{DRUG}"].to_numpy()
+    want = np.array([reference(records, t, lag) for t in df["TIME"]])
+    scale = np.max(np.abs(want))
+    assert scale > 0
+    err = np.max(np.abs(got - want)) / scale
+    assert err < REL, (err, df.assign(got=got, want=want).to_string())
+    return out
+
+
+GRID = np.arange(0.0, 144.0, 0.75)
+
+# --- the dataset of the issue: EVID 0/1/2/3/4, ADDL/II, SS=1/2, lag, infusion RATE -------------
+
+ALL_EVENTS = [
+    dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0, SS=1, II=24.0, ADDL=2),  # oral SS with lag, 2 more
+    dict(TIME=30.0, EVID=2),
+    dict(TIME=72.0, EVID=4, CMT=2, AMT=50.0, RATE=25.0),  # reset, then a 2 h infusion
+    dict(TIME=80.0, EVID=1, CMT=2, AMT=20.0),  # IV bolus
+    dict(TIME=90.0, EVID=3),  # reset
+    dict(TIME=96.0, EVID=1, CMT=2, AMT=20.0),
+    dict(TIME=100.0, EVID=1, CMT=1, AMT=5.0, SS=2, II=12.0, ADDL=1),  # SS superposed, lagged
+    dict(TIME=120.0, EVID=1, CMT=2, AMT=30.0, RATE=10.0, SS=1, II=12.0),  # SS infusion 3 h
+]
+
+
+def test_a_dataset_with_every_kind_of_record_matches_the_closed_form():
+    out = check(ALL_EVENTS, GRID, lag=1.5)
+    assert (out["EVID"] == 2).sum() == 1
+
+
+# --- golden cases from peers' bug history ----------------------------------------------------------
+
+def test_lag_applies_to_every_additional_dose():
+    """mrgsolve #991, #1129: ADDL doses with a lag time each get the lag."""
+    check([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0, II=12.0, ADDL=5)], GRID[GRID < 96], lag=2.5)
+
+
+def test_lag_on_repeated_doses_longer_than_the_interval():
+    """rxode2 #1088: lagged repeated doses, here with a lag (5 h) longer than the interval (4 h),
+    written as separate records and as ADDL."""
+    recs = [dict(TIME=4.0 * i, EVID=1, CMT=1, AMT=10.0) for i in range(6)]
+    a = check(recs, GRID[GRID < 48], lag=5.0)
+    b = check([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0, II=4.0, ADDL=5)], GRID[GRID < 48], lag=5.0)
+    # (the dose records add output times, so the runs are equal to rounding, not to the bit)
+    assert np.allclose(a.loc[a.EVID == 0, f"C_{DRUG}"].to_numpy(), b.loc[b.EVID == 0, f"C_{DRUG}"].to_numpy(),
+                       rtol=1e-12, atol=1e-15)
+
+
+def test_steady_state_is_not_a_single_dose():
+    """ferx-core #75: an SS=1 record silently simulated as one dose. At the dose time the
+    concentration is the trough of repeated dosing, not zero."""
+    out = check([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0, SS=1, II=24.0)], GRID[GRID <= 24], lag=0.0)
+    trough = out.loc[out.TIME == 0, f"C_{DRUG}"].iloc[0]
+    assert trough > 1e-3 * out[f"C_{DRUG}"].max()
+
+
+@pytest.mark.parametrize("lag", [1.5, 30.0])
+def test_steady_state_with_lag(lag):
+    """ferx-core #15: SS with a lag time (shorter, and longer than the interval)."""
+    check([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0, SS=1, II=24.0)], GRID[GRID <= 48], lag=lag)
+
+
+def test_steady_state_of_an_infusion_longer_than_the_interval():
+    check([dict(TIME=0.0, EVID=1, CMT=2, AMT=30.0, RATE=2.0, SS=1, II=12.0)], GRID[GRID <= 48], lag=0.0)
+
+
+# --- round trips -----------------------------------------------------------------------------------
+
+def test_round_trip_dataset_out_and_in_is_the_same_simulation_to_the_bit(tmp_path):
+    df = frame(ALL_EVENTS, GRID)
+    df["WT"] = 82.0
+    first = sp.read_nonmem(df, CMT).simulate(params=params(1.5))
+    out = sp.to_nonmem(first)
+    assert list(out.columns[:11]) == list(sp.nonmem.NONMEM_COLUMNS)
+    path = tmp_path / "data.csv"
+    out.to_csv(path, index=False)
+    again = sp.read_nonmem(path, CMT).simulate(params=params(1.5))
+    for c in ["C_lenalidomide", "AUC_lenalidomide", "PLT", "TPO"]:
+        assert np.array_equal(first[c].to_numpy(), again[c].to_numpy()), c
+    # and in memory, with the map the result carries
+    third = sp.read_nonmem(again).simulate(params=params(1.5))
+    assert np.array_equal(first["PLT"].to_numpy(), third["PLT"].to_numpy())
+
+
+def test_simulate_to_nonmem_and_back_reproduces_sp_simulate_to_the_bit():
+    r = sp.regimen("xd_80_biw")
+    sim = sp.simulate(r, days=14, dt_h=6.0, patient={"weight": 60.0, "height": 160.0})
+    nm = sp.to_nonmem(sim)
+    assert nm.attrs["cmt_map"] == {1: "selinexor.depot", 2: "selinexor.central",
+                                   3: "dexamethasone.depot", 4: "dexamethasone.central"}
+    assert set(nm.loc[nm.EVID == 1, "CMT"]) == {1, 3}
+    assert (nm.loc[nm.EVID == 0, "CMT"] == 5).all()  # PLT: 2n + 1
+    assert (nm["WT"] == 60.0).all()
+    back = sp.read_nonmem(nm).simulate()
+    obs = back[back.EVID == 0]
+    for c in ["C_selinexor", "C_dexamethasone", "X", "PLT", "TPO"]:
+        assert np.array_equal(obs[c].to_numpy(), sim[c].to_numpy()), c
+    assert np.array_equal(obs["DV"].to_numpy(), sim["PLT"].to_numpy())
+
+
+def test_cmt_numbering():
+    assert sp.cmt_map(["selinexor"]) == {1: "selinexor.depot", 2: "selinexor.central"}
+
+
+def test_covariates_act_on_the_parameters_they_scale():
+    """Weight scales selinexor's CL/V: a dataset's WT column gives the same run as the patient."""
+    rows = frame([dict(TIME=0.0, EVID=1, CMT=1, AMT=80.0)], np.arange(0.0, 48.0, 2.0))
+    rows["WT"] = 95.0
+    rows["HT"] = 180.0
+    out = sp.read_nonmem(rows, {1: "selinexor"}).simulate(platelet_model="none")
+    sim = sp.simulate(sp.Regimen.single_dose("selinexor", 80.0), days=2, times=np.arange(0.0, 48.0, 2.0),
+                      patient={"weight": 95.0, "height": 180.0}, platelet_model="none")
+    assert np.array_equal(out.loc[out.EVID == 0, "C_selinexor"].to_numpy(), sim["C_selinexor"].to_numpy())
+    light = sp.simulate(sp.Regimen.single_dose("selinexor", 80.0), days=2, times=np.arange(0.0, 48.0, 2.0),
+                        platelet_model="none")
+    assert not np.allclose(light["C_selinexor"], sim["C_selinexor"])
+
+
+def test_subjects_are_simulated_separately_in_order():
+    a = frame([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0)], [0.0, 2.0, 4.0])
+    b = a.copy()
+    b["ID"] = 2
+    b.loc[b.EVID == 1, "AMT"] = 20.0
+    out = sp.read_nonmem(pd.concat([a, b]), CMT).simulate(params=params(0.0), platelet_model="none")
+    c = out[f"C_{DRUG}"].to_numpy()
+    assert np.allclose(c[4:], 2 * c[:4], rtol=1e-12, atol=0)
+
+
+# --- malformed records -----------------------------------------------------------------------------
+
+def bad(mutate, field: str, cmt_map=CMT, text: str | None = None):
+    df = frame([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0, II=12.0, ADDL=1)], [1.0, 2.0, 3.0]).astype(object)
+    mutate(df)
+    exc = capture(sp.read_nonmem, df, cmt_map)
+    assert isinstance(exc, sp.ModelError), exc
+    assert exc.field == field, (exc.field, str(exc))
+    if text:
+        assert text in str(exc), str(exc)
+
+
+def set_cell(row: int, col: str, value):
+    def f(df):
+        df.loc[row - 1, col] = value
+    return f
+
+
+@pytest.mark.parametrize("row, col, value, text", [
+    (1, "AMT", "abc", '"abc"'),
+    (1, "AMT", -5.0, "-5"),
+    (1, "EVID", 7, "got 7"),
+    (1, "CMT", 9, "not in the CMT map"),
+    (1, "RATE", -2, "modelled duration"),
+    (1, "RATE", -1, "modelled rate"),
+    (1, "RATE", 5.0, "zero-order input into lenalidomide.depot"),
+    (1, "ADDL", 1.5, "whole number"),
+    (1, "II", 0.0, "II > 0"),
+    (1, "SS", 3, "got 3"),
+    (2, "TIME", -1.0, "got -1"),
+    (3, "TIME", 0.5, "sort each subject"),
+    (2, "ID", ".", "missing"),
+])
+def test_malformed_records_name_row_and_column(row, col, value, text):
+    bad(set_cell(row, col, value), f"row {row}.{col}", text=text)
+
+
+def test_ss_without_interval_names_ii():
+    def f(df):
+        df.loc[0, "SS"] = 1
+        df.loc[0, "II"] = 0.0
+        df.loc[0, "ADDL"] = 0
+    bad(f, "row 1.II", text="SS 1")
+
+
+def test_non_contiguous_subject_is_refused():
+    def f(df):
+        df.loc[1, "ID"] = 2
+    bad(f, "row 3.ID", text="contiguous")
+
+
+def test_missing_columns_and_bad_maps():
+    df = frame([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0)], [1.0])
+    assert capture(sp.read_nonmem, df.drop(columns="TIME"), CMT).field == "data"
+    assert capture(sp.read_nonmem, df, {1: "aspirin"}).field.startswith("cmt_map[1]")
+    assert capture(sp.read_nonmem, df).field == "cmt_map"
+    assert capture(sp.read_nonmem, "/nonexistent/file.csv", CMT).field == "data"
+
+
+def test_text_columns_read_dots_as_missing():
+    text = "ID,TIME,EVID,AMT,CMT,RATE,II,ADDL,SS,MDV,DV\n1,0,1,10,1,.,.,.,.,1,.\n1,2,0,.,.,.,.,.,.,0,0.12\n"
+    d = sp.read_nonmem(pd.read_csv(io.StringIO(text), dtype=str), CMT)
+    out = d.simulate(params=params(0.0), platelet_model="none")
+    assert out[f"C_{DRUG}"].iloc[1] == pytest.approx(single("oral", 10.0, 2.0, 0.0), rel=1e-9)
