@@ -11,7 +11,7 @@ from typing import Any, Optional
 import numpy as np
 import numpy.typing as npt
 
-from ._typing import DoseRulesName, LinearPk, PlateletModel, TrialPlateletModel
+from ._typing import CovariateFill, DoseRulesName, LinearPk, PlateletModel, TrialPlateletModel
 
 class ModelError(ValueError):
     """Invalid model input (a ``ValueError``).
@@ -511,6 +511,8 @@ class Dataset:
         (CMT value as text, ``"drug"`` | ``"drug.depot"`` | ``"drug.central"``) pairs.
     drugs : list of str, optional
         The drugs of the default numbering (:func:`cmt_map`) when no map is given.
+    covariates : {"locf", "nocb"}
+        How covariates that change within a subject hold between records.
 
     Raises
     ------
@@ -525,6 +527,7 @@ class Dataset:
         columns: list[Any],
         cmt_map: Optional[list[tuple[str, str]]] = None,
         drugs: Optional[list[str]] = None,
+        covariates: CovariateFill = "locf",
     ) -> None: ...
     def drugs(self) -> list[str]:
         """The drugs of the CMT map, in order (the model's drugs)."""

@@ -18,7 +18,7 @@ import pandas as pd
 from . import _core
 from ._errors import error
 from ._library import resolve_library
-from ._typing import LibrarySource, LinearPk, Params, PlateletModel
+from ._typing import CovariateFill, LibrarySource, LinearPk, Params, PlateletModel
 from .patient import Patient
 from .simulate import params_json
 
@@ -140,6 +140,7 @@ def read_nonmem(
     cmt_map: Optional[Mapping[Any, str]] = None,
     *,
     drugs: Optional[Sequence[str]] = None,
+    covariates: CovariateFill = "locf",
     library: LibrarySource | None = None,
 ) -> NonmemData:
     """Read a NONMEM-style dataset (a file or a DataFrame) for simulation.
@@ -152,8 +153,9 @@ def read_nonmem(
         dose; without it a row with ``AMT`` is a dose), ``AMT`` (mg), ``CMT``, ``RATE`` (mg/h;
         -1/-2 are refused: no modelled rate or duration), ``II`` (h), ``ADDL``, ``SS`` (1 or
         2), ``MDV``, ``DV``, and the covariates ``WT``, ``HT``, ``AGE``, ``FEMALE`` (1/0),
-        ``CRCL``, ``PLT0`` (constant per subject). Other columns are kept. Names are
-        case-insensitive; ``.`` or an empty cell is missing (0 for AMT, RATE, II, ADDL, SS).
+        ``CRCL``, ``PLT0`` (baseline platelets, constant per subject). Other columns are kept.
+        Names are case-insensitive; ``.`` or an empty cell is missing (0 for AMT, RATE, II,
+        ADDL, SS; for a covariate, the value of the record before, or after before the first).
     cmt_map : dict, optional
         CMT value (number or name) of each dose -> ``"drug"`` (its depot if it has one, else its
         central compartment), ``"drug.depot"`` or ``"drug.central"``. Defaults to the frame's
@@ -161,6 +163,12 @@ def read_nonmem(
         default numbering of ``drugs`` (:func:`cmt_map`).
     drugs : sequence of str, optional
         The drugs of the default numbering, when no map is given.
+    covariates : {"locf", "nocb"}
+        How a covariate that changes within a subject holds between records: ``"locf"`` (last
+        observation carried forward: a record's value from its time on) or ``"nocb"`` (next
+        observation carried backward: from just after the previous record's time). The new
+        value acts on the parameters it scales (e.g. weight on selinexor's CL and Vc) from
+        then on; the amounts carry over.
     library : Library, path or dict, optional
 
     Returns
@@ -189,7 +197,8 @@ def read_nonmem(
         pairs = [(_key_text(k), str(v)) for k, v in cmt_map.items()]
     names = [str(c) for c in frame.columns]
     columns = [_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
-    native = _core.Dataset(lib._native, names, columns, pairs, None if drugs is None else [str(d) for d in drugs])
+    native = _core.Dataset(lib._native, names, columns, pairs, None if drugs is None else [str(d) for d in drugs],
+                           covariates)
     used = dict(cmt_map) if cmt_map is not None else cmt_map_of(list(drugs or []))
     return NonmemData(frame.reset_index(drop=True), native, used)
 

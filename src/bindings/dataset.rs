@@ -9,7 +9,7 @@ use crate::engine::solver::SolverOptions;
 use crate::params::Overrides;
 use crate::sim::dataset::{dose_rows, simulate_dataset};
 use crate::spec::cmt::{default_cmt_map, platelet_cmt, CmtMap};
-use crate::spec::dataset::{Column, Dataset, RawDataset, COVARIATES};
+use crate::spec::dataset::{Column, CovariateFill, Dataset, RawDataset, COVARIATES};
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::regimen::Regimen;
@@ -53,14 +53,16 @@ impl PyDataset {
     /// Reads columns (`names[i]` -> `columns[i]`) with a CMT map of (value, target) pairs, or
     /// the default numbering of `drugs`.
     #[new]
-    #[pyo3(signature = (lib, names, columns, cmt_map=None, drugs=None))]
+    #[pyo3(signature = (lib, names, columns, cmt_map=None, drugs=None, covariates="locf"))]
     fn new(
         lib: &PyLibrary,
         names: Vec<String>,
         columns: Vec<Bound<'_, PyAny>>,
         cmt_map: Option<Vec<(String, String)>>,
         drugs: Option<Vec<String>>,
+        covariates: &str,
     ) -> PyResult<Self> {
+        let fill = CovariateFill::parse(covariates).map_err(to_py)?;
         let cols = columns.iter().map(column).collect::<PyResult<Vec<_>>>()?;
         let raw = RawDataset {
             columns: names.into_iter().zip(cols).collect(),
@@ -83,7 +85,7 @@ impl PyDataset {
             }
         };
         Ok(Self {
-            inner: raw.parse(&map).map_err(to_py)?,
+            inner: raw.parse(&map, fill).map_err(to_py)?,
         })
     }
 
@@ -126,10 +128,15 @@ impl PyDataset {
         let out = PyDict::new(py);
         let rows: Vec<(&Model, &[f64])> = runs
             .iter()
-            .flat_map(|r| r.states.iter().map(move |y| (&r.model, &y[..])))
+            .flat_map(|r| {
+                r.states
+                    .iter()
+                    .zip(&r.record_model)
+                    .map(move |(y, &m)| (&r.models[m], &y[..]))
+            })
             .collect();
         if let Some(first) = runs.first() {
-            state_columns(py, &out, &first.model, &rows)?;
+            state_columns(py, &out, &first.models[0], &rows)?;
         }
         out.set_item(
             "_rhs_evals",

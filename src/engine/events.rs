@@ -68,6 +68,11 @@ pub enum ActionKind {
         reset: bool,
         rate: f64,
     },
+    /// The parameters change: the solver continues with model `i` of its list (the state
+    /// carries over; amounts, so a new volume changes the concentration). `after`: after the
+    /// other actions at its time (the new values hold from just after it, NOCB), else before
+    /// them (LOCF).
+    Model { index: usize, after: bool },
     /// Every state back to the initial state (no drug, platelets at baseline), infusions
     /// stopped and the pending inputs of earlier doses dropped (NONMEM's EVID 3, and 4 before
     /// its dose).
@@ -94,15 +99,18 @@ pub struct Action {
 }
 
 impl Action {
-    /// At one time: resets, then steady states (the state before a steady-state dose is its
-    /// trough), then outputs and labs (pre-dose values), then the doses' inputs.
+    /// At one time: resets, parameter changes (LOCF), then steady states (the state before a
+    /// steady-state dose is its trough), then outputs and labs (pre-dose values), then the
+    /// doses' inputs, then parameter changes that hold after the time (NOCB).
     pub(super) fn order(&self) -> u8 {
         match self.kind {
             ActionKind::Reset => 0,
-            ActionKind::SteadyState { .. } => 1,
-            ActionKind::Output(_) => 2,
-            ActionKind::Lab(_) => 3,
-            ActionKind::Jump { .. } | ActionKind::Rate { .. } => 4,
+            ActionKind::Model { after: false, .. } => 1,
+            ActionKind::SteadyState { .. } => 2,
+            ActionKind::Output(_) => 3,
+            ActionKind::Lab(_) => 4,
+            ActionKind::Jump { .. } | ActionKind::Rate { .. } => 5,
+            ActionKind::Model { after: true, .. } => 6,
         }
     }
 }

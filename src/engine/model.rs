@@ -255,6 +255,35 @@ impl Model {
         }
     }
 
+    /// Whether `other` has this model's state layout: the same drugs in the same states (each
+    /// solved exactly in both or integrated in both) and the same platelet states.
+    pub fn same_layout(&self, other: &Model) -> bool {
+        let slot = |d: &DrugSlot| {
+            (
+                d.name.clone(),
+                d.depot,
+                d.central,
+                d.periph1,
+                d.periph2,
+                d.auc,
+                d.modes.is_some(),
+            )
+        };
+        let pd = |m: &Model| {
+            m.pd.map(|p| (p.x, p.e, p.prol, p.tr1, p.tr2, p.tr3, p.plt, p.tpo))
+        };
+        self.n == other.n
+            && self.m == other.m
+            && self.platelet_model == other.platelet_model
+            && pd(self) == pd(other)
+            && self.drugs.len() == other.drugs.len()
+            && self
+                .drugs
+                .iter()
+                .zip(&other.drugs)
+                .all(|(a, b)| slot(a) == slot(b))
+    }
+
     /// The drug slot of a name.
     pub fn drug(&self, name: &str) -> Option<(usize, &DrugSlot)> {
         self.drugs.iter().enumerate().find(|(_, d)| d.name == name)

@@ -2,10 +2,10 @@
 //! additional doses, steady states and resets), with outputs at its records; and a regimen's
 //! doses as dataset rows (numeric CMT, [`crate::spec::cmt`]).
 
-use super::simulate::{build_model, run_events_with};
-use crate::engine::events::{NoController, StepObserver};
+use super::simulate::build_model;
+use crate::engine::events::{dose_actions, Action, ActionKind, NoController, StepObserver};
 use crate::engine::model::Model;
-use crate::engine::solver::{SolverOptions, SolverStats};
+use crate::engine::solver::{self, SolverOptions, SolverStats};
 use crate::error::{ModelError, Result};
 use crate::params::Overrides;
 use crate::spec::cmt::default_cmt;
@@ -15,11 +15,14 @@ use crate::spec::library::Library;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::regimen::DoseEvent;
 
-/// One subject's run: its model and the full state at each of its records (in record order;
-/// at a dose record the state before that dose's input).
+/// One subject's run: its models (one per covariate set) and the full state at each of its
+/// records (in record order; at a dose record the state before that dose's input), with the
+/// model in effect there.
 pub struct SubjectRun {
-    pub model: Model,
+    pub models: Vec<Model>,
     pub states: Vec<Vec<f64>>,
+    /// Index into `models` of each record's model.
+    pub record_model: Vec<usize>,
     pub stats: SolverStats,
 }
 
@@ -70,7 +73,8 @@ pub fn subject_events(lib: &Library, s: &Subject) -> Result<(Vec<DoseEvent>, Vec
     Ok((events, resets))
 }
 
-/// Simulates one subject of `ds`, with outputs at its records.
+/// Simulates one subject of `ds`, with outputs at its records. Each dose is given with the
+/// parameters in effect at its time (its F, lag and steady state).
 pub fn simulate_subject(
     lib: &Library,
     ds: &Dataset,
@@ -81,29 +85,58 @@ pub fn simulate_subject(
     obs: &mut dyn StepObserver,
 ) -> Result<SubjectRun> {
     let field = || format!("subject {}", s.id);
-    let model = build_model(lib, &ds.drugs, &s.patient, over, None, platelet_model)
+    let models = s
+        .patients
+        .iter()
+        .map(|p| build_model(lib, &ds.drugs, p, over, None, platelet_model))
+        .collect::<Result<Vec<_>>>()
         .map_err(|e| e.within(&field()))?;
     let (events, resets) = subject_events(lib, s)?;
+    let mut actions: Vec<Action> = Vec::with_capacity(events.len() * 2 + s.records.len());
+    for e in &events {
+        dose_actions(&models[s.patient_at(e.time)], e, &mut actions)
+            .map_err(|err| err.within(&format!("row {}", e.line)))?;
+    }
+    let at = |time: f64, kind: ActionKind| Action {
+        time,
+        kind,
+        drug: usize::MAX,
+        given_at: time,
+    };
+    actions.extend(resets.iter().map(|&t| at(t, ActionKind::Reset)));
+    actions.extend(s.changes.iter().map(|c| {
+        let kind = ActionKind::Model {
+            index: c.index,
+            after: c.after,
+        };
+        at(c.time, kind)
+    }));
     let times: Vec<f64> = s.records.iter().map(|r| r.time).collect();
-    let horizon = times.last().copied().unwrap_or(0.0);
-    let (states, stats, _) = run_events_with(
-        &model,
-        &events,
-        &resets,
-        &times,
-        horizon,
-        &[],
+    actions.extend(
+        times
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| at(t, ActionKind::Output(i))),
+    );
+    let t_end = times.last().copied().unwrap_or(0.0);
+    let mut states = vec![vec![0.0; models[0].n]; times.len()];
+    let (stats, _) = solver::run_models(
+        &models,
+        actions,
+        t_end,
         opts,
         obs,
         &mut NoController,
+        &mut states,
     )
     .map_err(|e| match e.field.as_str() {
         "solver" | "interrupted" => e,
         _ => e.within(&field()),
     })?;
     Ok(SubjectRun {
-        model,
+        models,
         states,
+        record_model: s.record_patient.clone(),
         stats,
     })
 }

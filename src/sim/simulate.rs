@@ -153,35 +153,9 @@ pub fn run_events(
     obs: &mut dyn StepObserver,
     ctl: &mut dyn LabController,
 ) -> Result<(Vec<Vec<f64>>, SolverStats, Vec<f64>)> {
-    run_events_with(model, events, &[], times, horizon_h, labs, opts, obs, ctl)
-}
-
-/// [`run_events`] with resets (every state back to the initial state, NONMEM's EVID 3) at
-/// `resets` (h).
-#[allow(clippy::too_many_arguments)]
-pub fn run_events_with(
-    model: &Model,
-    events: &[DoseEvent],
-    resets: &[f64],
-    times: &[f64],
-    horizon_h: f64,
-    labs: &[f64],
-    opts: &SolverOptions,
-    obs: &mut dyn StepObserver,
-    ctl: &mut dyn LabController,
-) -> Result<(Vec<Vec<f64>>, SolverStats, Vec<f64>)> {
-    let mut actions: Vec<Action> =
-        Vec::with_capacity(events.len() * 2 + times.len() + labs.len() + resets.len());
+    let mut actions: Vec<Action> = Vec::with_capacity(events.len() * 2 + times.len() + labs.len());
     for e in events {
         dose_actions(model, e, &mut actions)?;
-    }
-    for &t in resets {
-        actions.push(Action {
-            time: t,
-            kind: ActionKind::Reset,
-            drug: usize::MAX,
-            given_at: t,
-        });
     }
     for (i, &t) in times.iter().enumerate() {
         actions.push(Action {

@@ -62,9 +62,9 @@ pub const DATA_ITEMS: [&str; 9] = [
     "ID", "TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL", "SS",
 ];
 
-/// Covariate columns and the patient field each sets (constant within a subject: the value of
-/// its first record). `FEMALE` is 1 for female, 0 for male; `PLT0` the baseline platelet count
-/// (10^9/L).
+/// Covariate columns and the patient field each sets. They may change within a subject
+/// ([`CovariateFill`]), except `PLT0`. `FEMALE` is 1 for female, 0 for male; `PLT0` the
+/// baseline platelet count (10^9/L).
 pub const COVARIATES: [(&str, &str); 6] = [
     ("WT", "weight"),
     ("HT", "height"),
@@ -123,12 +123,63 @@ pub struct Record {
     pub dose: Option<RecordDose>,
 }
 
-/// One subject: its records in dataset order and its covariates.
+/// How a covariate that changes within a subject holds between its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CovariateFill {
+    /// Last observation carried forward: a record's value holds from its time until the next
+    /// change.
+    #[default]
+    Locf,
+    /// Next observation carried backward: a record's value holds from just after the previous
+    /// record's time up to its own.
+    Nocb,
+}
+
+impl CovariateFill {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "locf" => Ok(Self::Locf),
+            "nocb" => Ok(Self::Nocb),
+            other => Err(ModelError::new(
+                "covariates",
+                format!("must be \"locf\" or \"nocb\", got {other:?}"),
+            )),
+        }
+    }
+}
+
+/// A change of a subject's covariates: from `time` on, `patients[index]` (`after`: from just
+/// after `time`, the other events at `time` still seeing the previous values).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CovariateChange {
+    pub time: f64,
+    pub index: usize,
+    pub after: bool,
+}
+
+/// One subject: its records in dataset order and its covariates over time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subject {
     pub id: f64,
     pub records: Vec<Record>,
-    pub patient: Patient,
+    /// The distinct covariate sets in time order: `patients[0]` from time 0.
+    pub patients: Vec<Patient>,
+    /// When each later set takes over.
+    pub changes: Vec<CovariateChange>,
+    /// The covariate set of each record.
+    pub record_patient: Vec<usize>,
+}
+
+impl Subject {
+    /// The covariate set in effect at `t` for events that come before the changes marked
+    /// `after` at `t` (doses, outputs).
+    pub fn patient_at(&self, t: f64) -> usize {
+        self.changes
+            .iter()
+            .take_while(|c| c.time < t || (c.time == t && !c.after))
+            .last()
+            .map_or(0, |c| c.index)
+    }
 }
 
 /// A checked dataset: subjects in order, and the drugs of its CMT map.
@@ -181,7 +232,7 @@ impl RawDataset {
 
     /// Checks every record and groups them into subjects; `map` says where each dose's CMT
     /// goes.
-    pub fn parse(&self, map: &CmtMap) -> Result<Dataset> {
+    pub fn parse(&self, map: &CmtMap, fill: CovariateFill) -> Result<Dataset> {
         let n = self.rows()?;
         let required = |name: &str| {
             self.column(name).ok_or_else(|| {
@@ -299,14 +350,13 @@ impl RawDataset {
                         ),
                     ));
                 }
-                let patient = patient_of(&covs, i, row)?;
                 subjects.push(Subject {
                     id: id_v,
                     records: Vec::new(),
-                    patient,
+                    patients: Vec::new(),
+                    changes: Vec::new(),
+                    record_patient: Vec::new(),
                 });
-            } else {
-                check_constant_covariates(&covs, i, row, &subjects)?;
             }
             let s = subjects
                 .last_mut()
@@ -324,6 +374,9 @@ impl RawDataset {
                 }
             }
             s.records.push(record);
+        }
+        for s in &mut subjects {
+            covariates_over_time(s, &covs, fill)?;
         }
         Ok(Dataset {
             subjects,
@@ -462,12 +515,89 @@ impl RawDataset {
     }
 }
 
-/// A subject's covariates from its first record (row `row`, index `i`).
-fn patient_of(covs: &[(&str, &str, &Column)], i: usize, row: usize) -> Result<Patient> {
+/// Each record's covariate values (row index `i`; a missing cell carries the previous record's
+/// value, or the next one's before the first value), as patients; a subject's distinct sets in
+/// time order and when each takes over (`fill`).
+fn covariates_over_time(
+    s: &mut Subject,
+    covs: &[(&str, &str, &Column)],
+    fill: CovariateFill,
+) -> Result<()> {
+    let n = s.records.len();
+    let mut values: Vec<Vec<Option<f64>>> = vec![vec![None; covs.len()]; n];
+    for (c, (name, _, col)) in covs.iter().enumerate() {
+        for (k, r) in s.records.iter().enumerate() {
+            values[k][c] = col.number(r.row - 1, &|| format!("row {}.{name}", r.row))?;
+        }
+        // Carry forward, then back-fill the leading missing cells.
+        for k in 1..n {
+            if values[k][c].is_none() {
+                values[k][c] = values[k - 1][c];
+            }
+        }
+        for k in (0..n.saturating_sub(1)).rev() {
+            if values[k][c].is_none() {
+                values[k][c] = values[k + 1][c];
+            }
+        }
+    }
+    for (k, r) in s.records.iter().enumerate() {
+        let p = patient_of(covs, &values[k], r.row)?;
+        if let Some(prev) = k.checked_sub(1) {
+            let same = values[k] == values[prev];
+            if !same && s.records[prev].time == r.time {
+                return Err(ModelError::new(
+                    format!("row {}.{}", r.row, changed(covs, &values[prev], &values[k])),
+                    format!(
+                        "covariates change between two records at the same time ({} h)",
+                        r.time
+                    ),
+                ));
+            }
+            if !same {
+                let col = changed(covs, &values[prev], &values[k]);
+                if col.eq_ignore_ascii_case("PLT0") {
+                    return Err(ModelError::new(
+                        format!("row {}.{col}", r.row),
+                        "the baseline platelet count is constant per subject",
+                    ));
+                }
+                let (time, after) = match fill {
+                    CovariateFill::Locf => (r.time, false),
+                    CovariateFill::Nocb => (s.records[prev].time, true),
+                };
+                s.patients.push(p);
+                s.changes.push(CovariateChange {
+                    time,
+                    index: s.patients.len() - 1,
+                    after,
+                });
+            }
+        } else {
+            s.patients.push(p);
+        }
+        s.record_patient.push(s.patients.len() - 1);
+    }
+    Ok(())
+}
+
+/// The name of the first covariate column whose value differs between `a` and `b`.
+fn changed<'a>(covs: &[(&'a str, &str, &Column)], a: &[Option<f64>], b: &[Option<f64>]) -> &'a str {
+    covs.iter()
+        .zip(a.iter().zip(b))
+        .find(|(_, (x, y))| x != y)
+        .map_or("", |((name, _, _), _)| name)
+}
+
+/// A patient from covariate values (`None`: the default), checked, errors on row `row`.
+fn patient_of(
+    covs: &[(&str, &str, &Column)],
+    values: &[Option<f64>],
+    row: usize,
+) -> Result<Patient> {
     let mut p = Patient::default();
-    for (name, f, col) in covs {
-        let field = format!("row {row}.{name}");
-        let Some(v) = col.number(i, &|| field.clone())? else {
+    for ((name, f, _), v) in covs.iter().zip(values) {
+        let Some(v) = *v else {
             continue; // missing: the default
         };
         match *f {
@@ -482,7 +612,7 @@ fn patient_of(covs: &[(&str, &str, &Column)], i: usize, row: usize) -> Result<Pa
                     1.0 => Sex::Female,
                     _ => {
                         return Err(ModelError::new(
-                            field,
+                            format!("row {row}.{name}"),
                             format!("must be 1 (female) or 0 (male), got {v}"),
                         ))
                     }
@@ -498,37 +628,4 @@ fn patient_of(covs: &[(&str, &str, &Column)], i: usize, row: usize) -> Result<Pa
         ModelError::new(format!("row {row}.{col}"), e.message)
     })?;
     Ok(p)
-}
-
-/// Refuses a covariate that changes within a subject (time-varying covariates are not read
-/// from datasets).
-fn check_constant_covariates(
-    covs: &[(&str, &str, &Column)],
-    i: usize,
-    row: usize,
-    subjects: &[Subject],
-) -> Result<()> {
-    let Some(s) = subjects.last() else {
-        return Ok(());
-    };
-    let first = s.records.first().map_or(row, |r| r.row) - 1;
-    for (name, _, col) in covs {
-        let field = format!("row {row}.{name}");
-        let v = col.number(i, &|| field.clone())?;
-        let v0 = col.number(first, &|| format!("row {}.{name}", first + 1))?;
-        if v.is_some() && v != v0 {
-            return Err(ModelError::new(
-                field,
-                format!(
-                    "changes within subject {} ({:?} at row {}, {:?} here): covariates are \
-                     constant per subject in datasets",
-                    s.id,
-                    v0,
-                    first + 1,
-                    v
-                ),
-            ));
-        }
-    }
-    Ok(())
 }

@@ -284,3 +284,80 @@ def test_text_columns_read_dots_as_missing():
     d = sp.read_nonmem(pd.read_csv(io.StringIO(text), dtype=str), CMT)
     out = d.simulate(params=params(0.0), platelet_model="none")
     assert out[f"C_{DRUG}"].iloc[1] == pytest.approx(single("oral", 10.0, 2.0, 0.0), rel=1e-9)
+
+
+# --- time-varying covariates -----------------------------------------------------------------------
+
+def selinexor_matrix(wt: float) -> tuple[np.ndarray, float]:
+    """Selinexor's compartment matrix (depot, central, peripheral) at weight `wt` (data/drugs.toml:
+    CL 17.9 (WT/70)^0.75, Vc 85 WT/70, Q 6, Vp 40, ka 1.2, F 1) and its Vc."""
+    cl, vc, q, vp, ka = 17.9 * (wt / 70.0) ** 0.75, 85.0 * wt / 70.0, 6.0, 40.0, 1.2
+    a = np.array([[-ka, 0.0, 0.0], [ka, -(cl + q) / vc, q / vp], [0.0, q / vc, -q / vp]])
+    return a, vc
+
+
+def piecewise_reference(doses, weights, times) -> np.ndarray:
+    """Concentrations by propagating the amounts with expm(A dt) between events, A from the
+    weight in force (`weights`: (from_time, wt, strictly_after) steps), doses into the depot."""
+    from scipy.linalg import expm
+
+    def wt_at(t):
+        """The weight in force at `t` (a step marked `after` holds only after its time)."""
+        w = weights[0][1]
+        for (s, v, after) in weights[1:]:
+            if s < t or (s == t and not after):
+                w = v
+        return w
+
+    z = np.zeros(3)
+    t = 0.0
+    out = {}
+    for b in sorted({*[d[0] for d in doses], *[w[0] for w in weights], *times}):
+        if b > t:  # the weight is constant inside (t, b): take it at the midpoint
+            z = expm(selinexor_matrix(wt_at(0.5 * (t + b)))[0] * (b - t)) @ z
+            t = b
+        if b in times:
+            out[b] = z[1] / selinexor_matrix(wt_at(b))[1]
+        for (td, amt) in doses:
+            if td == b:
+                z[0] += amt
+    return np.array([out[x] for x in times])
+
+
+@pytest.mark.parametrize("fill", ["locf", "nocb"])
+def test_time_varying_weight_acts_on_selinexor_cl_and_v(fill):
+    times = [float(x) for x in np.arange(0.0, 96.0, 3.0)]
+    wt = {0.0: 80.0, 24.0: 80.0, 30.0: 70.0, 51.0: 70.0, 54.0: 60.0}
+    rows = []
+    for t in times:
+        rows.append(dict(ID=1, TIME=t, EVID=0, AMT=0.0, CMT=2, WT=None))
+    for td in (0.0, 24.0, 48.0, 72.0):
+        rows.append(dict(ID=1, TIME=td, EVID=1, AMT=80.0, CMT=1, WT=None))
+    df = pd.DataFrame(rows).sort_values(["TIME", "EVID"], kind="mergesort").reset_index(drop=True)
+    for t, w in wt.items():
+        df.loc[df.TIME == t, "WT"] = w
+    df["WT"] = df["WT"].astype(float)  # missing cells carry the last value
+    out = sp.read_nonmem(df, {1: "selinexor"}, covariates=fill).simulate(platelet_model="none")
+    # Steps: 80 kg, 70 from 30 h (LOCF) or from just after 27 h (NOCB), 60 from 54 or 51.
+    steps = ([(0.0, 80.0, False), (30.0, 70.0, False), (54.0, 60.0, False)] if fill == "locf"
+             else [(0.0, 80.0, False), (27.0, 70.0, True), (51.0, 60.0, True)])
+    obs = out[out.EVID == 0]
+    want = piecewise_reference([(td, 80.0) for td in (0.0, 24.0, 48.0, 72.0)], steps, times)
+    got = obs["C_selinexor"].to_numpy()
+    assert np.max(np.abs(got - want)) / np.max(want) < REL
+    # the weight really changed something: a constant 80 kg differs
+    const = piecewise_reference([(td, 80.0) for td in (0.0, 24.0, 48.0, 72.0)], [(0.0, 80.0, False)], times)
+    assert np.max(np.abs(const - want)) / np.max(want) > 1e-2
+
+
+def test_covariates_that_change_at_one_time_or_plt0_changes_are_refused():
+    df = frame([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0)], [0.0, 2.0])
+    df["WT"] = [70.0, 80.0, 80.0]
+    exc = capture(sp.read_nonmem, df, CMT)
+    assert isinstance(exc, sp.ModelError) and exc.field == "row 2.WT", exc
+    df["WT"] = 70.0
+    df["PLT0"] = [150.0, 150.0, 120.0]
+    exc = capture(sp.read_nonmem, df, CMT)
+    assert isinstance(exc, sp.ModelError) and exc.field == "row 3.PLT0", exc
+    exc = capture(sp.read_nonmem, df, CMT, covariates="mean")
+    assert isinstance(exc, sp.ModelError) and exc.field == "covariates", exc
