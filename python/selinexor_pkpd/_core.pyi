@@ -541,9 +541,15 @@ class Dataset:
         rtol: float = 1e-6,
         atol: float = 1e-9,
         linear_pk: LinearPk = "exact",
+        errors: Optional[list[tuple[str, float, float]]] = None,
+        seed: int = 0,
     ) -> dict[str, Any]:
         """Simulate every subject as dosed; one value per record (dataset order) of each
         output (the columns of :func:`simulate` without ``TIME``); ``_rhs_evals`` (int).
+
+        ``errors``: (output, additive SD, proportional SD) per output with observation error,
+        each adding ``DV_<output>`` (the noisy output at EVID 0 records, NaN elsewhere; subject
+        ``i`` draws from the stream of ``(seed, i)``).
 
         Raises
         ------

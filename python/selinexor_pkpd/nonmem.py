@@ -26,7 +26,7 @@ from .simulate import params_json
 NONMEM_COLUMNS = ("ID", "TIME", "EVID", "CMT", "AMT", "RATE", "II", "ADDL", "SS", "MDV", "DV")
 
 #: Model outputs a simulation adds to a dataset (those of the model in use).
-_OUTPUT_PREFIXES = ("C_", "AUC_")
+_OUTPUT_PREFIXES = ("C_", "AUC_", "DV_")
 _OUTPUTS = ("X", "E", "GRADE", "PLT", "TPO", "PROL")
 
 
@@ -86,6 +86,8 @@ class NonmemData:
         rtol: float = 1e-6,
         atol: float = 1e-9,
         linear_pk: LinearPk = "exact",
+        error: Optional[Mapping[str, Mapping[str, float]]] = None,
+        seed: int = 0,
         library: LibrarySource | None = None,
     ) -> pd.DataFrame:
         """Simulate every subject exactly as dosed, with outputs at each record.
@@ -99,6 +101,15 @@ class NonmemData:
         rtol, atol : float
             Solver tolerances.
         linear_pk : {"exact", "ode"}
+        error : dict, optional
+            Observation error per output: ``{"PLT": {"prop": 0.15, "add": 5.0},
+            "C_selinexor": {"prop": 0.2}}``, ``DV = IPRED (1 + prop eps1) + add eps2`` with
+            independent standard normals (additive, proportional or combined). Each adds a
+            column ``DV_<output>``: the noisy value at observation records (EVID 0), NaN at the
+            others.
+        seed : int
+            Seed of the observation error; subject ``i`` (dataset order) draws from its own
+            stream of ``(seed, i)``.
         library : Library, path or dict, optional
 
         Returns
@@ -111,7 +122,7 @@ class NonmemData:
         """
         lib = resolve_library(library)
         cols = self._native.simulate(lib._native, params_json(params), platelet_model,
-                                     float(rtol), float(atol), linear_pk)
+                                     float(rtol), float(atol), linear_pk, _error_models(error), _seed(seed))
         rhs = cols.pop("_rhs_evals")
         keep = [c for c in self.data.columns if not _is_output(str(c))]
         df = pd.concat([self.data[keep].reset_index(drop=True), pd.DataFrame(cols)], axis=1)
@@ -121,6 +132,29 @@ class NonmemData:
 
     def __repr__(self) -> str:
         return f"NonmemData({len(self.ids)} subjects, {len(self.data)} records, drugs={self.drugs})"
+
+
+def _error_models(models: Optional[Mapping[str, Mapping[str, float]]]) -> Optional[list[tuple[str, float, float]]]:
+    """The error models as (output, add, prop) for the core."""
+    if models is None:
+        return None
+    if not isinstance(models, Mapping):
+        raise error("error", f"must be a dict of output -> {{'add': sd, 'prop': cv}}, got {type(models).__name__}")
+    out = []
+    for name, m in models.items():
+        if not isinstance(m, Mapping) or set(m) - {"add", "prop"}:
+            raise error(f"error.{name}", f"must be a dict with 'add' and/or 'prop', got {m!r:.80}")
+        try:
+            out.append((str(name), float(m.get("add", 0.0)), float(m.get("prop", 0.0))))
+        except (TypeError, ValueError):
+            raise error(f"error.{name}", f"standard deviations must be numbers, got {m!r:.80}") from None
+    return out
+
+
+def _seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**64:
+        raise error("seed", f"must be an integer in [0, 2^64), got {seed!r}")
+    return int(seed)
 
 
 def _read_file(path: Union[str, Path]) -> pd.DataFrame:

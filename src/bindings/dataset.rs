@@ -8,11 +8,13 @@ use crate::engine::model::Model;
 use crate::engine::solver::SolverOptions;
 use crate::params::Overrides;
 use crate::sim::dataset::{dose_rows, simulate_dataset};
+use crate::sim::residual::dataset_observations;
 use crate::spec::cmt::{default_cmt_map, platelet_cmt, CmtMap};
 use crate::spec::dataset::{Column, CovariateFill, Dataset, RawDataset, COVARIATES};
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::regimen::Regimen;
+use crate::spec::residual::ErrorModel;
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -100,7 +102,7 @@ impl PyDataset {
     }
 
     /// Simulates every subject; returns one value per record (dataset order) of each output.
-    #[pyo3(signature = (lib, params, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact"))]
+    #[pyo3(signature = (lib, params, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact", errors=None, seed=0))]
     #[allow(clippy::too_many_arguments)]
     fn simulate<'py>(
         &self,
@@ -111,7 +113,14 @@ impl PyDataset {
         rtol: f64,
         atol: f64,
         linear_pk: &str,
+        errors: Option<Vec<(String, f64, f64)>>,
+        seed: u64,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let errors: Vec<ErrorModel> = errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(output, add, prop)| ErrorModel { output, add, prop })
+            .collect();
         let over: Overrides = parse(params, "params")?;
         let model = PlateletModel::parse(platelet_model).map_err(to_py)?;
         let opts = SolverOptions {
@@ -125,6 +134,7 @@ impl PyDataset {
         let mut signals = SignalCheck::new();
         let runs = py.detach(|| simulate_dataset(lib, ds, &over, model, &opts, &mut signals));
         let runs = signals.result(runs)?;
+        let dvs = dataset_observations(&errors, &ds.subjects, &runs, seed).map_err(to_py)?;
         let out = PyDict::new(py);
         let rows: Vec<(&Model, &[f64])> = runs
             .iter()
@@ -137,6 +147,9 @@ impl PyDataset {
             .collect();
         if let Some(first) = runs.first() {
             state_columns(py, &out, &first.models[0], &rows)?;
+        }
+        for (e, dv) in errors.iter().zip(dvs) {
+            out.set_item(format!("DV_{}", e.output), dv.into_pyarray(py))?;
         }
         out.set_item(
             "_rhs_evals",

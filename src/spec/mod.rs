@@ -13,5 +13,6 @@ pub mod patient;
 pub mod platelet_model;
 pub mod population;
 pub mod regimen;
+pub mod residual;
 pub mod resolve;
 pub mod units;

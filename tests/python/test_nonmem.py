@@ -361,3 +361,67 @@ def test_covariates_that_change_at_one_time_or_plt0_changes_are_refused():
     assert isinstance(exc, sp.ModelError) and exc.field == "row 3.PLT0", exc
     exc = capture(sp.read_nonmem, df, CMT, covariates="mean")
     assert isinstance(exc, sp.ModelError) and exc.field == "covariates", exc
+
+
+# --- observation error -----------------------------------------------------------------------------
+
+def population_frame(n_subjects: int, obs_times) -> pd.DataFrame:
+    one = frame([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0, II=24.0, ADDL=3)], obs_times)
+    parts = []
+    for i in range(n_subjects):
+        p = one.copy()
+        p["ID"] = i + 1
+        parts.append(p)
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_observation_error_has_the_model_cv_and_sd():
+    """Proportional error on the concentration, additive on the platelets: the empirical CV of
+    DV/IPRED and SD of DV - IPRED match the model to Monte-Carlo error (n = 6,000 each; the
+    standard error of an SD estimate is SD / sqrt(2 n), under 1%, tested at 5%)."""
+    df = population_frame(100, np.arange(3.0, 93.0, 1.5))
+    ds = sp.read_nonmem(df, CMT)
+    out = ds.simulate(params=params(0.0), platelet_model="friberg",
+                      error={f"C_{DRUG}": {"prop": 0.2}, "PLT": {"add": 12.0}}, seed=7)
+    obs = out[out.EVID == 0]
+    assert len(obs) == 6000
+    assert out.loc[out.EVID != 0, f"DV_C_{DRUG}"].isna().all()
+    ratio = obs[f"DV_C_{DRUG}"] / obs[f"C_{DRUG}"] - 1.0
+    assert abs(ratio.std() / 0.2 - 1.0) < 0.05 and abs(ratio.mean()) < 0.02
+    resid = obs["DV_PLT"] - obs["PLT"]
+    assert abs(resid.std() / 12.0 - 1.0) < 0.05 and abs(resid.mean()) < 0.5
+    # combined: variance add^2 + prop^2 IPRED^2
+    comb = ds.simulate(params=params(0.0), platelet_model="none",
+                       error={f"C_{DRUG}": {"prop": 0.2, "add": 0.02}}, seed=3)
+    c = comb[comb.EVID == 0]
+    z = (c[f"DV_C_{DRUG}"] - c[f"C_{DRUG}"]) / np.sqrt(0.02**2 + (0.2 * c[f"C_{DRUG}"]) ** 2)
+    assert abs(z.std() - 1.0) < 0.05
+
+
+def test_observation_error_is_seeded_per_subject():
+    df = population_frame(3, [2.0, 4.0, 6.0])
+    err = {f"C_{DRUG}": {"prop": 0.1}}
+    run = lambda d, seed: sp.read_nonmem(d, CMT).simulate(params=params(0.0), platelet_model="none",
+                                                          error=err, seed=seed)[f"DV_C_{DRUG}"].to_numpy()
+    a, b, c = run(df, 1), run(df, 1), run(df, 2)
+    assert np.array_equal(a, b, equal_nan=True)
+    assert not np.allclose(a[~np.isnan(a)], c[~np.isnan(c)])
+    # subject 3's noise does not depend on subject 1's records
+    df2 = df.copy()
+    df2.loc[(df2.ID == 1) & (df2.EVID == 1), "AMT"] = 40.0
+    d = run(df2, 1)
+    n = len(df) // 3
+    assert np.array_equal(a[2 * n:], d[2 * n:], equal_nan=True)
+    assert not np.array_equal(a[:n], d[:n], equal_nan=True)
+
+
+@pytest.mark.parametrize("error, field", [
+    ({"C_aspirin": {"prop": 0.1}}, "error.C_aspirin"),
+    ({"PLT": {"add": -1.0}}, "error.PLT.add"),
+    ({"PLT": {}}, "error.PLT"),
+    ({"PLT": {"sd": 1.0}}, "error.PLT"),
+])
+def test_bad_error_models_name_the_field(error, field):
+    ds = sp.read_nonmem(frame([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0)], [1.0]), CMT)
+    exc = capture(ds.simulate, params=params(0.0), error=error)
+    assert isinstance(exc, sp.ModelError) and exc.field == field, exc
