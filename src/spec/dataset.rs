@@ -75,7 +75,7 @@ pub const COVARIATES: [(&str, &str); 6] = [
 ];
 
 /// Most dose events one dataset may expand to (records and their additional doses).
-pub const MAX_EVENTS: usize = 10_000_000;
+pub const MAX_EVENTS: usize = 1_000_000;
 
 /// What a record does (NONMEM's EVID).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -628,4 +628,84 @@ fn patient_of(
         ModelError::new(format!("row {row}.{col}"), e.message)
     })?;
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::cmt::CmtMap;
+
+    fn data(cols: &[(&str, Vec<f64>)]) -> RawDataset {
+        RawDataset {
+            columns: cols
+                .iter()
+                .map(|(n, v)| (n.to_string(), Column::Num(v.clone())))
+                .collect(),
+        }
+    }
+
+    fn map() -> CmtMap {
+        CmtMap::default_for(&["x".to_string()])
+    }
+
+    #[test]
+    fn records_group_into_subjects_with_doses_and_defaults() {
+        let d = data(&[
+            ("id", vec![1.0, 1.0, 2.0]),
+            ("TIME", vec![0.0, 1.0, 0.0]),
+            ("AMT", vec![10.0, 0.0, 5.0]),
+            ("CMT", vec![1.0, f64::NAN, 2.0]),
+            ("ADDL", vec![2.0, f64::NAN, 0.0]),
+            ("II", vec![12.0, f64::NAN, 0.0]),
+        ]);
+        let ds = d.parse(&map(), CovariateFill::Locf).unwrap();
+        assert_eq!(ds.subjects.len(), 2);
+        let s = &ds.subjects[0];
+        assert_eq!(s.records[0].evid, Evid::Dose);
+        assert_eq!(s.records[1].evid, Evid::Observation);
+        let dose = s.records[0].dose.as_ref().unwrap();
+        assert_eq!((dose.addl, dose.ii, dose.target.depot), (2, 12.0, true));
+        assert!(
+            !ds.subjects[1].records[0]
+                .dose
+                .as_ref()
+                .unwrap()
+                .target
+                .depot
+        );
+    }
+
+    #[test]
+    fn errors_name_row_and_column_as_written() {
+        let d = RawDataset {
+            columns: vec![
+                ("ID".into(), Column::Num(vec![1.0, 1.0])),
+                ("Time".into(), Column::Num(vec![0.0, 1.0])),
+                ("Amt".into(), Column::Text(vec!["10".into(), "1O".into()])),
+                ("CMT".into(), Column::Num(vec![1.0, 1.0])),
+            ],
+        };
+        let e = d.parse(&map(), CovariateFill::Locf).unwrap_err();
+        assert_eq!(e.field, "row 2.Amt");
+        assert!(e.message.contains("\"1O\""), "{e}");
+    }
+
+    #[test]
+    fn covariate_steps_follow_locf_or_nocb() {
+        let d = data(&[
+            ("ID", vec![1.0; 3]),
+            ("TIME", vec![0.0, 10.0, 20.0]),
+            ("WT", vec![70.0, f64::NAN, 60.0]),
+        ]);
+        let locf = d.parse(&map(), CovariateFill::Locf).unwrap();
+        let s = &locf.subjects[0];
+        assert_eq!(s.patients.len(), 2);
+        assert_eq!(s.record_patient, vec![0, 0, 1]);
+        assert_eq!((s.changes[0].time, s.changes[0].after), (20.0, false));
+        assert_eq!((s.patient_at(19.0), s.patient_at(20.0)), (0, 1));
+        let nocb = d.parse(&map(), CovariateFill::Nocb).unwrap();
+        let s = &nocb.subjects[0];
+        assert_eq!((s.changes[0].time, s.changes[0].after), (10.0, true));
+        assert_eq!((s.patient_at(10.0), s.patient_at(10.5)), (0, 1));
+    }
 }
