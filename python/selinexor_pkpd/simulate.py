@@ -222,7 +222,7 @@ def exposure(
         One row per window: ``start_day``, ``end_day``, ``Cmax`` (mg/L), ``Tmax_h`` (h after
         the window start), ``Cmin`` (mg/L), ``AUC_trapz`` (trapezoid on the grid, mg.h/L),
         ``AUC_ode`` (the integrated AUC state of the ODE) and ``AUC_exact`` (closed form; NaN
-        for nonlinear drugs).
+        for nonlinear drugs and for a drug with a steady-state dose).
     """
     lib = resolve_library(library)
     reg = as_regimen(regimen, library=lib)

@@ -110,3 +110,12 @@ def test_bad_steady_state_input_names_the_field(kw, field):
 def test_closed_form_refuses_a_steady_state_dose_rather_than_summing_it_once():
     exc = capture(sp.closed_form, ss_regimen("selinexor", 80.0, 48.0), days=2)
     assert isinstance(exc, sp.ModelError) and "ss" in str(exc), exc
+
+
+def test_exposure_of_a_steady_state_regimen_has_no_closed_form_auc():
+    """The ODE AUC over one interval at steady state is the dose over CL (F = 1 for selinexor),
+    and the closed-form column, which superposes single doses, is NaN rather than wrong."""
+    r = ss_regimen("selinexor", 80.0, 48.0)
+    ex = sp.exposure(r, days=2, interval=[(0.0, 2.0)])
+    assert np.isnan(ex["AUC_exact"]).all()
+    assert ex["AUC_ode"].iloc[0] == pytest.approx(80.0 / 17.9, rel=1e-6)
