@@ -543,13 +543,15 @@ class Dataset:
         linear_pk: LinearPk = "exact",
         errors: Optional[list[tuple[str, float, float]]] = None,
         seed: int = 0,
+        threads: int = 1,
     ) -> dict[str, Any]:
         """Simulate every subject as dosed; one value per record (dataset order) of each
         output (the columns of :func:`simulate` without ``TIME``); ``_rhs_evals`` (int).
 
         ``errors``: (output, additive SD, proportional SD) per output with observation error,
         each adding ``DV_<output>`` (the noisy output at EVID 0 records, NaN elsewhere; subject
-        ``i`` draws from the stream of ``(seed, i)``).
+        ``i`` draws from the stream of ``(seed, i)``). ``threads`` > 1 simulates the subjects
+        in parallel (the same result; Ctrl-C is checked only with 1).
 
         Raises
         ------

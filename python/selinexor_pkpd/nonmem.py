@@ -88,6 +88,7 @@ class NonmemData:
         linear_pk: LinearPk = "exact",
         error: Optional[Mapping[str, Mapping[str, float]]] = None,
         seed: int = 0,
+        threads: int = 1,
         library: LibrarySource | None = None,
     ) -> pd.DataFrame:
         """Simulate every subject exactly as dosed, with outputs at each record.
@@ -110,6 +111,9 @@ class NonmemData:
         seed : int
             Seed of the observation error; subject ``i`` (dataset order) draws from its own
             stream of ``(seed, i)``.
+        threads : int
+            1 (default): subjects one after the other, interruptible with Ctrl-C; more: subjects
+            in parallel on that many threads (not interruptible). The result is the same.
         library : Library, path or dict, optional
 
         Returns
@@ -122,7 +126,8 @@ class NonmemData:
         """
         lib = resolve_library(library)
         cols = self._native.simulate(lib._native, params_json(params), platelet_model,
-                                     float(rtol), float(atol), linear_pk, _error_models(error), _seed(seed))
+                                     float(rtol), float(atol), linear_pk, _error_models(error), _seed(seed),
+                                     _threads(threads))
         rhs = cols.pop("_rhs_evals")
         keep = [c for c in self.data.columns if not _is_output(str(c))]
         df = pd.concat([self.data[keep].reset_index(drop=True), pd.DataFrame(cols)], axis=1)
@@ -149,6 +154,12 @@ def _error_models(models: Optional[Mapping[str, Mapping[str, float]]]) -> Option
         except (TypeError, ValueError):
             raise error(f"error.{name}", f"standard deviations must be numbers, got {m!r:.80}") from None
     return out
+
+
+def _threads(threads: Any) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise error("threads", f"must be an integer >= 1, got {threads!r}")
+    return int(threads)
 
 
 def _seed(seed: Any) -> int:

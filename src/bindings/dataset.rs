@@ -102,7 +102,7 @@ impl PyDataset {
     }
 
     /// Simulates every subject; returns one value per record (dataset order) of each output.
-    #[pyo3(signature = (lib, params, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact", errors=None, seed=0))]
+    #[pyo3(signature = (lib, params, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact", errors=None, seed=0, threads=1))]
     #[allow(clippy::too_many_arguments)]
     fn simulate<'py>(
         &self,
@@ -115,6 +115,7 @@ impl PyDataset {
         linear_pk: &str,
         errors: Option<Vec<(String, f64, f64)>>,
         seed: u64,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
         let errors: Vec<ErrorModel> = errors
             .unwrap_or_default()
@@ -132,7 +133,8 @@ impl PyDataset {
         let lib = &lib.inner;
         let ds = &self.inner;
         let mut signals = SignalCheck::new();
-        let runs = py.detach(|| simulate_dataset(lib, ds, &over, model, &opts, &mut signals));
+        let runs =
+            py.detach(|| simulate_dataset(lib, ds, &over, model, &opts, threads, &mut signals));
         let runs = signals.result(runs)?;
         let dvs = dataset_observations(&errors, &ds.subjects, &runs, seed).map_err(to_py)?;
         let out = PyDict::new(py);

@@ -3,7 +3,10 @@
 //! doses as dataset rows (numeric CMT, [`crate::spec::cmt`]).
 
 use super::simulate::build_model;
-use crate::engine::events::{dose_actions, Action, ActionKind, NoController, StepObserver};
+use super::trial::thread_pool;
+use crate::engine::events::{
+    dose_actions, Action, ActionKind, NoController, NoObserver, StepObserver,
+};
 use crate::engine::model::Model;
 use crate::engine::solver::{self, SolverOptions, SolverStats};
 use crate::error::{ModelError, Result};
@@ -14,6 +17,7 @@ use crate::spec::drug::Route;
 use crate::spec::library::Library;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::regimen::DoseEvent;
+use rayon::prelude::*;
 
 /// One subject's run: its models (one per covariate set) and the full state at each of its
 /// records (in record order; at a dose record the state before that dose's input), with the
@@ -141,23 +145,36 @@ pub fn simulate_subject(
     })
 }
 
-/// Simulates every subject of `ds` in order.
+/// Simulates every subject of `ds`, results in subject order: on the calling thread with
+/// `obs` (which may interrupt the run) when `threads` is 1, else on a pool of `threads` (each
+/// subject with no observer). A subject's run depends on nothing but its records, so the
+/// results are the same for any thread count.
 pub fn simulate_dataset(
     lib: &Library,
     ds: &Dataset,
     over: &Overrides,
     platelet_model: PlateletModel,
     opts: &SolverOptions,
+    threads: usize,
     obs: &mut dyn StepObserver,
 ) -> Result<Vec<SubjectRun>> {
     lib.check_overrides(over)?;
     if ds.subjects.is_empty() {
         return Err(ModelError::new("data", "has no subjects"));
     }
-    ds.subjects
-        .iter()
-        .map(|s| simulate_subject(lib, ds, s, over, platelet_model, opts, obs))
-        .collect()
+    if threads == 1 {
+        return ds
+            .subjects
+            .iter()
+            .map(|s| simulate_subject(lib, ds, s, over, platelet_model, opts, obs))
+            .collect();
+    }
+    thread_pool(threads)?.install(|| {
+        ds.subjects
+            .par_iter()
+            .map(|s| simulate_subject(lib, ds, s, over, platelet_model, opts, &mut NoObserver))
+            .collect()
+    })
 }
 
 /// A regimen's doses as dataset rows: CMT in the default numbering of `drugs`

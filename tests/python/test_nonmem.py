@@ -425,3 +425,14 @@ def test_bad_error_models_name_the_field(error, field):
     ds = sp.read_nonmem(frame([dict(TIME=0.0, EVID=1, CMT=1, AMT=10.0)], [1.0]), CMT)
     exc = capture(ds.simulate, params=params(0.0), error=error)
     assert isinstance(exc, sp.ModelError) and exc.field == field, exc
+
+
+def test_one_and_two_threads_give_the_same_result_to_the_bit():
+    df = population_frame(8, np.arange(3.0, 60.0, 3.0))
+    df["WT"] = np.repeat(np.linspace(50.0, 110.0, 8), len(df) // 8)
+    ds = sp.read_nonmem(df, {1: "selinexor"})
+    kw = dict(error={"PLT": {"prop": 0.1, "add": 3.0}, "C_selinexor": {"prop": 0.25}}, seed=11)
+    one = ds.simulate(threads=1, **kw)
+    two = ds.simulate(threads=2, **kw)
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    assert capture(ds.simulate, threads=0).field == "threads"
