@@ -53,7 +53,7 @@ def _column(values: pd.Series) -> Any:
     missing one)."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return np.ascontiguousarray(values.to_numpy(dtype=float, na_value=np.nan))
-    return ["" if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v) for v in values.tolist()]
+    return ["" if (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values.tolist()]
 
 
 class NonmemData:
@@ -244,12 +244,11 @@ def read_nonmem(
     columns = [_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
     native = _core.Dataset(lib._native, names, columns, pairs, None if drugs is None else [str(d) for d in drugs],
                            covariates)
-    used = dict(cmt_map) if cmt_map is not None else cmt_map_of(list(drugs or []))
+    used = dict(cmt_map) if cmt_map is not None else _default_map(list(native.drugs()))
     return NonmemData(frame.reset_index(drop=True), native, used)
 
 
-def cmt_map_of(drugs: list[str]) -> dict[Any, str]:
-    return cmt_map(drugs)
+_default_map = cmt_map  # (read_nonmem's argument `cmt_map` hides the function)
 
 
 def _key_text(k: Any) -> str:

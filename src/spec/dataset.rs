@@ -57,11 +57,6 @@ impl Column {
     }
 }
 
-/// Dataset columns the engine reads (any other column is carried along untouched).
-pub const DATA_ITEMS: [&str; 9] = [
-    "ID", "TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL", "SS",
-];
-
 /// Covariate columns and the patient field each sets. They may change within a subject
 /// ([`CovariateFill`]), except `PLT0`. `FEMALE` is 1 for female, 0 for male; `PLT0` the
 /// baseline platelet count (10^9/L).
