@@ -214,8 +214,10 @@ fn steady_state_actions(
         };
         (dose, 0.0)
     };
-    let ss = steady_state(modes, dose, e.ii)
-        .map_err(|err| err.within(&format!("dose of {} at {} h", e.drug, e.time)))?;
+    let ss = steady_state(modes, dose, e.ii).map_err(|err| {
+        let what = format!("the steady-state dose of {} at {} h", e.drug, e.time);
+        ModelError::new(err.field, format!("{what}: {}", err.message))
+    })?;
     let running = rate * ss.running_ends.len() as f64;
     push(
         e.time,

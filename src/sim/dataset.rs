@@ -99,7 +99,7 @@ pub fn simulate_subject(
     let mut actions: Vec<Action> = Vec::with_capacity(events.len() * 2 + s.records.len());
     for e in &events {
         dose_actions(&models[s.patient_at(e.time)], e, &mut actions)
-            .map_err(|err| err.within(&format!("row {}", e.line)))?;
+            .map_err(|err| record_error(e.line, err))?;
     }
     let at = |time: f64, kind: ActionKind| Action {
         time,
@@ -143,6 +143,17 @@ pub fn simulate_subject(
         record_model: s.record_patient.clone(),
         stats,
     })
+}
+
+/// An error of the dose of data row `row`, on the column it comes from.
+fn record_error(row: usize, err: ModelError) -> ModelError {
+    let column = match err.field.as_str() {
+        "route" => "CMT", // a depot dose of a drug without absorption
+        "ss" => "SS",
+        "ii" => "II",
+        other => other,
+    };
+    ModelError::new(format!("row {row}.{column}"), err.message)
 }
 
 /// Simulates every subject of `ds`, results in subject order: on the calling thread with

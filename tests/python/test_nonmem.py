@@ -436,3 +436,14 @@ def test_one_and_two_threads_give_the_same_result_to_the_bit():
     two = ds.simulate(threads=2, **kw)
     pd.testing.assert_frame_equal(one, two, check_exact=True)
     assert capture(ds.simulate, threads=0).field == "threads"
+
+
+def test_dose_errors_found_at_simulation_name_row_and_column():
+    """A depot dose of a drug without absorption, and a steady state with too many earlier
+    infusions still running, are found when the subject is simulated: named by row and column."""
+    df = frame([dict(TIME=0.0, EVID=1, CMT=1, AMT=50.0)], [1.0])
+    exc = capture(sp.read_nonmem(df, {1: "carfilzomib.depot"}).simulate)
+    assert isinstance(exc, sp.ModelError) and exc.field.endswith("row 1.CMT"), exc
+    df = frame([dict(TIME=0.0, EVID=1, CMT=2, AMT=50.0, RATE=0.001, SS=1, II=1.0)], [1.0])
+    exc = capture(sp.read_nonmem(df, CMT).simulate, params=params(0.0))
+    assert isinstance(exc, sp.ModelError) and exc.field.endswith("row 1.II") and "lenalidomide" in str(exc), exc
