@@ -13,6 +13,7 @@ from ._errors import ModelError
 from ._library import Library, default_files, get_library, set_library
 from ._typing import LibrarySource
 from .compare import DEFAULT_ARMS, CompareResult, compare, from_inputs
+from .nonmem import NonmemData, cmt_map, read_nonmem, to_nonmem
 from .escalate import EscalationResult, dlt_presets, escalate
 from .grading import GRADE_THRESHOLDS, ctcae_grade
 from .patient import Patient
@@ -52,6 +53,10 @@ def regimen(name: str, *, library: LibrarySource | None = None) -> Regimen:
 
 __all__ = [
     "CompareResult",
+    "NonmemData",
+    "cmt_map",
+    "read_nonmem",
+    "to_nonmem",
     "GRADE_THRESHOLDS",
     "DEFAULT_ARMS",
     "compare",

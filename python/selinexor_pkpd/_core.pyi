@@ -11,7 +11,7 @@ from typing import Any, Optional
 import numpy as np
 import numpy.typing as npt
 
-from ._typing import DoseRulesName, LinearPk, PlateletModel, TrialPlateletModel
+from ._typing import CovariateFill, DoseRulesName, LinearPk, PlateletModel, TrialPlateletModel
 
 class ModelError(ValueError):
     """Invalid model input (a ``ValueError``).
@@ -470,3 +470,91 @@ def simon_search(
         On ``p1 <= p0``, rates outside [0, 1], ``alpha``/``beta`` outside (0, 0.5), or ``n_max``
         outside 2..150.
     """
+
+def cmt_map(drugs: list[str]) -> tuple[list[tuple[int, str]], int]:
+    """The default CMT numbering of ``drugs`` (in order): ``(number, "drug.depot" |
+    "drug.central")`` pairs (``2k+1`` depot, ``2k+2`` central of drug ``k``) and the platelet
+    count's number (``2n+1``, observations only)."""
+
+def nonmem_covariates() -> list[tuple[str, str]]:
+    """The covariate columns of datasets and the patient field each sets, e.g.
+    ``("WT", "weight")``."""
+
+def nonmem_doses(lib: Library, regimen: str, patient: str, days: float) -> dict[str, Any]:
+    """A regimen's doses over ``days`` as dataset rows, numbered by :func:`cmt_map` of the
+    regimen's drugs.
+
+    Returns
+    -------
+    dict
+        float64 arrays ``TIME`` (h), ``CMT``, ``AMT`` (mg), ``RATE`` (mg/h, 0 unless an
+        infusion), ``II`` (h), ``SS`` (0, 1, 2); ``DRUG`` as a list of str. Sorted by time.
+
+    Raises
+    ------
+    ModelError
+        If the regimen or patient does not parse or validate.
+    """
+
+class Dataset:
+    """A NONMEM-style dataset, checked record by record into subjects.
+
+    Parameters
+    ----------
+    lib : Library
+    names : list of str
+        The column names, as written (matched case-insensitively).
+    columns : list
+        One per name: a float64 array (NaN missing) or a list of str (``""`` and ``"."``
+        missing; other text must read as a number).
+    cmt_map : list of (str, str), optional
+        (CMT value as text, ``"drug"`` | ``"drug.depot"`` | ``"drug.central"``) pairs.
+    drugs : list of str, optional
+        The drugs of the default numbering (:func:`cmt_map`) when no map is given.
+    covariates : {"locf", "nocb"}
+        How covariates that change within a subject hold between records.
+
+    Raises
+    ------
+    ModelError
+        On a malformed record: ``.field`` is ``"row <r>.<COLUMN>"`` (data rows from 1).
+    """
+
+    def __init__(
+        self,
+        lib: Library,
+        names: list[str],
+        columns: list[Any],
+        cmt_map: Optional[list[tuple[str, str]]] = None,
+        drugs: Optional[list[str]] = None,
+        covariates: CovariateFill = "locf",
+    ) -> None: ...
+    def drugs(self) -> list[str]:
+        """The drugs of the CMT map, in order (the model's drugs)."""
+    def ids(self) -> list[float]:
+        """The subjects' IDs, in dataset order."""
+    def simulate(
+        self,
+        lib: Library,
+        params: str,
+        platelet_model: PlateletModel = "tpo",
+        rtol: float = 1e-6,
+        atol: float = 1e-9,
+        linear_pk: LinearPk = "exact",
+        errors: Optional[list[tuple[str, float, float]]] = None,
+        seed: int = 0,
+        threads: int = 1,
+    ) -> dict[str, Any]:
+        """Simulate every subject as dosed; one value per record (dataset order) of each
+        output (the columns of :func:`simulate` without ``TIME``); ``_rhs_evals`` (int).
+
+        ``errors``: (output, additive SD, proportional SD) per output with observation error,
+        each adding ``DV_<output>`` (the noisy output at EVID 0 records, NaN elsewhere; subject
+        ``i`` draws from the stream of ``(seed, i)``). ``threads`` > 1 simulates the subjects
+        in parallel (the same result; Ctrl-C is checked only with 1).
+
+        Raises
+        ------
+        ModelError
+            On invalid parameters or a solver failure (naming the subject).
+        """

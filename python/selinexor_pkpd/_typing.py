@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PlateletModel = Literal["tpo", "friberg", "friberg_linear", "friberg_emax", "none"]  # platelets::PlateletModel::parse
 TrialPlateletModel = Literal["tpo", "friberg", "friberg_linear", "friberg_emax"]  # the same, without "none" (trial::TrialSetup)
 LinearPk = Literal["exact", "ode"]  # solver::LinearPk (bindings::parse_linear_pk)
+CovariateFill = Literal["locf", "nocb"]  # dataset::CovariateFill::parse
 DoseUnit = Literal["mg", "mg/m2", "mg/kg"]  # regimen::DoseUnit
 Route = Literal["oral", "sc", "iv"]  # drug::Route
 Sex = Literal["male", "female"]  # patient::Sex (the Python side lowercases it)
@@ -47,6 +48,7 @@ DltLike = Union[DltPreset, Mapping[str, Any], Callable[[Any], bool]]
 __all__ = [
     "Covariate",
     "CovariateDist",
+    "CovariateFill",
     "DaySpec",
     "DesignLike",
     "DesignName",

@@ -127,7 +127,7 @@ def _whole(v: Any, field: str, lo: int, hi: int | None = None) -> None:
         raise error(field, f"must be a whole number {rng}, got {v!r}")
 
 
-_DOSE_KEYS = {"drug", "amount", "unit", "route", "duration_h", "rate_mg_h", "days", "weekdays", "cycles", "hour", "adjust"}
+_DOSE_KEYS = {"drug", "amount", "unit", "route", "duration_h", "rate_mg_h", "days", "weekdays", "cycles", "hour", "adjust", "ss", "ii"}
 
 
 def check_regimen_spec(spec: Mapping[str, Any]) -> None:

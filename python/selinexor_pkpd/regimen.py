@@ -32,6 +32,8 @@ def dose(
     cycles: str | int | None = None,
     hour: float = 0.0,
     adjust: Sequence[Mapping[str, float]] = (),
+    ss: int | None = None,
+    ii: float | None = None,
 ) -> dict[str, Any]:
     """One dosing line of a cycle.
 
@@ -57,6 +59,15 @@ def dose(
         Clock time of the dose within the day, h.
     adjust : sequence of dict
         Patient rules, e.g. ``[{"min_age": 75, "amount": 20}]``.
+    ss : {1, 2}, optional
+        NONMEM's steady state, for the line's first administration: the drug is at the steady
+        state of this dose given every ``ii`` hours (with its lag and bioavailability, bolus,
+        oral or infusion). ``1`` resets the drug's compartments to that steady state, ``2``
+        adds it to the current state (superposition). Exact, in closed form, for drugs with
+        linear elimination; the platelet states are not put at steady state (they continue
+        from their current state, see docs/nonmem.md).
+    ii : float, optional
+        The dosing interval (h) of the steady state; required with ``ss``.
     """
     d: dict[str, Any] = {"drug": drug, "amount": amount, "unit": unit, "hour": hour}
     if days:
@@ -73,6 +84,10 @@ def dose(
         d["cycles"] = str(cycles)
     if adjust:
         d["adjust"] = [dict(a) for a in adjust]
+    if ss is not None:
+        d["ss"] = ss
+    if ii is not None:
+        d["ii"] = ii
     return d
 
 

@@ -132,7 +132,17 @@ def simulate(
     time_h = cols.pop("TIME")
     df = _columns_frame({"TIME": time_h, "DAY": time_h / 24.0, **cols})
     df.attrs.update(stats)
+    df.attrs["nonmem_source"] = _Recorded(regimen=reg._json(), patient=patient_json(patient), days=days,
+                                          drugs=reg.drugs, library=lib)
     return df
+
+
+class _Recorded(dict):
+    """What a simulation was run on (for :func:`selinexor_pkpd.to_nonmem`), kept in ``attrs``
+    and shared, not copied, when pandas copies a frame's attrs."""
+
+    def __deepcopy__(self, memo: dict) -> "_Recorded":
+        return self
 
 
 @functools.lru_cache(maxsize=64)
@@ -212,7 +222,7 @@ def exposure(
         One row per window: ``start_day``, ``end_day``, ``Cmax`` (mg/L), ``Tmax_h`` (h after
         the window start), ``Cmin`` (mg/L), ``AUC_trapz`` (trapezoid on the grid, mg.h/L),
         ``AUC_ode`` (the integrated AUC state of the ODE) and ``AUC_exact`` (closed form; NaN
-        for nonlinear drugs).
+        for nonlinear drugs and for a drug with a steady-state dose).
     """
     lib = resolve_library(library)
     reg = as_regimen(regimen, library=lib)

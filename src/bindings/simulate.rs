@@ -3,6 +3,7 @@
 use super::error::{parse, to_py};
 use super::library::PyLibrary;
 use crate::engine::events::StepObserver;
+use crate::engine::model::Model;
 use crate::engine::solver::{LinearPk, SolverOptions};
 use crate::error::ModelError as CoreError;
 use crate::params::Overrides;
@@ -105,20 +106,34 @@ pub fn simulate_py<'py>(
     });
     let sim = signals.result(sim)?;
     let out = PyDict::new(py);
-    let column = |i: usize| sim.states.iter().map(|y| y[i]).collect::<Vec<f64>>();
     out.set_item("TIME", sim.times.clone().into_pyarray(py))?;
-    for d in &sim.model.drugs {
+    let rows: Vec<(&Model, &[f64])> = sim.states.iter().map(|y| (&sim.model, &y[..])).collect();
+    state_columns(py, &out, &sim.model, &rows)?;
+    out.set_item("_rhs_evals", sim.stats.rhs_evals)?;
+    out.set_item("_steps", sim.stats.accepted_steps)?;
+    Ok(out)
+}
+
+/// The output columns of states `rows` (each with its model; all share `layout`'s drugs and
+/// states): C_<drug>, AUC_<drug> and, with a platelet model, X, E, GRADE, PLT, TPO, PROL.
+pub(super) fn state_columns<'py>(
+    py: Python<'py>,
+    out: &Bound<'py, PyDict>,
+    layout: &Model,
+    rows: &[(&Model, &[f64])],
+) -> PyResult<()> {
+    let column = |i: usize| rows.iter().map(|(_, y)| y[i]).collect::<Vec<f64>>();
+    for (k, d) in layout.drugs.iter().enumerate() {
         out.set_item(
             format!("C_{}", d.name),
-            sim.states
-                .iter()
-                .map(|y| d.conc(y))
+            rows.iter()
+                .map(|(m, y)| m.drugs[k].conc(y))
                 .collect::<Vec<_>>()
                 .into_pyarray(py),
         )?;
         out.set_item(format!("AUC_{}", d.name), column(d.auc).into_pyarray(py))?;
     }
-    if let Some(pd) = sim.model.pd {
+    if let Some(pd) = layout.pd {
         if let Some(x) = pd.x {
             out.set_item("X", column(x).into_pyarray(py))?;
         }
@@ -139,9 +154,7 @@ pub fn simulate_py<'py>(
         }
         out.set_item("PROL", column(pd.prol).into_pyarray(py))?;
     }
-    out.set_item("_rhs_evals", sim.stats.rhs_evals)?;
-    out.set_item("_steps", sim.stats.accepted_steps)?;
-    Ok(out)
+    Ok(())
 }
 
 /// Closed-form concentrations (mg/L) of every linear drug of a regimen at `times`.
@@ -242,13 +255,13 @@ pub fn exposure_py<'py>(
 
 /// Checks for Ctrl-C (Python's pending signals) at the solver's segment ends, at most every
 /// 50 ms, so that a long single-patient run stops promptly with `KeyboardInterrupt`.
-struct SignalCheck {
+pub(super) struct SignalCheck {
     last: Instant,
     err: Option<PyErr>,
 }
 
 impl SignalCheck {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             last: Instant::now(),
             err: None,
@@ -256,7 +269,7 @@ impl SignalCheck {
     }
 
     /// The run's result, or the signal's exception if one stopped it.
-    fn result<T>(self, r: crate::Result<T>) -> PyResult<T> {
+    pub(super) fn result<T>(self, r: crate::Result<T>) -> PyResult<T> {
         match self.err {
             Some(e) => Err(e),
             None => r.map_err(to_py),

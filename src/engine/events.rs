@@ -3,6 +3,8 @@
 
 use super::model::Model;
 use crate::error::{ModelError, Result};
+use crate::pk::modes::{LinearModes, MAX_BLOCK};
+use crate::pk::steady_state::{steady_state, PeriodicDose};
 use crate::spec::drug::Route;
 use crate::spec::regimen::DoseEvent;
 
@@ -57,6 +59,34 @@ pub enum ActionKind {
     Jump { state: usize, amount: f64 },
     /// Change drug `drug`'s infusion rate by `delta` mg/h.
     Rate { drug: usize, delta: f64 },
+    /// The steady state of the action's drug before a steady-state dose: its block amounts `z`
+    /// ([`LinearModes`] order) replace the drug's compartments (`reset`, SS=1; its infusion
+    /// rate becomes `rate` and its pending inputs from earlier doses are dropped) or are added
+    /// to them (SS=2; `rate` added to its infusion rate).
+    SteadyState {
+        z: [f64; MAX_BLOCK],
+        reset: bool,
+        rate: f64,
+    },
+    /// The parameters change: the solver continues with model `i` of its list (the state
+    /// carries over; amounts, so a new volume changes the concentration). `after`: after the
+    /// other actions at its time (the new values hold from just after it, NOCB), else before
+    /// them (LOCF).
+    Model { index: usize, after: bool },
+    /// Every state back to the initial state (no drug, platelets at baseline), infusions
+    /// stopped and the pending inputs of earlier doses dropped (NONMEM's EVID 3, and 4 before
+    /// its dose).
+    Reset,
+}
+
+impl ActionKind {
+    /// Whether the action comes from a dose (not an output, a lab visit or a reset).
+    pub fn is_dose(&self) -> bool {
+        matches!(
+            self,
+            ActionKind::Jump { .. } | ActionKind::Rate { .. } | ActionKind::SteadyState { .. }
+        )
+    }
 }
 
 /// An action at a time, from the dose (if any) administered at `given_at` of drug `drug`.
@@ -69,12 +99,18 @@ pub struct Action {
 }
 
 impl Action {
-    /// Outputs and labs come before doses at the same time (pre-dose values).
+    /// At one time: resets, parameter changes (LOCF), then steady states (the state before a
+    /// steady-state dose is its trough), then outputs and labs (pre-dose values), then the
+    /// doses' inputs, then parameter changes that hold after the time (NOCB).
     pub(super) fn order(&self) -> u8 {
         match self.kind {
-            ActionKind::Output(_) => 0,
-            ActionKind::Lab(_) => 1,
-            _ => 2,
+            ActionKind::Reset => 0,
+            ActionKind::Model { after: false, .. } => 1,
+            ActionKind::SteadyState { .. } => 2,
+            ActionKind::Output(_) => 3,
+            ActionKind::Lab(_) => 4,
+            ActionKind::Jump { .. } | ActionKind::Rate { .. } => 5,
+            ActionKind::Model { after: true, .. } => 6,
         }
     }
 }
@@ -93,6 +129,9 @@ pub fn dose_actions(model: &Model, e: &DoseEvent, out: &mut Vec<Action>) -> Resu
         drug: d,
         given_at: e.time,
     };
+    if e.ss != 0 {
+        steady_state_actions(model, d, e, &mut |t, k| out.push(mk(t, k)))?;
+    }
     if e.route.to_depot() {
         let g = slot.depot.ok_or_else(|| {
             ModelError::new(
@@ -123,6 +162,84 @@ pub fn dose_actions(model: &Model, e: &DoseEvent, out: &mut Vec<Action>) -> Resu
                 amount: e.amount,
             },
         ));
+    }
+    Ok(())
+}
+
+/// The actions that put drug `d` at the steady state of dose `e` (`e.ss` 1 or 2) at its time:
+/// the steady state itself, the ends of earlier infusions still running, the inputs of
+/// earlier doses still to come (a lag longer than the interval). PK only: the platelet states
+/// continue from where they are (docs/nonmem.md, steady state).
+fn steady_state_actions(
+    model: &Model,
+    d: usize,
+    e: &DoseEvent,
+    push: &mut dyn FnMut(f64, ActionKind),
+) -> Result<()> {
+    let slot = &model.drugs[d];
+    let modes: &LinearModes = slot.modes.as_ref().ok_or_else(|| {
+        ModelError::new(
+            "ss",
+            format!(
+                "steady state is computed in closed form for linear drugs; {} has {} (a \
+                 steady-state dose of it is refused)",
+                e.drug,
+                if slot.pk.mm {
+                    "Michaelis-Menten elimination"
+                } else {
+                    "no exact modal solution (ka too close to a disposition rate)"
+                }
+            ),
+        )
+    })?;
+    let (dose, rate) = if e.route.to_depot() {
+        let dose = PeriodicDose::Bolus {
+            state: 0,
+            amount: e.amount * slot.pk.f,
+            lag: slot.pk.tlag,
+        };
+        (dose, 0.0)
+    } else if e.duration > 0.0 {
+        let rate = e.amount / e.duration;
+        let dose = PeriodicDose::Infusion {
+            rate,
+            duration: e.duration,
+        };
+        (dose, rate)
+    } else {
+        let dose = PeriodicDose::Bolus {
+            state: modes.central,
+            amount: e.amount,
+            lag: 0.0,
+        };
+        (dose, 0.0)
+    };
+    let ss = steady_state(modes, dose, e.ii).map_err(|err| {
+        let what = format!("the steady-state dose of {} at {} h", e.drug, e.time);
+        ModelError::new(err.field, format!("{what}: {}", err.message))
+    })?;
+    let running = rate * ss.running_ends.len() as f64;
+    push(
+        e.time,
+        ActionKind::SteadyState {
+            z: ss.z,
+            reset: e.ss == 1,
+            rate: running,
+        },
+    );
+    for end in ss.running_ends {
+        push(
+            e.time + end,
+            ActionKind::Rate {
+                drug: d,
+                delta: -rate,
+            },
+        );
+    }
+    if let (PeriodicDose::Bolus { amount, .. }, Some(g)) = (dose, slot.depot) {
+        for at in ss.pending_inputs {
+            push(e.time + at, ActionKind::Jump { state: g, amount });
+        }
     }
     Ok(())
 }

@@ -78,6 +78,15 @@ impl DrugSlot {
         (auc, z[m.central] * self.inv_vc)
     }
 
+    /// Writes block amounts `z` ([`LinearModes`] order) into state vector `y`: replacing the
+    /// block's amounts (`reset`) or added to them.
+    pub(super) fn put_block(&self, z: &[f64; MAX_BLOCK], reset: bool, y: &mut [f64]) {
+        let (idx, k) = self.block();
+        for i in 0..k {
+            y[idx[i]] = if reset { z[i] } else { y[idx[i]] + z[i] };
+        }
+    }
+
     /// The state indices of the block (depot, central, peripherals) in [`LinearModes`] order.
     pub(super) fn block(&self) -> ([usize; MAX_BLOCK], usize) {
         let mut idx = [0; MAX_BLOCK];
@@ -244,6 +253,35 @@ impl Model {
             effects_exact,
             any_integrated_drug,
         }
+    }
+
+    /// Whether `other` has this model's state layout: the same drugs in the same states (each
+    /// solved exactly in both or integrated in both) and the same platelet states.
+    pub fn same_layout(&self, other: &Model) -> bool {
+        let slot = |d: &DrugSlot| {
+            (
+                d.name.clone(),
+                d.depot,
+                d.central,
+                d.periph1,
+                d.periph2,
+                d.auc,
+                d.modes.is_some(),
+            )
+        };
+        let pd = |m: &Model| {
+            m.pd.map(|p| (p.x, p.e, p.prol, p.tr1, p.tr2, p.tr3, p.plt, p.tpo))
+        };
+        self.n == other.n
+            && self.m == other.m
+            && self.platelet_model == other.platelet_model
+            && pd(self) == pd(other)
+            && self.drugs.len() == other.drugs.len()
+            && self
+                .drugs
+                .iter()
+                .zip(&other.drugs)
+                .all(|(a, b)| slot(a) == slot(b))
     }
 
     /// The drug slot of a name.

@@ -145,12 +145,59 @@ pub fn run(
     ctl: &mut dyn LabController,
     outputs: &mut [Vec<f64>],
 ) -> Result<(SolverStats, Vec<f64>)> {
+    run_models(
+        std::slice::from_ref(model),
+        actions,
+        t_end,
+        opts,
+        obs,
+        ctl,
+        outputs,
+    )
+}
+
+/// [`run`] through several models of one state layout (e.g. the parameters of a patient
+/// whose covariates change): `models[0]` from the start, `models[i]` from each
+/// [`ActionKind::Model`] with index `i` on.
+pub fn run_models(
+    models: &[Model],
+    actions: Vec<Action>,
+    t_end: f64,
+    opts: &SolverOptions,
+    obs: &mut dyn StepObserver,
+    ctl: &mut dyn LabController,
+    outputs: &mut [Vec<f64>],
+) -> Result<(SolverStats, Vec<f64>)> {
+    let model = models
+        .first()
+        .ok_or_else(|| ModelError::new("solver", "no model to run"))?;
+    for (i, m) in models.iter().enumerate().skip(1) {
+        if !model.same_layout(m) {
+            return Err(ModelError::new(
+                "covariates",
+                format!(
+                    "the model of covariate set {i} has another state layout than the first \
+                     (a drug solved exactly in one and integrated in the other)"
+                ),
+            ));
+        }
+    }
+    for a in &actions {
+        if let ActionKind::Model { index: i, .. } = a.kind {
+            if i >= models.len() {
+                return Err(ModelError::new(
+                    "solver",
+                    format!("model switch to {i} of {}", models.len()),
+                ));
+            }
+        }
+    }
     let exact = opts.linear_pk == LinearPk::Exact && opts.integrator == Integrator::Lean;
     let integrated = if exact { model.m } else { model.n };
     macro_rules! sized {
         ($($n:literal),*) => {
             match integrated {
-                $(k if k <= $n => run_n::<$n>(model, exact, actions, t_end, opts, obs, ctl, outputs),)*
+                $(k if k <= $n => run_n::<$n>(models, exact, actions, t_end, opts, obs, ctl, outputs),)*
                 k => Err(ModelError::new("regimen", format!("{k} ODE states exceed the supported 64"))),
             }
         };
@@ -165,7 +212,7 @@ fn sort_pending(p: &mut [Action]) {
 
 #[allow(clippy::too_many_arguments)]
 fn run_n<const N: usize>(
-    model: &Model,
+    models: &[Model],
     exact: bool,
     actions: Vec<Action>,
     t_end: f64,
@@ -175,6 +222,7 @@ fn run_n<const N: usize>(
     outputs: &mut [Vec<f64>],
 ) -> Result<(SolverStats, Vec<f64>)> {
     opts.validate()?;
+    let mut model: &Model = &models[0];
     let n = model.n;
     // `ni` states are integrated (the prefix of the layout); `full` holds all n, current at
     // every segment boundary.
@@ -320,6 +368,27 @@ fn run_n<const N: usize>(
                 if seg.rate[drug].abs() < 1e-12 {
                     seg.rate[drug] = 0.0;
                 }
+                step.reset();
+            }
+            ActionKind::SteadyState { z, reset, rate } => {
+                let d = a.drug;
+                model.drugs[d].put_block(&z, reset, &mut full);
+                if reset {
+                    seg.rate[d] = rate;
+                    pending.retain(|p| !(p.drug == d && p.given_at < t && p.kind.is_dose()));
+                } else {
+                    seg.rate[d] += rate;
+                }
+                step.reset();
+            }
+            ActionKind::Model { index, .. } => {
+                model = &models[index];
+                step.reset();
+            }
+            ActionKind::Reset => {
+                model.initial_state(&mut full);
+                seg.rate.fill(0.0);
+                pending.retain(|p| !(p.given_at < t && p.kind.is_dose()));
                 step.reset();
             }
         }

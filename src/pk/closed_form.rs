@@ -158,6 +158,17 @@ enum Input {
 }
 
 fn input_of(e: &DoseEvent, p: &PkParams) -> Result<(Input, f64)> {
+    if e.ss != 0 {
+        // A steady-state dose is not one dose: refused rather than summed as one.
+        return Err(ModelError::new(
+            "ss",
+            format!(
+                "the closed form superposes single doses; the steady-state dose of {} at {} h \
+                 (ss = {}) is simulated by sp.simulate",
+                e.drug, e.time, e.ss
+            ),
+        ));
+    }
     if e.route.to_depot() {
         if !p.has_depot() {
             return Err(ModelError::new(
@@ -239,6 +250,8 @@ mod tests {
             cycle: 1,
             day: 1,
             line: 0,
+            ss: 0,
+            ii: 0.0,
         }
     }
 

@@ -3,3 +3,4 @@
 
 pub mod closed_form;
 pub mod modes;
+pub mod steady_state;

@@ -190,6 +190,24 @@ impl LinearModes {
         out.cw = out.w[self.central] * self.inv_vc;
     }
 
+    /// The block state `V c` (amounts, mg) of modal amplitudes `c`.
+    pub fn block_of(&self, c: &[f64; MAX_BLOCK]) -> [f64; MAX_BLOCK] {
+        let mut z = [0.0; MAX_BLOCK];
+        for (i, zi) in z.iter_mut().enumerate().take(self.k) {
+            *zi = (0..self.k).map(|j| self.v[i][j] * c[j]).sum();
+        }
+        z
+    }
+
+    /// The modal amplitudes of a unit amount put into block state `i` (column `i` of `V^-1`).
+    pub fn unit_input(&self, i: usize) -> [f64; MAX_BLOCK] {
+        let mut u = [0.0; MAX_BLOCK];
+        for (j, uj) in u.iter_mut().enumerate().take(self.k) {
+            *uj = self.vinv[j][i];
+        }
+        u
+    }
+
     /// The initial step (h) Hairer's heuristic would choose for this block alone if it were
     /// integrated from the segment start (state `z0`) with tolerances `rtol`, `atol` (the
     /// block's derivative at the start and at a first trial step from the exact solution), at

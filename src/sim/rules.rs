@@ -80,11 +80,7 @@ impl<'a> RuleController<'a> {
     /// Cancels the ruled drug's doses from `t` on.
     fn cancel_from(&mut self, t: f64, pending: &mut Vec<Action>) {
         let d = self.drug;
-        pending.retain(|a| {
-            !(a.drug == d
-                && a.given_at >= t
-                && !matches!(a.kind, ActionKind::Output(_) | ActionKind::Lab(_)))
-        });
+        pending.retain(|a| !(a.drug == d && a.given_at >= t && a.kind.is_dose()));
         self.schedule.retain(|&(s, _)| s < t);
     }
 

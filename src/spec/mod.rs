@@ -2,6 +2,8 @@
 //! rules) as serde data with its validation, patients, CTCAE grading, and the resolution of one
 //! patient's parameters from the library. Nothing here simulates.
 
+pub mod cmt;
+pub mod dataset;
 pub mod dose_rules;
 pub mod drug;
 pub mod grading;
@@ -11,5 +13,6 @@ pub mod patient;
 pub mod platelet_model;
 pub mod population;
 pub mod regimen;
+pub mod residual;
 pub mod resolve;
 pub mod units;

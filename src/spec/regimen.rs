@@ -86,6 +86,15 @@ pub struct DoseSpec {
     pub hour: f64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adjust: Vec<DoseAdjust>,
+    /// Steady state (NONMEM's SS) of the line's first administration: 1 resets the drug's
+    /// compartments to the steady state of this dose given every `ii` hours, then doses; 2 adds
+    /// that steady state to the current state (superposition), then doses. Absent: no steady
+    /// state. See docs/nonmem.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ss: Option<u8>,
+    /// Dosing interval (h) of the steady state (with `ss` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ii: Option<f64>,
 }
 
 /// A run of cycles of one length sharing their dosing.
@@ -145,6 +154,11 @@ pub struct DoseEvent {
     pub day: u32,
     /// Index of the dose line inside its block.
     pub line: usize,
+    /// NONMEM's SS: 0 a plain dose, 1 the drug at the steady state of this dose every `ii`
+    /// hours (its compartments reset to it), 2 that steady state added to the current state.
+    pub ss: u8,
+    /// Dosing interval (h) of the steady state (0 without one).
+    pub ii: f64,
 }
 
 impl DoseEvent {
@@ -189,6 +203,30 @@ fn parse_range(s: &str, field: &str, open_end: u32) -> Result<(u32, u32)> {
             ));
         }
         Ok((d, d))
+    }
+}
+
+/// Checks a steady-state flag and its interval: `ss` 1 or 2 with `ii > 0`, or neither.
+pub fn check_steady_state(field: &str, ss: Option<u8>, ii: Option<f64>) -> Result<()> {
+    match (ss, ii) {
+        (None | Some(0), None) => Ok(()),
+        (Some(1 | 2), Some(ii)) => {
+            positive(&format!("{field}.ii"), ii)?;
+            in_range(&format!("{field}.ii"), ii, 0.0, MAX_DAYS * 24.0)?;
+            Ok(())
+        }
+        (Some(1 | 2), None) => Err(ModelError::new(
+            format!("{field}.ii"),
+            "a steady-state dose (ss 1 or 2) needs its dosing interval ii (h)",
+        )),
+        (None | Some(0), Some(ii)) => Err(ModelError::new(
+            format!("{field}.ii"),
+            format!("ii = {ii} is only used with ss = 1 or 2"),
+        )),
+        (Some(v), _) => Err(ModelError::new(
+            format!("{field}.ss"),
+            format!("must be 1 (reset to steady state) or 2 (superposition), got {v}"),
+        )),
     }
 }
 
@@ -291,6 +329,7 @@ impl DoseSpec {
                 "give duration_h or rate_mg_h, not both",
             ));
         }
+        check_steady_state(field, self.ss, self.ii)?;
         if self.days.is_empty() && self.weekdays.is_empty() {
             return Err(ModelError::new(
                 format!("{field}.days"),
@@ -435,6 +474,7 @@ impl Regimen {
             ));
         }
         let mut events = Vec::new();
+        let mut seen_lines = std::collections::BTreeSet::new();
         for (k, (start, b, cycle, len)) in self.cycles_until(horizon_h).into_iter().enumerate() {
             let study_cycle = k as u32 + 1;
             for (i, d) in self.blocks[b].doses.iter().enumerate() {
@@ -460,6 +500,9 @@ impl Regimen {
                 for day in d.days_in_cycle(len, &field)? {
                     let time = start + f64::from(day - 1) * 24.0 + d.hour;
                     if time < horizon_h {
+                        // The steady state belongs to the line's first administration.
+                        let first = seen_lines.insert((b, i));
+                        let ss = if first { d.ss.unwrap_or(0) } else { 0 };
                         events.push(DoseEvent {
                             time,
                             drug: d.drug.clone(),
@@ -470,6 +513,8 @@ impl Regimen {
                             cycle: study_cycle,
                             day,
                             line: i,
+                            ss,
+                            ii: if ss > 0 { d.ii.unwrap_or(0.0) } else { 0.0 },
                         });
                     }
                 }
@@ -502,6 +547,8 @@ mod tests {
             cycles: None,
             hour: 0.0,
             adjust: vec![],
+            ss: None,
+            ii: None,
         };
         assert_eq!(d.days_in_cycle(14, "f").unwrap(), vec![1, 2, 3, 9, 10]);
         let e = d.days_in_cycle(7, "f").unwrap_err();

@@ -33,7 +33,7 @@ def test_stub_lists_exactly_the_native_api():
     tree = ast.parse((ROOT / "python" / "selinexor_pkpd" / "_core.pyi").read_text())
     stub = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     assert stub == {n for n in dir(core) if not n.startswith("_")}
-    for cls in ("Library", "Trial", "Escalation"):
+    for cls in ("Library", "Trial", "Escalation", "Dataset"):
         node = next(x for x in tree.body if isinstance(x, ast.ClassDef) and x.name == cls)
         methods = {n.name for n in node.body if isinstance(n, ast.FunctionDef)} - {"__init__"}
         assert methods == {n for n in dir(getattr(core, cls)) if not n.startswith("_")}, cls

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import pandas as pd
 import selinexor_pkpd as sp
 import selinexor_pkpd._core as core
 from selinexor_pkpd import _typing as T
@@ -37,6 +38,9 @@ CASES = {
     "PlateletModel": (lambda v: sp.simulate("xd_80_biw", days=7, platelet_model=v), ["friberg_exp", "TPO", ""]),
     "TrialPlateletModel": (lambda v: _trial(platelet_model=v), ["none", "friberg_exp"]),
     "LinearPk": (lambda v: sp.simulate("xd_80_biw", days=7, linear_pk=v), ["closed", "EXACT"]),
+    "CovariateFill": (lambda v: sp.read_nonmem(pd.DataFrame({"ID": [1, 1], "TIME": [0.0, 1.0], "AMT": [80.0, 0.0],
+                                                             "CMT": [1, 1]}), {1: "selinexor"}, covariates=v),
+                      ["LOCF", "mean"]),
     "DoseUnit": (lambda v: sp.Regimen.single_dose("selinexor", 1.0, unit=v).events(days=1), ["g", "mg/lb"]),
     "Route": (lambda v: sp.simulate(sp.Regimen.single_dose("selinexor", 80.0, route=v), days=2, platelet_model="none"),
               ["im", "po"]),
@@ -176,7 +180,7 @@ def _stub_defs():
 def test_stub_and_module_define_the_same_names():
     stub = {name for name, _ in _stub_defs() if not name.endswith("__init__")}
     native = {n for n in dir(core) if not n.startswith("_")}
-    for cls in ("Library", "Trial", "Escalation"):
+    for cls in ("Library", "Trial", "Escalation", "Dataset"):
         native |= {f"{cls}.{m}" for m in dir(getattr(core, cls)) if not m.startswith("_")}
     assert stub == native
 
