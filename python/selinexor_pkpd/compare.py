@@ -420,6 +420,25 @@ def _bands(arm: str, days: np.ndarray, traj: np.ndarray, on_days: np.ndarray) ->
                          "n_on_treatment": n_on.astype(np.int64), "on_treatment": n_on / max(len(on_days), 1)})
 
 
+def _time_on_treatment(tot: Any, labels: list[str]) -> dict[str, float | None]:
+    """The per-arm medians of ``time_on_treatment``, checked against the arm labels."""
+    if tot is None:
+        return {}
+    if not isinstance(tot, Mapping):
+        raise error("time_on_treatment", f"must be a dict of arm label -> median days, got {type(tot).__name__}")
+    out: dict[str, float | None] = {}
+    for arm, median in tot.items():
+        if arm not in labels:
+            raise error(f"time_on_treatment.{arm}", f"unknown arm {arm!r} (arms: {labels})")
+        if median is None:
+            out[arm] = None
+            continue
+        if isinstance(median, bool) or not isinstance(median, (int, float)) or not math.isfinite(median) or median <= 0:
+            raise error(f"time_on_treatment.{arm}", f"must be a median in days > 0 (or None), got {median!r}")
+        out[arm] = float(median)
+    return out
+
+
 def compare(
     arms: Union[Mapping[str, RegimenLike], Sequence[str], None] = None,
     population: Population | None = None,
@@ -438,6 +457,7 @@ def compare(
     library: LibrarySource | None = None,
     max_hours: float | None = 4.0,
     executor: Any = None,
+    time_on_treatment: Mapping[str, float | None] | None = None,
 ) -> CompareResult:
     """Compare regimens in one virtual population with common random numbers.
 
@@ -482,6 +502,11 @@ def compare(
         Run the subjects on an executor's workers (in chunks of ``chunk_size`` subjects, at
         most 1,000 by default) instead of in this process: bit-identical results, since
         subject ``i`` depends only on ``(seed, i)``. See docs/scale-out.md.
+    time_on_treatment : dict of arm label -> median days (or None), optional
+        Time on treatment per arm, since trials differ: the exponential discontinuation of
+        the named arms gets this median (None: treated to the end of ``days``); other arms keep
+        the population's. Patients stay paired: subject ``i`` draws the same uniform number in
+        every arm, so a longer median lengthens each patient's time on treatment in proportion.
 
     Returns
     -------
@@ -511,9 +536,11 @@ def compare(
     # Summary-only runs keep the output times too (and drop each chunk's trajectories): the
     # outputs cut the solver's steps, so the same times give the same numbers in both modes.
     obs = observe
+    tot = _time_on_treatment(time_on_treatment, labels)
     runners = {
-        label: TrialRunner(r, pop, days=days, seed=seed, threads=threads, dose_rules=dose_rules, observe=obs,
-                            params=params, platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library)
+        label: TrialRunner(r, pop.with_discontinuation(tot[label]) if label in tot else pop, days=days, seed=seed,
+                            threads=threads, dose_rules=dose_rules, observe=obs, params=params,
+                            platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library)
         for label, r in arms.items()
     }
     first = runners[labels[0]]
@@ -575,7 +602,7 @@ def compare(
         "reference": ref, "population": pop.to_dict(), "days": float(days), "seed": int(seed),
         "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
         "params": runners[labels[0]].inputs["params"], "platelet_model": platelet_model,
-        "observe_days": runners[labels[0]].observe, "summary_only": summary_only,
+        "observe_days": runners[labels[0]].observe, "summary_only": summary_only, "time_on_treatment": tot,
     }
     return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0)
 
@@ -603,4 +630,5 @@ def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = 
     return compare(arms, pop, days=data["days"], seed=data["seed"], dose_rules=data["dose_rules"],
                    reference=data["reference"], observe=data.get("observe_days") or False,
                    summary_only=data.get("summary_only", False), params=data.get("params") or None,
-                   platelet_model=data.get("platelet_model", "tpo"), progress=progress)
+                   platelet_model=data.get("platelet_model", "tpo"), progress=progress,
+                   time_on_treatment=data.get("time_on_treatment") or None)

@@ -630,3 +630,33 @@ def test_progress_false_and_true(pop, capsys, monkeypatch):
     rates = [float(x) for x in re.findall(r"([\d.]+)pt/s", err)]
     assert rates and max(rates) <= total / 1.0, err
     pd.testing.assert_frame_equal(slow.summary, quiet.summary, check_exact=True)
+
+
+def test_time_on_treatment_per_arm_keeps_patients_paired():
+    pop = sp.population("rrmm_heavily_pretreated", n=200)  # exponential discontinuation, median 62 days
+    median = pop.spec["discontinuation"]["median_days"]
+    arms = {"pop": "xd_80_biw", "short": "xd_80_biw", "all": "xd_80_biw"}
+    res = sp.compare(arms, pop, days=84, dose_rules=None, progress=False,
+                     time_on_treatment={"short": median / 2, "all": None})
+    s = res.subjects
+    dot = {a: s.loc[s["arm"] == a, "days_on_treatment"].to_numpy() for a in arms}
+    stopped = dot["pop"] < 84
+    # The same uniform draw per patient: half the median halves each patient's time on treatment.
+    np.testing.assert_allclose(dot["short"][stopped], dot["pop"][stopped] / 2, rtol=1e-12)
+    assert (dot["all"] == 84).all()
+    g = res.summary["g3plus_lab"]
+    assert g["short"] < g["pop"] < g["all"]
+    again = sp.from_inputs(res.inputs)
+    pd.testing.assert_frame_equal(res.subjects, again.subjects, check_exact=True)
+
+
+@pytest.mark.parametrize("tot,field", [
+    ({"nope": 30}, "time_on_treatment.nope"),
+    ({"pop": -3}, "time_on_treatment.pop"),
+    ({"pop": float("nan")}, "time_on_treatment.pop"),
+    ([30], "time_on_treatment"),
+])
+def test_time_on_treatment_bad_input(tot, field):
+    pop = sp.population("rrmm_heavily_pretreated", n=3)
+    expect_model_error(sp.compare, {"pop": "xd_80_biw"}, pop, days=7, progress=False, time_on_treatment=tot,
+                       field=field)
