@@ -7,6 +7,7 @@ use crate::engine::model::Model;
 use crate::engine::solver::{LinearPk, SolverOptions};
 use crate::error::ModelError as CoreError;
 use crate::params::Overrides;
+use crate::sim::outputs::{output_names, output_value};
 use crate::sim::{exposure as core_exposure, simulate as core_sim};
 use crate::spec::grading::ctcae_grade;
 use crate::spec::patient::Patient;
@@ -122,37 +123,16 @@ pub(super) fn state_columns<'py>(
     layout: &Model,
     rows: &[(&Model, &[f64])],
 ) -> PyResult<()> {
-    let column = |i: usize| rows.iter().map(|(_, y)| y[i]).collect::<Vec<f64>>();
-    for (k, d) in layout.drugs.iter().enumerate() {
-        out.set_item(
-            format!("C_{}", d.name),
-            rows.iter()
-                .map(|(m, y)| m.drugs[k].conc(y))
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(format!("AUC_{}", d.name), column(d.auc).into_pyarray(py))?;
-    }
-    if let Some(pd) = layout.pd {
-        if let Some(x) = pd.x {
-            out.set_item("X", column(x).into_pyarray(py))?;
+    for name in output_names(layout) {
+        let col: Vec<f64> = rows
+            .iter()
+            .map(|(m, y)| output_value(m, y, &name).unwrap_or(f64::NAN))
+            .collect();
+        if name == "PLT" {
+            let grade: Vec<i64> = col.iter().map(|&p| i64::from(ctcae_grade(p))).collect();
+            out.set_item("GRADE", grade.into_pyarray(py))?;
         }
-        if let Some(e) = pd.e {
-            out.set_item("E", column(e).into_pyarray(py))?;
-        }
-        let plt = column(pd.plt);
-        out.set_item(
-            "GRADE",
-            plt.iter()
-                .map(|&p| i64::from(ctcae_grade(p)))
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item("PLT", plt.into_pyarray(py))?;
-        if let Some(t) = pd.tpo {
-            out.set_item("TPO", column(t).into_pyarray(py))?;
-        }
-        out.set_item("PROL", column(pd.prol).into_pyarray(py))?;
+        out.set_item(name, col.into_pyarray(py))?;
     }
     Ok(())
 }
