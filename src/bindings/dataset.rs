@@ -3,6 +3,7 @@
 
 use super::error::{parse, to_py};
 use super::library::PyLibrary;
+use super::regimen::expand_json;
 use super::simulate::{parse_linear_pk, state_columns, SignalCheck};
 use crate::engine::model::Model;
 use crate::engine::solver::SolverOptions;
@@ -11,9 +12,7 @@ use crate::sim::dataset::{dose_rows, simulate_dataset};
 use crate::sim::residual::dataset_observations;
 use crate::spec::cmt::{default_cmt_map, platelet_cmt, CmtMap};
 use crate::spec::dataset::{Column, CovariateFill, Dataset, RawDataset, COVARIATES};
-use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
-use crate::spec::regimen::Regimen;
 use crate::spec::residual::ErrorModel;
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -171,11 +170,7 @@ pub fn nonmem_doses<'py>(
     patient: &str,
     days: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let r: Regimen = parse(regimen, "regimen")?;
-    let p: Patient = parse(patient, "patient")?;
-    let events = r
-        .expand(&p, days * 24.0, &|d| lib.inner.default_route(d))
-        .map_err(to_py)?;
+    let (r, events) = expand_json(lib, regimen, patient, days)?;
     let rows = dose_rows(&events, &r.drugs()).map_err(to_py)?;
     let out = PyDict::new(py);
     let col =

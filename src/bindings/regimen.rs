@@ -20,6 +20,22 @@ pub fn check_regimen(lib: &PyLibrary, regimen: &str) -> PyResult<String> {
     serde_json::to_string(&r).map_err(|e| to_py(CoreError::new("regimen", e.to_string())))
 }
 
+/// A regimen and a patient from their JSON, and the regimen's doses for the patient over
+/// `days`.
+pub(super) fn expand_json(
+    lib: &PyLibrary,
+    regimen: &str,
+    patient: &str,
+    days: f64,
+) -> PyResult<(Regimen, Vec<DoseEvent>)> {
+    let r: Regimen = parse(regimen, "regimen")?;
+    let p: Patient = parse(patient, "patient")?;
+    let events = r
+        .expand(&p, days * 24.0, &|d| lib.inner.default_route(d))
+        .map_err(to_py)?;
+    Ok((r, events))
+}
+
 /// Expands a regimen into its dose-event table (NONMEM-style columns).
 #[pyfunction]
 pub fn expand_regimen<'py>(
@@ -29,11 +45,7 @@ pub fn expand_regimen<'py>(
     patient: &str,
     days: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let r: Regimen = parse(regimen, "regimen")?;
-    let p: Patient = parse(patient, "patient")?;
-    let events = r
-        .expand(&p, days * 24.0, &|d| lib.inner.default_route(d))
-        .map_err(to_py)?;
+    let (_, events) = expand_json(lib, regimen, patient, days)?;
     let out = PyDict::new(py);
     let col = |f: &dyn Fn(&DoseEvent) -> f64| events.iter().map(f).collect::<Vec<f64>>();
     out.set_item("TIME", col(&|e| e.time).into_pyarray(py))?;
