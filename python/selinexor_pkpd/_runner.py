@@ -53,7 +53,7 @@ MIN_TRIAL_DAYS = 1.0
 SECONDS_PER_PATIENT_DAY = 2.5e-6
 #: Bytes kept per subject and column of a full (not summary-only) run.
 BYTES_PER_VALUE = 8
-SUBJECT_COLUMNS = 50
+SUBJECT_COLUMNS = 63
 
 
 def check_budget(n_subjects: int, days: float, threads: int | None, kept_values: int, max_hours: float | None) -> None:

@@ -4,6 +4,7 @@
 
 pub mod dose_rules;
 pub mod drug;
+pub mod efficacy;
 pub mod grading;
 pub mod input;
 pub mod library;
