@@ -216,7 +216,13 @@ class PopulationResult:
         treatment started; ``planned_mg_week``: the planned selinexor mg per week of treatment
         started, before dose modifications; ``relative_dose_intensity``: taken / planned;
         ``n_interruptions``, ``n_reductions``, ``stopped_by_rule``, ``days_on_treatment``) and
-        selinexor exposure (``auc_week``, ``cmax``, ``days_x_above``, ``x_max``).
+        selinexor exposure (``auc_week``, ``cmax``, ``days_x_above``, ``x_max``); efficacy
+        (docs/efficacy.md): the patient's tumour parameters (``tumour_growth_rate``,
+        ``tumour_resistance_rate``, ``tumour_sensitivity``), ``mprotein_baseline`` and
+        ``mprotein_nadir`` (g/dL), ``best_response`` (CR, VGPR, PR, MR, SD, PD or NE, IMWG,
+        confirmed), ``responder`` (PR or better), ``vgpr_or_better``, ``progressed``,
+        ``t_progression_days``, ``died_without_progression``, ``pfs_days`` and ``pfs_event``
+        (False: censored).
     times_days : numpy.ndarray
         Observation grid (days) of ``trajectories``.
     trajectories : numpy.ndarray or None

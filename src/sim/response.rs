@@ -69,6 +69,19 @@ pub struct EfficacyOutcome {
 }
 
 impl EfficacyOutcome {
+    /// The outcome of a run without the efficacy model: nothing assessed.
+    pub fn not_computed(m0: f64) -> Self {
+        Self {
+            m0,
+            m_nadir: f64::NAN,
+            best: BestResponse::NotEvaluable,
+            t_progression_h: f64::NAN,
+            pfs_h: f64::NAN,
+            pfs_event: false,
+            died: false,
+        }
+    }
+
     pub fn responder(&self) -> bool {
         self.best >= BestResponse::Partial
     }

@@ -49,6 +49,9 @@ pub struct TrialSetup {
     pub x_level: f64,
     /// Days after discontinuation that still count for toxicity (CTCAE reporting window).
     pub follow_up_days: f64,
+    /// Compute the efficacy outcome (false: the efficacy columns are NaN / false / "NE", for
+    /// toxicity-only runs and for measuring the efficacy model's cost).
+    pub efficacy: bool,
     drugs: Vec<String>,
     /// The regimen at each reduced dose level of the rules (level 0, the regimen as planned,
     /// left out); empty without rules.
@@ -188,6 +191,7 @@ impl TrialSetup {
             rows,
             x_level: 0.5,
             follow_up_days: 30.0,
+            efficacy: true,
             drugs,
             reduced_levels,
             assessments,
@@ -309,11 +313,18 @@ impl TrialSetup {
         };
         let t_stop = (t_treat + self.follow_up_days * 24.0).min(self.horizon_h);
         let mut obs = MetricsObserver::new(probe, model.pp.p0, self.x_level, t_stop);
-        let tumour = TumourParams::draw(&self.lib.efficacy, self.seed, s.id);
-        obs.engagement = Some(EngagementIntegral::new(
-            tumour.lambda,
-            self.assessments.clone(),
-        ));
+        let factor = self
+            .population
+            .tumour_sensitivity
+            .as_ref()
+            .map_or(1.0, |p| p.value);
+        let tumour = TumourParams::draw(&self.lib.efficacy, factor, self.seed, s.id);
+        if self.efficacy {
+            obs.engagement = Some(EngagementIntegral::new(
+                tumour.lambda,
+                self.assessments.clone(),
+            ));
+        }
         let (states, stats, last) = run_events(
             &model,
             &all,
@@ -350,7 +361,11 @@ impl TrialSetup {
             .collect();
         let auc = sel.as_ref().map_or(0.0, |(_, d)| last[d.auc]);
         let t_treated_h = t_treat.min(ctl.outcome.t_stopped);
-        let efficacy = self.efficacy(&tumour, &obs, &partner_doses, t_treated_h);
+        let efficacy = if self.efficacy {
+            self.efficacy(&tumour, &obs, &partner_doses, t_treated_h)
+        } else {
+            EfficacyOutcome::not_computed(tumour.m0)
+        };
         Ok(SubjectResult {
             id: s.id,
             patient: s.patient.clone(),

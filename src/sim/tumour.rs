@@ -35,13 +35,14 @@ pub struct TumourParams {
 }
 
 impl TumourParams {
-    /// Subject `id`'s parameters from its efficacy stream (`sampling::efficacy_rng`).
-    pub fn draw(spec: &EfficacySpec, seed: u64, id: usize) -> Self {
+    /// Subject `id`'s parameters from its efficacy stream (`sampling::efficacy_rng`), with the
+    /// population's sensitivity multiplier `sensitivity_factor`.
+    pub fn draw(spec: &EfficacySpec, sensitivity_factor: f64, seed: u64, id: usize) -> Self {
         let mut rng = efficacy_rng(seed, id);
         let m0 = draw(&spec.m_protein_baseline.dist(), &mut rng);
         let kg = draw(&spec.growth_rate.dist(), &mut rng);
         let lambda = draw(&spec.resistance_rate.dist(), &mut rng);
-        let sensitivity = draw(&spec.sensitivity.dist(), &mut rng);
+        let sensitivity = sensitivity_factor * draw(&spec.sensitivity.dist(), &mut rng);
         let u: f64 = rng.random::<f64>();
         let h = spec.death_hazard.value;
         let t_death_h = if h > 0.0 {
