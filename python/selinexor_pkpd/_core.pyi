@@ -141,6 +141,8 @@ class Trial:
     efficacy : bool
         Compute the efficacy columns (M-protein, IMWG response, PFS; docs/efficacy.md). False
         leaves them NaN / False / ``"NE"`` and every other column unchanged.
+    stop_at_progression : bool
+        Stop treatment at the assessment that shows progression (needs ``efficacy``).
 
     Raises
     ------
@@ -166,6 +168,7 @@ class Trial:
         follow_up_days: float = 30.0,
         linear_pk: LinearPk = "exact",
         efficacy: bool = True,
+        stop_at_progression: bool = False,
     ) -> None: ...
     def param_names(self) -> list[str]:
         """Names of the parameters with IIV (``namespace.param``), the order of their columns."""

@@ -82,7 +82,7 @@ class TrialRunner:
     def __init__(self, regimen: RegimenLike, population: "Population", *, days: float, seed: int,
                  threads: int | None, dose_rules: DoseRulesLike, observe: Observe, params: Params,
                  platelet_model: TrialPlateletModel, rtol: float, atol: float, library: LibrarySource | None,
-                 linear_pk: LinearPk = "exact") -> None:
+                 linear_pk: LinearPk = "exact", stop_at_progression: bool = False) -> None:
         from .population import Population  # population.py imports this module
 
         lib = resolve_library(library)
@@ -102,16 +102,23 @@ class TrialRunner:
         self.n = population.n
         self.trial = _core.Trial(lib._native, reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib),
                                  params_json(params), days, int(seed), self.observe, population._rows_json(), platelet_model,
-                                 float(rtol), float(atol), linear_pk=linear_pk)
+                                 float(rtol), float(atol), linear_pk=linear_pk,
+                                 stop_at_progression=_flag(stop_at_progression, "stop_at_progression"))
         self.inputs = {
             "regimen": reg.to_dict(), "regimen_name": reg.name, "population": population.to_dict(), "days": days,
             "seed": int(seed), "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
             "params": json.loads(params_json(params)), "platelet_model": platelet_model, "rtol": rtol, "atol": atol,
-            "linear_pk": linear_pk, "observe_days": self.observe,
+            "linear_pk": linear_pk, "observe_days": self.observe, "stop_at_progression": bool(stop_at_progression),
         }
 
     def run(self, start: int, end: int) -> dict[str, Any]:
         return self.trial.run(start, end, self.threads)
+
+
+def _flag(v: Any, field: str) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise error(field, f"must be True or False, got {v!r:.60}")
+    return bool(v)
 
 
 def chunks(n: int, chunk_size: int | None, timed: Any) -> Iterator[tuple[int, int]]:

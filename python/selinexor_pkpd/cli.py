@@ -32,7 +32,7 @@ def _compare(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     res = compare(arms, pop, days=args.days, seed=args.seed, dose_rules=None if args.no_rules else args.rules,
                   threads=args.threads, progress=not args.quiet, summary_only=args.summary_only,
-                  reference=args.reference)
+                  reference=args.reference, stop_at_progression=args.stop_at_progression)
     dt = time.perf_counter() - t0
     files = res.to_csv(out)
     fig_path = out / "compare.png"
@@ -259,6 +259,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     c.add_argument("--format", default="png", metavar="FMT,...",
                    help="figure formats, comma-separated among png, svg, pdf (compare.png, compare.svg, ...)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--stop-at-progression", action="store_true",
+                   help="stop each patient's treatment at progression (IMWG, M-protein model)")
     c.set_defaults(func=_compare)
     cols = "\n".join(f"  {k:<11} {u:<7} {d}" for k, (u, d) in SIMULATE_COLUMNS.items())
     s = sub.add_parser(

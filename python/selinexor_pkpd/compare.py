@@ -487,6 +487,7 @@ def compare(
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
     max_hours: float | None = 4.0,
+    stop_at_progression: bool = False,
 ) -> CompareResult:
     """Compare regimens in one virtual population with common random numbers.
 
@@ -527,6 +528,8 @@ def compare(
         Refuse a run estimated to take longer (all arms; the error states the estimate); None:
         no limit. Full runs whose kept results would exceed 75% of the machine's memory are
         refused too (``summary_only=True`` keeps memory bounded).
+    stop_at_progression : bool
+        Stop each patient's treatment at progression (as in :func:`simulate_population`).
 
     Returns
     -------
@@ -558,7 +561,8 @@ def compare(
     obs = observe
     runners = {
         label: TrialRunner(r, pop, days=days, seed=seed, threads=threads, dose_rules=dose_rules, observe=obs,
-                            params=params, platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library)
+                            params=params, platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library,
+                            stop_at_progression=stop_at_progression)
         for label, r in arms.items()
     }
     first = runners[labels[0]]
@@ -622,6 +626,7 @@ def compare(
         "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
         "params": runners[labels[0]].inputs["params"], "platelet_model": platelet_model,
         "observe_days": runners[labels[0]].observe, "summary_only": summary_only,
+        "stop_at_progression": bool(stop_at_progression),
     }
     pfs = {a: stream[a].pfs_arrays() for a in labels}
     return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0, pfs=pfs)
@@ -650,4 +655,5 @@ def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = 
     return compare(arms, pop, days=data["days"], seed=data["seed"], dose_rules=data["dose_rules"],
                    reference=data["reference"], observe=data.get("observe_days") or False,
                    summary_only=data.get("summary_only", False), params=data.get("params") or None,
-                   platelet_model=data.get("platelet_model", "tpo"), progress=progress)
+                   platelet_model=data.get("platelet_model", "tpo"), progress=progress,
+                   stop_at_progression=bool(data.get("stop_at_progression", False)))

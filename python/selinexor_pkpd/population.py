@@ -275,6 +275,7 @@ def simulate_population(
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
     max_hours: float | None = 4.0,
+    stop_at_progression: bool = False,
 ) -> PopulationResult:
     """Simulate a regimen over a virtual population, in parallel.
 
@@ -314,6 +315,11 @@ def simulate_population(
     max_hours : float or None
         Refuse a run estimated to take longer (the error states the estimate); None: no limit.
         Runs whose kept results would exceed 75% of the machine's memory are refused too.
+    stop_at_progression : bool
+        Stop each patient's treatment at the assessment that shows progression (IMWG, the
+        M-protein model of docs/efficacy.md), on top of the population's discontinuation and the
+        dose rules; the efficacy columns are unchanged, time on treatment, doses and toxicity
+        follow.
 
     Returns
     -------
@@ -321,7 +327,7 @@ def simulate_population(
     """
     runner = TrialRunner(regimen, population, days=days, seed=seed, threads=threads, dose_rules=dose_rules,
                           observe=observe, params=params, platelet_model=platelet_model, rtol=rtol, atol=atol,
-                          library=library, linear_pk=linear_pk)
+                          library=library, linear_pk=linear_pk, stop_at_progression=stop_at_progression)
     check_budget(runner.n, runner.inputs["days"], runner.threads,
                  runner.n * (SUBJECT_COLUMNS + len(runner.observe)), max_hours)
     t0 = time.perf_counter()

@@ -52,6 +52,9 @@ pub struct TrialSetup {
     /// Compute the efficacy outcome (false: the efficacy columns are NaN / false / "NE", for
     /// toxicity-only runs and for measuring the efficacy model's cost).
     pub efficacy: bool,
+    /// Stop treatment at progression (the assessment that shows it), on top of discontinuation
+    /// and the dose rules. Needs `efficacy`.
+    pub stop_at_progression: bool,
     drugs: Vec<String>,
     /// The regimen at each reduced dose level of the rules (level 0, the regimen as planned,
     /// left out); empty without rules.
@@ -192,6 +195,7 @@ impl TrialSetup {
             x_level: 0.5,
             follow_up_days: 30.0,
             efficacy: true,
+            stop_at_progression: false,
             drugs,
             reduced_levels,
             assessments,
@@ -241,10 +245,29 @@ impl TrialSetup {
     }
 
     /// Simulates subject `id`.
+    ///
+    /// With `stop_at_progression`, a patient still on treatment when progression shows is run
+    /// again with treatment ending there: nothing before that time changes (the same events up
+    /// to it, hence the same solver steps), so the efficacy outcome, which only looks up to
+    /// progression, is the same, and the doses, toxicity and time on treatment are those of a
+    /// patient who stops at progression.
     pub fn run_subject(&self, id: usize) -> Result<SubjectResult> {
+        let within = |e: ModelError| e.within(&format!("subject[{id}]"));
         let s = self.subject(id)?;
-        self.run(&s)
-            .map_err(|e| e.within(&format!("subject[{id}]")))
+        let first = self.run(&s).map_err(within)?;
+        let t_prog = first.efficacy.t_progression_h;
+        if !(self.stop_at_progression && self.efficacy && t_prog < first.t_treated_h) {
+            return Ok(first);
+        }
+        let stopped = Subject {
+            t_disc_h: t_prog,
+            ..s
+        };
+        let mut second = self.run(&stopped).map_err(within)?;
+        // The outcome is the first run's (the second computes the same from the same steps;
+        // kept from the first so that it cannot differ by a rounding of the last step).
+        second.efficacy = first.efficacy;
+        Ok(second)
     }
 
     fn run(&self, s: &Subject) -> Result<SubjectResult> {

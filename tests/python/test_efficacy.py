@@ -235,3 +235,19 @@ def test_benefit_risk_figure(benefit_risk, tmp_path):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000 and (tmp_path / f"{name}.svg").exists()
         assert len(axes[1].get_lines()) >= len(res.arms)
     expect_model_error(lambda: full.kaplan_meier("no such arm"), field="arm")
+
+
+def test_stop_at_progression_ends_treatment_there_and_keeps_the_efficacy():
+    base = _run("xd_80_biw", n=200, days=300, dose_rules="label")
+    stop = _run("xd_80_biw", n=200, days=300, dose_rules="label", stop_at_progression=True)
+    pd.testing.assert_frame_equal(base[EFFICACY_COLUMNS], stop[EFFICACY_COLUMNS])
+    assert (stop["days_on_treatment"] <= base["days_on_treatment"] + 1e-9).all()
+    prog = stop["progressed"].to_numpy()
+    assert (stop.loc[prog, "days_on_treatment"] <= stop.loc[prog, "t_progression_days"] + 1e-9).all()
+    shortened = (stop["days_on_treatment"] < base["days_on_treatment"] - 1e-9).to_numpy()
+    assert shortened.any(), "some patient must be on treatment at progression"
+    assert not (shortened & ~prog).any()
+    # a patient whose treatment did not change is the same patient to the bit
+    same = ~shortened
+    pd.testing.assert_frame_equal(base[same].reset_index(drop=True), stop[same].reset_index(drop=True))
+    expect_model_error(lambda: _run("xd_80_biw", n=2, stop_at_progression="yes"), field="stop_at_progression")
