@@ -75,7 +75,8 @@ def km_median(time: Any, event: Any) -> tuple[float, float, float]:
     (median, lower, upper)
     """
     km = kaplan_meier(time, event)
-    return (_first_below(km, "survival"), _first_below(km, "upper"), _first_below(km, "lower"))
+    # the lower band reaches 0.5 first (the interval's lower end), the upper band last
+    return (_first_below(km, "survival"), _first_below(km, "lower"), _first_below(km, "upper"))
 
 
 def km_median_interpolated(time: Any, event: Any) -> float:

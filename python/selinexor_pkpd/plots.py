@@ -206,23 +206,22 @@ def plot_benefit_risk(res: "CompareResult", path: FilePath | None = None, format
     style = {"QW": ("o", "C0"), "BIW": ("s", "C3"), None: ("D", "0.4")}
     with plt.rc_context(_RC):
         fig, (ax, km_ax) = plt.subplots(1, 2, figsize=(13, 5.2))
-        for a in s.index:
+        for i, a in enumerate(s.index):
             r = s.loc[a]
-            marker, color = style[sched[a]]
+            marker, _ = style[sched[a]]
             x, y = 100 * float(r["g3plus_lab"]), 100 * float(r["orr"])
             ax.errorbar(x, y, xerr=[[x - 100 * float(r["g3plus_lab_lo"])], [100 * float(r["g3plus_lab_hi"]) - x]],
                         yerr=[[y - 100 * float(r["orr_lo"])], [100 * float(r["orr_hi"]) - y]],
-                        fmt=marker, color=color, ms=8, capsize=3)
-            ax.annotate(str(a), (x, y), xytext=(6, 6), textcoords="offset points", fontsize=10, color=color)
+                        fmt=marker, color=f"C{i}", ms=8, capsize=3, label=f"{a} ({sched[a] or 'other'})")
         ax.set_xlabel("grade 3+ thrombocytopenia at lab visits (%, 95% CI)")
         ax.set_ylabel("overall response rate, PR or better (%, 95% CI)")
         ax.set_title("Benefit (ORR) against risk (grade 3+)")
-        ax.set_xlim(left=0)
-        ax.set_ylim(0, 100)
+        ax.set_xlim(0, min(100.0, 100 * float(s["g3plus_lab_hi"].max()) + 10))
+        ax.set_ylim(0, min(100.0, 100 * float(s["orr_hi"].max()) + 10))
+        ax.legend(frameon=False, fontsize=10, loc="upper left")
         ax.grid(alpha=0.3)
         for i, a in enumerate(s.index):
             km = res.kaplan_meier(a)
-            marker, color = style[sched[a]]
             km_ax.step(km["time"] / 30.4375, 100 * km["survival"], where="post", color=f"C{i}", lw=1.8,
                        label=f"{a} ({sched[a] or 'other'})")
         km_ax.set_xlabel("months")

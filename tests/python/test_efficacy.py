@@ -131,6 +131,10 @@ def test_kaplan_meier_by_hand():
     np.testing.assert_allclose(km["time"], [0, 1, 3])
     np.testing.assert_allclose(km["survival"], [1, 0.8, 4 / 15])
     assert km_median([1, 2, 3, 3, 4], [True, False, True, True, False])[0] == 3
+    rng = np.random.default_rng(1)
+    t = rng.exponential(100.0, 400)
+    med, lo, hi = km_median(t, t < 300)
+    assert lo < med < hi and 50 < med < 90  # exponential median 69
     assert math.isnan(km_median([1, 2], [False, False])[0])
     # interpolated: from 0.8 at t=1 to 4/15 at t=3, 0.5 at 1 + 2 * 0.3 / (0.8 - 4/15)
     assert km_median_interpolated([1, 2, 3, 3, 4], [True, False, True, True, False]) == pytest.approx(1 + 0.6 / (0.8 - 4 / 15))
