@@ -194,6 +194,26 @@ mod tests {
     }
 
     #[test]
+    fn engagement_integral_is_exact_for_a_cubic_on_long_steps_and_inside_a_step() {
+        // X(t) = 0.1 + 0.02 t - 0.0003 t^2 + 1e-6 t^3 on steps of 40 h, no discount: the
+        // Hermite interpolant is X itself and Gauss-Legendre integrates it exactly.
+        let x = |t: f64| 0.1 + 0.02 * t - 0.0003 * t * t + 1e-6 * t * t * t;
+        let dx = |t: f64| 0.02 - 0.0006 * t + 3e-6 * t * t;
+        let big = |t: f64| 0.1 * t + 0.01 * t * t - 0.0001 * t * t * t + 0.25e-6 * t.powi(4);
+        let mut e = EngagementIntegral::new(0.0, vec![25.0, 80.0, 95.0]);
+        for t in [0.0, 40.0, 80.0, 120.0] {
+            e.step(t, x(t), dx(t));
+        }
+        for (q, v) in [25.0, 80.0, 95.0].iter().zip(&e.values) {
+            assert!(
+                (v - big(*q)).abs() < 1e-12 * big(*q).max(1.0),
+                "{q}: {v} vs {}",
+                big(*q)
+            );
+        }
+    }
+
+    #[test]
     fn partner_kill_is_the_closed_form_of_the_kpd_effect() {
         // No growth, no resistance: after the effect is over, ln(M0/M) = log_kill.
         let p = TumourParams {
