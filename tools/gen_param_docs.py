@@ -65,7 +65,25 @@ def render() -> str:
         lines += [f"### `{name}`", "", p["description"] + ".", "", f"Source: {p['source']}", ""]
         for k, v in p["covariates"].items():
             lines.append(f"- {k}: {v}")
-        lines += [f"- IIV: {p.get('iiv', {})} (plus each drug's own IIV)", f"- discontinuation: {p['discontinuation']}", ""]
+        lines += [f"- IIV: {p.get('iiv', {})} (plus each drug's own IIV)", f"- discontinuation: {p['discontinuation']}"]
+        if p.get("tumour_sensitivity"):
+            t = p["tumour_sensitivity"]
+            lines.append(f"- tumour sensitivity (efficacy model): {t['value']:g}: {t['source']}")
+        lines.append("")
+    e = lib["efficacy"]
+    lines += ["## Efficacy model (`efficacy`, docs/efficacy.md)", "", e["description"] + ".", "",
+              "| parameter | value | between patients | source |", "|---|---|---|---|"]
+    for k, v in e.items():
+        if isinstance(v, dict) and "median" in v:
+            lines.append(f"| `{k}` | median {v['median']:g} | log-normal CV {100 * v.get('cv', 0):g}% | {v['source']} |")
+        elif isinstance(v, dict) and "value" in v:
+            lines.append(f"| `{k}` | {v['value']:g} {v.get('unit', '')} | | {v['source']} |")
+    lines += ["", "Partner drugs' kill (log-kill per reference dose, kinetic-PD effect):", "",
+              "| drug | kill | reference dose (mg) | effect half-life (days) | source |", "|---|---|---|---|---|"]
+    for d, k in e["partners"].items():
+        lines.append(f"| {d} | {k['kill']['value']:g} | {k['reference_mg']['value']:g} | "
+                     f"{k['effect_half_life']['value']:g} | {k['kill']['source']} |")
+    lines.append("")
     lines += ["## Dose rules", ""]
     for name, r in lib["dose_rules"].items():
         ladder = " -> ".join(f"{l['amount']:g} mg days {l.get('weekdays', [])}" for l in r["ladder"])

@@ -19,7 +19,7 @@ from .grading import GRADE_THRESHOLDS, ctcae_grade
 from .patient import Patient
 from .population import Population, PopulationResult, population, populations, simulate_population
 from .regimen import Regimen, dose
-from .simon import simon_design, simon_oc, simon_simulate
+from .simon import simon, simon_design, simon_oc, simon_simulate
 from .simulate import closed_form, exposure, simulate
 
 __version__ = "0.1.0"
@@ -83,6 +83,7 @@ __all__ = [
     "presets",
     "regimen",
     "set_library",
+    "simon",
     "simon_design",
     "simon_oc",
     "simon_simulate",

@@ -138,6 +138,11 @@ class Trial:
         Days after discontinuation that still count for toxicity, >= 0.
     linear_pk : {"exact", "ode"}
         Linear drugs solved exactly between events, or integrated.
+    efficacy : bool
+        Compute the efficacy columns (M-protein, IMWG response, PFS; docs/efficacy.md). False
+        leaves them NaN / False / ``"NE"`` and every other column unchanged.
+    stop_at_progression : bool
+        Stop treatment at the assessment that shows progression (needs ``efficacy``).
 
     Raises
     ------
@@ -162,6 +167,8 @@ class Trial:
         x_level: float = 0.5,
         follow_up_days: float = 30.0,
         linear_pk: LinearPk = "exact",
+        efficacy: bool = True,
+        stop_at_progression: bool = False,
     ) -> None: ...
     def param_names(self) -> list[str]:
         """Names of the parameters with IIV (``namespace.param``), the order of their columns."""
@@ -458,6 +465,16 @@ def simon_oc(r1: int, n1: int, r: int, n: int, p: float) -> tuple[float, float, 
 
 def simon_simulate(r1: int, n1: int, r: int, n: int, p: float, trials: int, seed: int) -> tuple[float, float, float]:
     """Monte-Carlo ``(pet, p_active, en)`` of the design over ``trials`` trials at rate ``p``."""
+
+def simon_trials(r1: int, n1: int, r: int, n: int, responses: list[bool]) -> tuple[float, float, float]:
+    """``(pet, p_active, en)`` of the design's trials run on given responses: trial ``i`` enrols
+    patients ``i n .. (i + 1) n`` in order (stage 1: its first ``n1``).
+
+    Raises
+    ------
+    ModelError
+        On an impossible design, or a number of responses that is not a positive multiple of ``n``.
+    """
 
 def simon_search(
     p0: float, p1: float, alpha: float, beta: float, n_max: int

@@ -54,7 +54,7 @@ MIN_TRIAL_DAYS = 1.0
 SECONDS_PER_PATIENT_DAY = 2.5e-6
 #: Bytes kept per subject and column of a full (not summary-only) run.
 BYTES_PER_VALUE = 8
-SUBJECT_COLUMNS = 50
+SUBJECT_COLUMNS = 63
 #: Largest chunk of subjects sent to an executor in one task (about 0.1-0.5 s of work).
 DASK_CHUNK = 1000
 
@@ -116,7 +116,7 @@ class TrialRunner:
     def __init__(self, regimen: RegimenLike, population: "Population", *, days: float, seed: int,
                  threads: int | None, dose_rules: DoseRulesLike, observe: Observe, params: Params,
                  platelet_model: TrialPlateletModel, rtol: float, atol: float, library: LibrarySource | None,
-                 linear_pk: LinearPk = "exact") -> None:
+                 linear_pk: LinearPk = "exact", stop_at_progression: bool = False) -> None:
         from .population import Population  # population.py imports this module
 
         lib = resolve_library(library)
@@ -137,16 +137,17 @@ class TrialRunner:
         # The native trial's arguments, kept so that a runner can be sent to another process
         # (``executor=``) and rebuilt there: see ``__reduce__``.
         self._args = (reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib), params_json(params),
-                      days, int(seed), self.observe, population._rows_json(), platelet_model, float(rtol), float(atol),
-                      linear_pk)
+                      days, int(seed), self.observe, population._rows_json(), platelet_model, float(rtol), float(atol))
+        self._kwargs = {"linear_pk": linear_pk,
+                        "stop_at_progression": _flag(stop_at_progression, "stop_at_progression")}
         self._lib_json: str | None = None
-        self.trial = _core.Trial(lib._native, *self._args[:-1], linear_pk=linear_pk)
+        self.trial = _core.Trial(lib._native, *self._args, **self._kwargs)
         self._lib = lib
         self.inputs = {
             "regimen": reg.to_dict(), "regimen_name": reg.name, "population": population.to_dict(), "days": days,
             "seed": int(seed), "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
             "params": json.loads(params_json(params)), "platelet_model": platelet_model, "rtol": rtol, "atol": atol,
-            "linear_pk": linear_pk, "observe_days": self.observe,
+            "linear_pk": linear_pk, "observe_days": self.observe, "stop_at_progression": bool(stop_at_progression),
         }
 
     def run(self, start: int, end: int) -> dict[str, Any]:
@@ -155,12 +156,13 @@ class TrialRunner:
     def __reduce__(self) -> tuple[Any, ...]:
         if self._lib_json is None:
             self._lib_json = self._lib._native.to_json()
-        state = (self._lib_json, self._args, self.threads, self.observe, self.n, self.inputs, self.regimen)
+        state = (self._lib_json, self._args, self._kwargs, self.threads, self.observe, self.n, self.inputs,
+                 self.regimen)
         return (_rebuild_runner, state)
 
 
-def _rebuild_runner(lib_json: str, args: tuple[Any, ...], threads: int | None, observe: list[float], n: int,
-                    inputs: dict[str, Any], regimen: Any) -> TrialRunner:
+def _rebuild_runner(lib_json: str, args: tuple[Any, ...], kwargs: dict[str, Any], threads: int | None,
+                    observe: list[float], n: int, inputs: dict[str, Any], regimen: Any) -> TrialRunner:
     """A :class:`TrialRunner` rebuilt in another process from what ``__reduce__`` sent."""
     from ._library import Library
 
@@ -168,10 +170,10 @@ def _rebuild_runner(lib_json: str, args: tuple[Any, ...], threads: int | None, o
     if native.to_json() != lib_json:  # pragma: no cover - a guard on the library's round trip
         raise RuntimeError("the model library did not survive the trip to a worker unchanged")
     runner = TrialRunner.__new__(TrialRunner)
-    runner._lib, runner._lib_json, runner._args = Library(native), lib_json, args
+    runner._lib, runner._lib_json, runner._args, runner._kwargs = Library(native), lib_json, args, kwargs
     runner.threads = threads if threads is None else min(threads, _core.max_threads())
     runner.observe, runner.n, runner.inputs, runner.regimen = observe, n, inputs, regimen
-    runner.trial = _core.Trial(native, *args[:-1], linear_pk=args[-1])
+    runner.trial = _core.Trial(native, *args, **kwargs)
     return runner
 
 
@@ -209,6 +211,12 @@ def run_chunks(runners: list[TrialRunner], n: int, chunk_size: int | None,
     finally:
         for f in futures:
             f.cancel()
+
+
+def _flag(v: Any, field: str) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise error(field, f"must be True or False, got {v!r:.60}")
+    return bool(v)
 
 
 def chunks(n: int, chunk_size: int | None, timed: Any) -> Iterator[tuple[int, int]]:

@@ -34,7 +34,7 @@ def _compare(args: argparse.Namespace) -> int:
     try:
         res = compare(arms, pop, days=args.days, seed=args.seed, dose_rules=None if args.no_rules else args.rules,
                       threads=args.threads, progress=not args.quiet, summary_only=args.summary_only,
-                      reference=args.reference, executor=client)
+                      reference=args.reference, stop_at_progression=args.stop_at_progression, executor=client)
     finally:
         if client is not None:
             client.close()
@@ -43,6 +43,9 @@ def _compare(args: argparse.Namespace) -> int:
     fig_path = out / "compare.png"
     res.plot(fig_path, formats=formats)
     files += [fig_path] + [fig_path.with_suffix("." + f) for f in formats if f != "png"]
+    br_path = out / "benefit_risk.png"
+    res.plot_benefit_risk(br_path, formats=formats)
+    files += [br_path] + [br_path.with_suffix("." + f) for f in formats if f != "png"]
     print()
     print(res.report())
     print(f"\n{sum(res.summary['n']):.0f} patient-simulations in {dt:.1f} s. Wrote: " + ", ".join(str(f) for f in files))
@@ -165,6 +168,34 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simon(args: argparse.Namespace) -> int:
+    from .simon import simon, simon_oc, simon_simulate
+
+    design = dict(r1=args.r1, n1=args.stage1, r=args.r, n=args.total)
+    head = (f"Simon two-stage: stage 1 = {args.stage1} patients, stop with <= {args.r1} responders; "
+            f"{args.total} in all, active with > {args.r} responders")
+    if args.rate is not None:
+        exact = simon_oc(p=args.rate, **design)
+        sim = simon_simulate(p=args.rate, trials=args.trials, seed=args.seed, **design)
+        print(head + f"; fixed response rate {args.rate:g}, {args.trials} simulated trials")
+        rows = [("probability of early stopping", "pet"), ("probability of declaring active", "p_active"),
+                ("expected sample size", "en")]
+        for label, k in rows:
+            print(f"  {label:34s} exact {exact[k]:.4f}   simulated {sim[k]:.4f}")
+        return 0
+    res = simon(args.arm, stage1=args.stage1, r1=args.r1, total=args.total, r=args.r, trials=args.trials,
+                seed=args.seed, population=args.population, days=args.days,
+                dose_rules=None if args.no_rules else args.rules, threads=args.threads)
+    print(head + f"; arm {args.arm}, {args.trials} trials of engine-simulated patients ({args.population}, "
+                 f"{args.days:g} days)")
+    print(f"  simulated ORR (PR or better, IMWG) over {args.trials * args.total} patients: {res['orr']:.3f}")
+    rows = [("probability of early stopping", "pet"), ("probability of declaring active", "p_active"),
+            ("expected sample size", "en")]
+    for label, k in rows:
+        print(f"  {label:34s} simulated {res[k]:.4f}   exact at that ORR {res[k + '_exact']:.4f}")
+    return 0
+
+
 def _escalate(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -216,14 +247,15 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpF
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="selinexor-pkpd", formatter_class=_Help,
                                 description="Selinexor PK/PD engine: simulate and compare dosing regimens.")
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="{compare,simulate,escalate,presets}")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="{compare,simulate,escalate,simon,presets}")
     c = sub.add_parser(
         "compare", formatter_class=_Help,
         help="once-weekly vs twice-weekly selinexor in one virtual population (the main job)",
         description="Compare selinexor arms on the same virtual patients (common random numbers): prints the "
                     "table (incidences with 95% CIs, a legend), the paired differences against the reference arm "
                     "and a closing finding; writes summary.csv, differences.csv, subjects.csv, bands.csv, "
-                    "inputs.json and the figure compare.png to --out.")
+                    "inputs.json and the figures compare.png and benefit_risk.png (ORR against grade 3+ "
+                    "thrombocytopenia, Kaplan-Meier PFS per arm) to --out.")
     c.add_argument("--arms", metavar="PRESET,...",
                    help="comma-separated regimen presets (see `selinexor-pkpd presets`); default: the six xd_* arms "
                         "100/80/60 mg QW and 80/60/40 mg BIW, each with dexamethasone 20 mg per selinexor dose")
@@ -249,6 +281,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     c.add_argument("--format", default="png", metavar="FMT,...",
                    help="figure formats, comma-separated among png, svg, pdf (compare.png, compare.svg, ...)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--stop-at-progression", action="store_true",
+                   help="stop each patient's treatment at progression (IMWG, M-protein model)")
     c.set_defaults(func=_compare)
     cols = "\n".join(f"  {k:<11} {u:<7} {d}" for k, (u, d) in SIMULATE_COLUMNS.items())
     s = sub.add_parser(
@@ -282,6 +316,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     e.add_argument("--threads", type=int, help="worker threads; default: all cores")
     e.add_argument("--out", default="escalation_out", help="output directory")
     e.set_defaults(func=_escalate)
+    sm = sub.add_parser("simon", formatter_class=_Help,
+                        help="Simon two-stage trials of an arm with the engine's simulated responses",
+                        description="Simulate Simon two-stage phase II trials of a regimen: each trial enrols its own "
+                                    "virtual patients, whose IMWG responses come from the M-protein model; prints the "
+                                    "probability of stopping early, of declaring the regimen active and the expected "
+                                    "sample size, next to the exact figures at the simulated response rate. With "
+                                    "--rate, the exact and simulated figures at that fixed rate instead.")
+    sm.add_argument("arm", nargs="?", default="trial000_arm1", help="regimen preset")
+    sm.add_argument("--stage1", type=int, default=13, help="patients in stage 1")
+    sm.add_argument("--r1", type=int, default=3, help="stop after stage 1 with this many responders or fewer")
+    sm.add_argument("--total", type=int, default=43, help="patients in both stages")
+    sm.add_argument("--r", type=int, required=True, help="declare active with more than this many responders")
+    sm.add_argument("--trials", type=int, default=200, help="simulated trials")
+    sm.add_argument("--rate", type=float, help="a fixed response rate instead of the engine's")
+    sm.add_argument("--population", default="rrmm_heavily_pretreated", help="population preset")
+    sm.add_argument("--days", type=float, default=168.0, help="simulated days per patient (window of the best response)")
+    sm.add_argument("--seed", type=int, default=20261207, help="random seed")
+    sm.add_argument("--threads", type=int, help="worker threads; default: all cores")
+    srules = sm.add_mutually_exclusive_group()
+    srules.add_argument("--rules", default="label", help="dose-rules preset: label, label_qw or label_biw")
+    srules.add_argument("--no-rules", action="store_true", help="no dose modification")
+    sm.set_defaults(func=_simon)
     pr = sub.add_parser("presets", formatter_class=_Help,
                         help="list regimen, population, dose-rule presets and drugs, with one-line descriptions",
                         description="List the presets of the library with their one-line descriptions.")

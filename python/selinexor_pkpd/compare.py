@@ -39,6 +39,8 @@ PAIRED = {
     "dose_intensity_mg_week": lambda s: s["dose_intensity_mg_week"].astype(float),
     "auc_week": lambda s: s["auc_week"].astype(float),
     "days_g3plus": lambda s: s["days_g3plus"].astype(float),
+    "orr": lambda s: s["responder"].astype(float),
+    "vgpr_plus": lambda s: s["vgpr_or_better"].astype(float),
 }
 
 
@@ -47,6 +49,7 @@ PAIRED = {
 PAIRED_UNITS = {
     "g3plus_lab": "fraction", "g4_lab": "fraction", "g3plus": "fraction", "modified": "fraction",
     "nadir": "10^9/L", "dose_intensity_mg_week": "mg/week", "auc_week": "mg.h/L", "days_g3plus": "days",
+    "orr": "fraction", "vgpr_plus": "fraction",
 }
 
 
@@ -97,7 +100,10 @@ class CompareResult:
         median and 5th-95th percentiles (10^9/L); median days to nadir, to grade 3 onset and to
         recovery; median days on treatment; delivered dose intensity (mg/week, mean and median)
         and relative dose intensity; selinexor exposure (median AUC per week in mg.h/L, Cmax in
-        mg/L, days with XPO1 engagement above 0.5).
+        mg/L, days with XPO1 engagement above 0.5); efficacy (``orr``: PR or better, ``vgpr_plus``,
+        ``cr``, ``progressed``, fractions with Wilson intervals; ``pfs_median_days`` and
+        ``pfs_median_months`` with their 95% intervals, Kaplan-Meier over the simulated
+        patients; NaN when the median is not reached within ``days``).
     subjects : pandas.DataFrame or None
         All subjects of all arms (column ``arm``; the columns are described in
         :class:`~selinexor_pkpd.population.PopulationResult`); None in summary-only mode.
@@ -106,8 +112,10 @@ class CompareResult:
     """
 
     def __init__(self, summary: pd.DataFrame, subjects: Optional[pd.DataFrame], bands: Optional[pd.DataFrame],
-                 paired: dict[str, dict[str, _Paired]], inputs: dict[str, Any], seconds: float) -> None:
+                 paired: dict[str, dict[str, _Paired]], inputs: dict[str, Any], seconds: float,
+                 pfs: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None) -> None:
         self.summary = summary
+        self._pfs = pfs or {}
         self.subjects = subjects
         self._bands = bands
         self._paired = paired
@@ -157,6 +165,36 @@ class CompareResult:
         if self._bands is None:
             raise error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
         return self._bands
+
+    def kaplan_meier(self, arm: str) -> pd.DataFrame:
+        """Kaplan-Meier estimate of progression-free survival of one arm (days), with its 95%
+        pointwise interval: see :func:`selinexor_pkpd.efficacy.kaplan_meier`. Also available in
+        summary-only runs."""
+        from .efficacy import kaplan_meier
+
+        if arm not in self._pfs:
+            raise error("arm", f"unknown arm {arm!r} (arms: {self.arms})")
+        return kaplan_meier(*self._pfs[arm])
+
+    def plot_benefit_risk(self, path: FilePath | None = None, *, formats: Sequence[str] = ()) -> np.ndarray:
+        """Benefit against risk: ORR (PR or better) against grade 3+ thrombocytopenia at lab
+        visits per arm, both with 95% Wilson intervals, and the Kaplan-Meier curves of
+        progression-free survival per arm.
+
+        Parameters
+        ----------
+        path : path, optional
+            Save the figure there (format from the suffix, PNG by default).
+        formats : sequence of str
+            Extra formats to save beside ``path``.
+
+        Returns
+        -------
+        numpy.ndarray of two matplotlib Axes.
+        """
+        from .plots import plot_benefit_risk
+
+        return plot_benefit_risk(self, path, formats=formats)
 
     def schedules(self) -> dict[str, Optional[str]]:
         """Each arm's selinexor schedule: "QW" (one dose a week), "BIW" (two), or None."""
@@ -234,6 +272,10 @@ class CompareResult:
         t["AUC/wk, mg.h/L"] = [_num(v, 1) for v in s["auc_week_median"]]
         t["Cmax, mg/L"] = [_num(v, 2) for v in s["cmax_median"]]
         t["X>0.5, d"] = [_num(v) for v in s["days_x_above_median"]]
+        for key, col in (("orr", "ORR % (95% CI)"), ("vgpr_plus", ">=VGPR % (95% CI)")):
+            t[col] = [_pct_ci(r[key], r[key + "_lo"], r[key + "_hi"]) for _, r in s.iterrows()]
+        t["mPFS, mo (95% CI)"] = [f"{_num(r['pfs_median_months'], 1)} ({_num(r['pfs_median_months_lo'], 1)}-"
+                                  f"{_num(r['pfs_median_months_hi'], 1)})" for _, r in s.iterrows()]
         t.index.name = "arm"
         return t
 
@@ -245,7 +287,8 @@ class CompareResult:
         d = self.differences(ref)
         cols = {"g3plus_lab": ("G3+, pp (95% CI)", 100.0, 1), "g4_lab": ("G4, pp (95% CI)", 100.0, 1),
                 "modified": ("dose modified, pp (95% CI)", 100.0, 1), "nadir": ("nadir, 10^9/L (95% CI)", 1.0, 1),
-                "dose_intensity_mg_week": ("mg/wk (95% CI)", 1.0, 0)}
+                "dose_intensity_mg_week": ("mg/wk (95% CI)", 1.0, 0),
+                "orr": ("ORR, pp (95% CI)", 100.0, 1), "vgpr_plus": (">=VGPR, pp (95% CI)", 100.0, 1)}
         t = pd.DataFrame(index=pd.Index([a for a in self.arms if a != ref], name=f"arm - {ref}"))
         for metric, (col, scale, digits) in cols.items():
             m = d[d["metric"] == metric].set_index("arm")
@@ -315,9 +358,12 @@ class CompareResult:
         with pd.option_context("display.width", 250, "display.max_columns", 50, "display.max_colwidth", 60):
             t = self.table()
             split = list(t.columns).index("nadir med (p5-p95), 10^9/L")
+            split2 = list(t.columns).index("ORR % (95% CI)")
             parts = [head, "", "Incidence, % of patients (95% CI):", "", t.iloc[:, :split].to_string(), "",
-                     "Platelets, timing, dose and exposure (medians unless stated):", "", t.iloc[:, split:].to_string(),
-                     "", wrap(TABLE_LEGEND)]
+                     "Platelets, timing, dose and exposure (medians unless stated):", "",
+                     t.iloc[:, split:split2].to_string(), "",
+                     "Efficacy (IMWG response from the M-protein model; PFS Kaplan-Meier, months):", "",
+                     t.iloc[:, split2:].to_string(), "", wrap(TABLE_LEGEND)]
             if len(self.arms) > 1:
                 parts += ["", f"Paired differences against {self.reference} (same patients in every arm; arm minus "
                               f"{self.reference}):", "", self.differences_table().to_string(), "",
@@ -339,14 +385,18 @@ TABLE_LEGEND = (
     "first return to >= 75 (patients who recover); on tx: days on treatment (until discontinuation, a stop by the dose rules, or the "
     "end of the run); all medians. mg/wk: delivered selinexor dose intensity (mean mg per week on treatment). "
     "AUC/wk: selinexor AUC per week; Cmax: peak concentration; X>0.5: days with XPO1 engagement above 0.5 "
-    "(medians). d: days."
+    "(medians). d: days. ORR: overall response rate (partial response or better, IMWG, confirmed on two consecutive "
+    "monthly M-protein assessments); >=VGPR: very good partial response or better; mPFS: median progression-free "
+    "survival in months (Kaplan-Meier, 95% CI; n/a when not reached within the simulated days). Efficacy comes "
+    "from the M-protein model of docs/efficacy.md, calibrated to STORM part 2 and BOSTON."
 )
 
 #: The legend printed under :meth:`CompareResult.differences_table`.
 DIFFERENCES_LEGEND = (
     "pp: percentage points. Each cell is the mean over patients of (arm - reference) with its normal 95% CI; "
     "the arms share their patients (common random numbers), so the CIs are paired. dose modified: at least one "
-    "interruption or reduction. A CI that excludes 0 resolves the difference."
+    "interruption or reduction. ORR, >=VGPR: differences in response rates. A CI that excludes 0 resolves the "
+    "difference."
 )
 
 
@@ -456,6 +506,7 @@ def compare(
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
     max_hours: float | None = 4.0,
+    stop_at_progression: bool = False,
     executor: Any = None,
     time_on_treatment: Mapping[str, float | None] | None = None,
 ) -> CompareResult:
@@ -498,6 +549,8 @@ def compare(
         Refuse a run estimated to take longer (all arms; the error states the estimate); None:
         no limit. Full runs whose kept results would exceed 75% of the machine's memory are
         refused too (``summary_only=True`` keeps memory bounded).
+    stop_at_progression : bool
+        Stop each patient's treatment at progression (as in :func:`simulate_population`).
     executor : dask.distributed.Client or concurrent.futures.Executor, optional
         Run the subjects on an executor's workers (in chunks of ``chunk_size`` subjects, at
         most 1,000 by default) instead of in this process: bit-identical results, since
@@ -540,7 +593,8 @@ def compare(
     runners = {
         label: TrialRunner(r, pop.with_discontinuation(tot[label]) if label in tot else pop, days=days, seed=seed,
                             threads=threads, dose_rules=dose_rules, observe=obs, params=params,
-                            platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library)
+                            platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library,
+                            stop_at_progression=stop_at_progression)
         for label, r in arms.items()
     }
     first = runners[labels[0]]
@@ -603,8 +657,10 @@ def compare(
         "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
         "params": runners[labels[0]].inputs["params"], "platelet_model": platelet_model,
         "observe_days": runners[labels[0]].observe, "summary_only": summary_only, "time_on_treatment": tot,
+        "stop_at_progression": bool(stop_at_progression),
     }
-    return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0)
+    pfs = {a: stream[a].pfs_arrays() for a in labels}
+    return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0, pfs=pfs)
 
 
 def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = False) -> CompareResult:
@@ -631,4 +687,5 @@ def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = 
                    reference=data["reference"], observe=data.get("observe_days") or False,
                    summary_only=data.get("summary_only", False), params=data.get("params") or None,
                    platelet_model=data.get("platelet_model", "tpo"), progress=progress,
-                   time_on_treatment=data.get("time_on_treatment") or None)
+                   time_on_treatment=data.get("time_on_treatment") or None,
+                   stop_at_progression=bool(data.get("stop_at_progression", False)))

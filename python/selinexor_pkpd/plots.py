@@ -194,3 +194,52 @@ def _dose_panel(ax: Any, res: "CompareResult") -> None:
     ax.set_title("Grade 3+ at lab visits vs delivered dose")
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, loc="upper left")
+
+
+def plot_benefit_risk(res: "CompareResult", path: FilePath | None = None, formats: Sequence[str] = ()) -> np.ndarray:
+    """The benefit-risk figure of a :class:`~selinexor_pkpd.compare.CompareResult` (see its
+    ``plot_benefit_risk``): ORR against grade 3+ thrombocytopenia per arm, and PFS curves."""
+    import matplotlib.pyplot as plt
+
+    s = res.summary
+    sched = res.schedules()
+    style = {"QW": ("o", "C0"), "BIW": ("s", "C3"), None: ("D", "0.4")}
+    with plt.rc_context(_RC):
+        fig, (ax, km_ax) = plt.subplots(1, 2, figsize=(13, 5.2))
+        for i, a in enumerate(s.index):
+            r = s.loc[a]
+            marker, _ = style[sched[a]]
+            x, y = 100 * float(r["g3plus_lab"]), 100 * float(r["orr"])
+            ax.errorbar(x, y, xerr=[[x - 100 * float(r["g3plus_lab_lo"])], [100 * float(r["g3plus_lab_hi"]) - x]],
+                        yerr=[[y - 100 * float(r["orr_lo"])], [100 * float(r["orr_hi"]) - y]],
+                        fmt=marker, color=f"C{i}", ms=8, capsize=3, label=f"{a} ({sched[a] or 'other'})")
+        ax.set_xlabel("grade 3+ thrombocytopenia at lab visits (%, 95% CI)")
+        ax.set_ylabel("overall response rate, PR or better (%, 95% CI)")
+        ax.set_title("Benefit (ORR) against risk (grade 3+)")
+        ax.set_xlim(0, min(100.0, 100 * float(s["g3plus_lab_hi"].max()) + 10))
+        ax.set_ylim(0, min(100.0, 100 * float(s["orr_hi"].max()) + 10))
+        ax.legend(frameon=False, fontsize=10, loc="upper left")
+        ax.grid(alpha=0.3)
+        for i, a in enumerate(s.index):
+            km = res.kaplan_meier(a)
+            km_ax.step(km["time"] / 30.4375, 100 * km["survival"], where="post", color=f"C{i}", lw=1.8,
+                       label=f"{a} ({sched[a] or 'other'})")
+        km_ax.set_xlabel("months")
+        km_ax.set_ylabel("progression-free (%)")
+        km_ax.set_ylim(0, 102)
+        km_ax.set_title("Progression-free survival (Kaplan-Meier)")
+        km_ax.axhline(50, color="0.5", lw=0.8, ls=":")
+        km_ax.grid(alpha=0.3)
+        km_ax.legend(frameon=False, fontsize=10)
+        pop = res.inputs.get("population", {})
+        fig.suptitle(f"Benefit-risk: {pop.get('name', 'population')}, n = {pop.get('n', '?')} per arm, "
+                     f"{res.inputs.get('days', 0):g} days, seed {res.inputs.get('seed')}", fontsize=13)
+        fig.tight_layout()
+        if path is not None:
+            p = Path(path)
+            fig.savefig(p, dpi=100)
+            for fmt in formats:
+                fmt = fmt.lower().lstrip(".")
+                if p.suffix.lower().lstrip(".") != fmt:
+                    fig.savefig(p.with_suffix("." + fmt), dpi=100)
+    return np.array([ax, km_ax], dtype=object)

@@ -218,7 +218,13 @@ class PopulationResult:
         treatment started; ``planned_mg_week``: the planned selinexor mg per week of treatment
         started, before dose modifications; ``relative_dose_intensity``: taken / planned;
         ``n_interruptions``, ``n_reductions``, ``stopped_by_rule``, ``days_on_treatment``) and
-        selinexor exposure (``auc_week``, ``cmax``, ``days_x_above``, ``x_max``).
+        selinexor exposure (``auc_week``, ``cmax``, ``days_x_above``, ``x_max``); efficacy
+        (docs/efficacy.md): the patient's tumour parameters (``tumour_growth_rate``,
+        ``tumour_resistance_rate``, ``tumour_sensitivity``), ``mprotein_baseline`` and
+        ``mprotein_nadir`` (g/dL), ``best_response`` (CR, VGPR, PR, MR, SD, PD or NE, IMWG,
+        confirmed), ``responder`` (PR or better), ``vgpr_or_better``, ``progressed``,
+        ``t_progression_days``, ``died_without_progression``, ``pfs_days`` and ``pfs_event``
+        (False: censored).
     times_days : numpy.ndarray
         Observation grid (days) of ``trajectories``.
     trajectories : numpy.ndarray or None
@@ -271,6 +277,7 @@ def simulate_population(
     chunk_size: int | None = None,
     library: LibrarySource | None = None,
     max_hours: float | None = 4.0,
+    stop_at_progression: bool = False,
     executor: Any = None,
 ) -> PopulationResult:
     """Simulate a regimen over a virtual population, in parallel.
@@ -311,6 +318,11 @@ def simulate_population(
     max_hours : float or None
         Refuse a run estimated to take longer (the error states the estimate); None: no limit.
         Runs whose kept results would exceed 75% of the machine's memory are refused too.
+    stop_at_progression : bool
+        Stop each patient's treatment at the assessment that shows progression (IMWG, the
+        M-protein model of docs/efficacy.md), on top of the population's discontinuation and the
+        dose rules; the efficacy columns are unchanged, time on treatment, doses and toxicity
+        follow.
     executor : dask.distributed.Client or concurrent.futures.Executor, optional
         Run the subjects on an executor's workers (in chunks of ``chunk_size`` subjects, at
         most 1,000 by default) instead of in this process: bit-identical results, since
@@ -322,7 +334,7 @@ def simulate_population(
     """
     runner = TrialRunner(regimen, population, days=days, seed=seed, threads=threads, dose_rules=dose_rules,
                           observe=observe, params=params, platelet_model=platelet_model, rtol=rtol, atol=atol,
-                          library=library, linear_pk=linear_pk)
+                          library=library, linear_pk=linear_pk, stop_at_progression=stop_at_progression)
     check_budget(runner.n, runner.inputs["days"], executor_threads(executor, runner.threads),
                  runner.n * (SUBJECT_COLUMNS + len(runner.observe)), max_hours)
     t0 = time.perf_counter()

@@ -122,6 +122,9 @@ class StreamingSummary:
         self.sums: dict[str, float] = {}
         self.hists = {k: np.zeros(b, dtype=np.int64) for k, (_, _, b) in self._HIST.items()}
         self._blocks = BlockSums()
+        # PFS as counts of (days, event): progressions sit on the assessment grid, so memory
+        # grows with the distinct death times only.
+        self.pfs: dict[tuple[float, bool], int] = {}
 
     def add(self, s: pd.DataFrame) -> None:
         self.n += len(s)
@@ -132,6 +135,8 @@ class StreamingSummary:
             "any_grade_lab": _emergent(s, "worst_grade_lab"),
             "interrupted": s["n_interruptions"] > 0, "reduced": s["n_reductions"] > 0,
             "modified": (s["n_interruptions"] > 0) | (s["n_reductions"] > 0),
+            "orr": s["responder"], "vgpr_plus": s["vgpr_or_better"], "cr": s["best_response"] == "CR",
+            "progressed": s["progressed"],
         }
         for k, m in flags.items():
             self.counts[k] = self.counts.get(k, 0) + int(m.sum())
@@ -141,6 +146,19 @@ class StreamingSummary:
             x = x[~np.isnan(x)]
             h, _ = np.histogram(np.clip(x, lo, hi - 1e-9), bins=bins, range=(lo, hi))
             self.hists[k] += h
+        keys, counts = np.unique(np.stack([s["pfs_days"].to_numpy(dtype=float),
+                                           s["pfs_event"].to_numpy(dtype=float)]), axis=1, return_counts=True)
+        for (t, e), c in zip(keys.T, counts):
+            key = (float(t), bool(e))
+            self.pfs[key] = self.pfs.get(key, 0) + int(c)
+
+    def pfs_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(pfs_days, pfs_event) of every subject added, sorted by time then event."""
+        keys = sorted(self.pfs)
+        reps = [self.pfs[k] for k in keys]
+        t = np.repeat(np.array([k[0] for k in keys], dtype=float), reps)
+        e = np.repeat(np.array([k[1] for k in keys], dtype=bool), reps)
+        return t, e
 
     def _pct(self, k: str, q: float) -> float:
         """numpy.quantile's linear interpolation between order statistics, each read as the
@@ -183,4 +201,10 @@ class StreamingSummary:
         out["auc_week_median"] = self._pct("auc_week", 0.5)
         out["cmax_median"] = self._pct("cmax", 0.5)
         out["days_x_above_median"] = self._pct("days_x_above", 0.5)
+        from .efficacy import DAYS_PER_MONTH, km_median
+
+        med, lo, hi = km_median(*self.pfs_arrays())
+        for k, v in (("pfs_median_days", med), ("pfs_median_days_lo", lo), ("pfs_median_days_hi", hi)):
+            out[k] = v
+            out[k.replace("days", "months")] = v / DAYS_PER_MONTH
         return pd.Series(out)

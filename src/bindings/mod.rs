@@ -38,6 +38,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simon::simon_oc, m)?)?;
     m.add_function(wrap_pyfunction!(simon::simon_simulate, m)?)?;
     m.add_function(wrap_pyfunction!(simon::simon_search, m)?)?;
+    m.add_function(wrap_pyfunction!(simon::simon_trials, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulate_py, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::closed_form, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::exposure_py, m)?)?;

@@ -38,6 +38,19 @@ pub fn simon_simulate(
     Ok(design(r1, n1, r, n)?.simulate(p, trials, seed))
 }
 
+/// (pet, p_active, en) of the design's trials run on given responses (trial `i`: patients
+/// `i n .. (i + 1) n`).
+#[pyfunction]
+pub fn simon_trials(
+    r1: u32,
+    n1: u32,
+    r: u32,
+    n: u32,
+    responses: Vec<bool>,
+) -> PyResult<(f64, f64, f64)> {
+    design(r1, n1, r, n)?.run_on(&responses).map_err(to_py)
+}
+
 /// The optimal and minimax designs as (r1, n1, r, n), each None when none exists up to `n_max`.
 #[pyfunction]
 #[allow(clippy::type_complexity)]

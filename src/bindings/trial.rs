@@ -29,7 +29,7 @@ pub struct PyTrial {
 #[pymethods]
 impl PyTrial {
     #[new]
-    #[pyo3(signature = (lib, regimen, population, rules, params, days, seed, observe_days, rows=None, platelet_model="tpo", rtol=1e-6, atol=1e-9, x_level=0.5, follow_up_days=30.0, linear_pk="exact"))]
+    #[pyo3(signature = (lib, regimen, population, rules, params, days, seed, observe_days, rows=None, platelet_model="tpo", rtol=1e-6, atol=1e-9, x_level=0.5, follow_up_days=30.0, linear_pk="exact", efficacy=true, stop_at_progression=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         lib: &PyLibrary,
@@ -47,6 +47,8 @@ impl PyTrial {
         x_level: f64,
         follow_up_days: f64,
         linear_pk: &str,
+        efficacy: bool,
+        stop_at_progression: bool,
     ) -> PyResult<Self> {
         let regimen: Regimen = parse(regimen, "regimen")?;
         let population: PopulationSpec = parse(population, "population")?;
@@ -98,6 +100,14 @@ impl PyTrial {
         .map_err(to_py)?;
         setup.x_level = x_level;
         setup.follow_up_days = follow_up_days;
+        setup.efficacy = efficacy;
+        if stop_at_progression && !efficacy {
+            return Err(to_py(CoreError::new(
+                "stop_at_progression",
+                "needs the efficacy model (efficacy=True)",
+            )));
+        }
+        setup.stop_at_progression = stop_at_progression;
         Ok(Self {
             setup,
             pool: Mutex::new(None),

@@ -112,5 +112,32 @@ pub fn subject_columns(rows: &[SubjectResult], param_names: &[String]) -> Vec<(S
     push("x_max", f(&|r| r.metrics.x_max));
     push("n_labs", i(&|r| i64::from(r.n_labs)));
     push("rhs_evals", i(&|r| r.rhs_evals as i64));
+    efficacy_columns(rows, &mut push);
     out
+}
+
+/// The efficacy columns: tumour parameters, M-protein, IMWG response, progression and PFS.
+fn efficacy_columns(rows: &[SubjectResult], push: &mut dyn FnMut(&str, Column)) {
+    let f = |g: &dyn Fn(&SubjectResult) -> f64| Column::F64(rows.iter().map(g).collect());
+    let b = |g: &dyn Fn(&SubjectResult) -> bool| Column::Bool(rows.iter().map(g).collect());
+    let days = |h: f64| h / 24.0;
+    push("tumour_growth_rate", f(&|r| r.tumour.kg));
+    push("tumour_resistance_rate", f(&|r| r.tumour.lambda));
+    push("tumour_sensitivity", f(&|r| r.tumour.sensitivity));
+    push("mprotein_baseline", f(&|r| r.efficacy.m0));
+    push("mprotein_nadir", f(&|r| r.efficacy.m_nadir));
+    push(
+        "best_response",
+        Column::Str(rows.iter().map(|r| r.efficacy.best.as_str()).collect()),
+    );
+    push("responder", b(&|r| r.efficacy.responder()));
+    push("vgpr_or_better", b(&|r| r.efficacy.vgpr_or_better()));
+    push("progressed", b(&|r| r.efficacy.progressed()));
+    push(
+        "t_progression_days",
+        f(&|r| days(r.efficacy.t_progression_h)),
+    );
+    push("died_without_progression", b(&|r| r.efficacy.died));
+    push("pfs_days", f(&|r| days(r.efficacy.pfs_h)));
+    push("pfs_event", b(&|r| r.efficacy.pfs_event));
 }

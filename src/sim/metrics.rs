@@ -5,6 +5,7 @@
 //! crossings (a bracketed root of that interpolant): fourth-order accurate in the step, so the
 //! metrics do not depend on how long the solver's steps are.
 
+use super::tumour::EngagementIntegral;
 use crate::engine::events::{ExactFill, StepObserver};
 use crate::numerics::hermite::{hermite, hermite_crossing};
 use crate::spec::grading::GRADE_THRESHOLDS;
@@ -83,6 +84,8 @@ pub struct MetricsObserver {
     /// Crossings of 75 and of the recovery fraction of baseline.
     pub cross75: Crossings,
     pub cross_base: Crossings,
+    /// The tumour model's discounted integral of XPO1 engagement over the whole run (when set).
+    pub engagement: Option<EngagementIntegral>,
 }
 
 /// Fraction of baseline that counts as "back to baseline" (ASSUMPTION: 90%).
@@ -145,6 +148,7 @@ impl MetricsObserver {
                 below_at_start: false,
                 events: Vec::new(),
             },
+            engagement: None,
             m: PlateletMetrics {
                 baseline,
                 nadir: baseline,
@@ -277,6 +281,9 @@ impl StepObserver for MetricsObserver {
             .conc
             .map(|(ic, inv_vc)| (y[ic] * inv_vc, dy[ic] * inv_vc));
         let x = self.probe.x.map(|ix| (y[ix], dy[ix]));
+        if let (Some(e), Some((x, dx))) = (self.engagement.as_mut(), x) {
+            e.step(t, x, dx);
+        }
         let ts = self.t_stop;
         if t > ts + 1e-9 {
             // The step that leaves the window still counts up to t_stop (interpolated).

@@ -1,5 +1,6 @@
 //! Simulation: one patient (outputs, exposure metrics), per-subject metrics accumulated while
-//! the solver runs, dose rules at lab visits, population sampling and virtual trials.
+//! the solver runs, dose rules at lab visits, population sampling and virtual trials, and the
+//! myeloma efficacy model (M-protein, IMWG response, progression) on top of the simulated drugs.
 
 pub mod columns;
 pub mod dataset;
@@ -8,8 +9,10 @@ pub mod exposure;
 pub mod metrics;
 pub mod outputs;
 pub mod residual;
+pub mod response;
 pub mod rules;
 pub mod sampling;
 pub mod simon;
 pub mod simulate;
 pub mod trial;
+pub mod tumour;

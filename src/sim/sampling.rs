@@ -192,8 +192,20 @@ fn sample_etas(iiv: &IivModel, rng: &mut ChaCha8Rng) -> Etas {
     etas
 }
 
+/// The random stream of subject `id`'s efficacy draws (tumour parameters, death): keyed by
+/// the seed and a tag of its own, so that it is independent of the subject's stream above and
+/// adding it changed none of that stream's draws.
+pub fn efficacy_rng(seed: u64, id: usize) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(b"efficacy");
+    let mut rng = ChaCha8Rng::from_seed(key);
+    rng.set_stream(id as u64);
+    rng
+}
+
 /// Draws one value; truncation redraws (at most 1000 times, then clamps).
-fn draw(dist: &Dist, rng: &mut ChaCha8Rng) -> f64 {
+pub(super) fn draw(dist: &Dist, rng: &mut ChaCha8Rng) -> f64 {
     let (min, max) = match *dist {
         Dist::Fixed { value } => return value,
         Dist::Normal { min, max, .. } | Dist::Lognormal { min, max, .. } => (

@@ -104,6 +104,42 @@ impl SimonDesign {
     }
 }
 
+impl SimonDesign {
+    /// Trials run on given patient responses: trial `i` enrols patients `i n .. (i + 1) n` of
+    /// `responses` in order, stage 1 being its first `n1` (the stage-2 patients of a trial that
+    /// stops early are not used). Returns (fraction stopped early, fraction declared active,
+    /// mean sample size), as [`SimonDesign::simulate`] does for a fixed response rate.
+    pub fn run_on(&self, responses: &[bool]) -> Result<(f64, f64, f64)> {
+        let n = self.n as usize;
+        if responses.is_empty() || !responses.len().is_multiple_of(n) {
+            return Err(ModelError::new(
+                "responses",
+                format!(
+                    "need a whole number of trials of {n} patients, got {} responses",
+                    responses.len()
+                ),
+            ));
+        }
+        let (mut early, mut active, mut total) = (0u64, 0u64, 0u64);
+        let trials = responses.len() / n;
+        for trial in responses.chunks_exact(n) {
+            let (stage1, stage2) = trial.split_at(self.n1 as usize);
+            let x1 = stage1.iter().filter(|&&r| r).count() as u32;
+            if x1 <= self.r1 {
+                early += 1;
+                total += u64::from(self.n1);
+                continue;
+            }
+            total += u64::from(self.n);
+            if x1 + stage2.iter().filter(|&&r| r).count() as u32 > self.r {
+                active += 1;
+            }
+        }
+        let t = trials as f64;
+        Ok((early as f64 / t, active as f64 / t, total as f64 / t))
+    }
+}
+
 /// `P(X = k)` for `X ~ Binomial(n, p)`, `k = 0..=n`, from log-probabilities (no underflow of
 /// `p^k` for the `n` of phase II trials; exact at `p = 0` and `p = 1`).
 pub fn binomial_pmf(n: u32, p: f64) -> Vec<f64> {
@@ -233,5 +269,51 @@ mod tests {
         assert!((oc.pet - 0.25).abs() < 1e-14);
         assert!((oc.p_active - (0.5 * 0.5 + 0.25)).abs() < 1e-14);
         assert!((oc.en - (2.0 + 0.75)).abs() < 1e-14);
+    }
+
+    #[test]
+    fn trials_on_given_responses_follow_the_design_and_agree_with_the_exact_figures() {
+        let d = SimonDesign {
+            r1: 0,
+            n1: 2,
+            r: 1,
+            n: 3,
+        };
+        // stop (0 of 2); continue and fail (1 + 0); continue and succeed (1 + 1); (2 + 0)
+        let r = [
+            false, false, true, true, false, false, true, true, true, false, true, true,
+        ];
+        let (pet, act, en) = d.run_on(&r).unwrap();
+        assert_eq!((pet, act, en), (0.25, 0.5, 2.75));
+        assert!(d.run_on(&r[..4]).is_err());
+        // Responses drawn with a fixed rate: within Monte-Carlo error of the exact figures.
+        let p13 = SimonDesign {
+            r1: 3,
+            n1: 13,
+            r: 12,
+            n: 43,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let resp: Vec<bool> = (0..43 * 20_000)
+            .map(|_| rng.random::<f64>() < 0.3)
+            .collect();
+        let (pet, act, en) = p13.run_on(&resp).unwrap();
+        let oc = p13.oc(0.3);
+        let se = |p: f64| (p * (1.0 - p) / 20_000.0).sqrt();
+        assert!(
+            (pet - oc.pet).abs() < 4.0 * se(oc.pet),
+            "{pet} vs {}",
+            oc.pet
+        );
+        assert!(
+            (act - oc.p_active).abs() < 4.0 * se(oc.p_active),
+            "{act} vs {}",
+            oc.p_active
+        );
+        assert!(
+            (en - oc.en).abs() < 4.0 * 30.0 * se(oc.pet),
+            "{en} vs {}",
+            oc.en
+        );
     }
 }

@@ -3,9 +3,11 @@
 //! (seed, i), so results are bit-identical for any thread count and any chunking.
 
 use super::metrics::{MetricsObserver, PlateletMetrics, Probe};
+use super::response::{assess, EfficacyOutcome};
 use super::rules::{RuleController, RuleOutcome};
 use super::sampling::{IivModel, Subject};
 use super::simulate::{build_model, check_times, run_events};
+use super::tumour::{assessment_times, m_protein, EngagementIntegral, PartnerDose, TumourParams};
 use crate::engine::model::Model;
 use crate::engine::solver::SolverOptions;
 use crate::error::{non_negative, ModelError, Result};
@@ -47,10 +49,20 @@ pub struct TrialSetup {
     pub x_level: f64,
     /// Days after discontinuation that still count for toxicity (CTCAE reporting window).
     pub follow_up_days: f64,
+    /// Compute the efficacy outcome (false: the efficacy columns are NaN / false / "NE", for
+    /// toxicity-only runs and for measuring the efficacy model's cost).
+    pub efficacy: bool,
+    /// Stop treatment at progression (the assessment that shows it), on top of discontinuation
+    /// and the dose rules. Needs `efficacy`.
+    pub stop_at_progression: bool,
     drugs: Vec<String>,
     /// The regimen at each reduced dose level of the rules (level 0, the regimen as planned,
     /// left out); empty without rules.
     reduced_levels: Vec<Regimen>,
+    /// Response-assessment times, h.
+    assessments: Vec<f64>,
+    /// The regimen's drugs with a tumour kill: (name, log-kill per mg, effect elimination 1/day).
+    partner_kill: Vec<(String, f64, f64)>,
 }
 
 /// One subject's outcome.
@@ -80,6 +92,9 @@ pub struct SubjectResult {
     /// PLT at the observation times.
     pub trajectory: Vec<f64>,
     pub rhs_evals: u64,
+    /// The tumour parameters and the efficacy outcome (M-protein, response, progression).
+    pub tumour: TumourParams,
+    pub efficacy: EfficacyOutcome,
 }
 
 impl TrialSetup {
@@ -154,6 +169,16 @@ impl TrialSetup {
             Some(r) => r.levels_for(&regimen)?.split_off(1),
             None => Vec::new(),
         };
+        let assessments = assessment_times(lib.efficacy.assessment_days.value, days * 24.0);
+        let partner_kill = regimen
+            .drugs()
+            .into_iter()
+            .filter_map(|d| {
+                let p = lib.efficacy.partners.get(&d)?;
+                let per_mg = p.kill.value / p.reference_mg.value;
+                Some((d, per_mg, std::f64::consts::LN_2 / p.effect_half_life.value))
+            })
+            .collect();
         Ok(Self {
             lib,
             regimen,
@@ -169,8 +194,12 @@ impl TrialSetup {
             rows,
             x_level: 0.5,
             follow_up_days: 30.0,
+            efficacy: true,
+            stop_at_progression: false,
             drugs,
             reduced_levels,
+            assessments,
+            partner_kill,
         })
     }
 
@@ -216,10 +245,29 @@ impl TrialSetup {
     }
 
     /// Simulates subject `id`.
+    ///
+    /// With `stop_at_progression`, a patient still on treatment when progression shows is run
+    /// again with treatment ending there: nothing before that time changes (the same events up
+    /// to it, hence the same solver steps), so the efficacy outcome, which only looks up to
+    /// progression, is the same, and the doses, toxicity and time on treatment are those of a
+    /// patient who stops at progression.
     pub fn run_subject(&self, id: usize) -> Result<SubjectResult> {
+        let within = |e: ModelError| e.within(&format!("subject[{id}]"));
         let s = self.subject(id)?;
-        self.run(&s)
-            .map_err(|e| e.within(&format!("subject[{id}]")))
+        let first = self.run(&s).map_err(within)?;
+        let t_prog = first.efficacy.t_progression_h;
+        if !(self.stop_at_progression && self.efficacy && t_prog < first.t_treated_h) {
+            return Ok(first);
+        }
+        let stopped = Subject {
+            t_disc_h: t_prog,
+            ..s
+        };
+        let mut second = self.run(&stopped).map_err(within)?;
+        // The outcome is the first run's (the second computes the same from the same steps;
+        // kept from the first so that it cannot differ by a rounding of the last step).
+        second.efficacy = first.efficacy;
+        Ok(second)
     }
 
     fn run(&self, s: &Subject) -> Result<SubjectResult> {
@@ -233,7 +281,20 @@ impl TrialSetup {
             ev.retain(|e| e.time < t_treat && self.drugs.contains(&e.drug));
             ev
         };
-        let all = cut(self.regimen.expand(&s.patient, self.horizon_h, &route)?);
+        let expanded = self.regimen.expand(&s.patient, self.horizon_h, &route)?;
+        let partner_doses: Vec<PartnerDose> = expanded
+            .iter()
+            .filter(|e| e.time < t_treat)
+            .filter_map(|e| {
+                let (_, per_mg, kde) = self.partner_kill.iter().find(|p| p.0 == e.drug)?;
+                Some(PartnerDose {
+                    time_h: e.time,
+                    log_kill: per_mg * e.amount,
+                    kde: *kde,
+                })
+            })
+            .collect();
+        let all = cut(expanded);
         let ruled = self
             .rules
             .as_ref()
@@ -275,6 +336,18 @@ impl TrialSetup {
         };
         let t_stop = (t_treat + self.follow_up_days * 24.0).min(self.horizon_h);
         let mut obs = MetricsObserver::new(probe, model.pp.p0, self.x_level, t_stop);
+        let factor = self
+            .population
+            .tumour_sensitivity
+            .as_ref()
+            .map_or(1.0, |p| p.value);
+        let tumour = TumourParams::draw(&self.lib.efficacy, factor, self.seed, s.id);
+        if self.efficacy {
+            obs.engagement = Some(EngagementIntegral::new(
+                tumour.lambda,
+                self.assessments.clone(),
+            ));
+        }
         let (states, stats, last) = run_events(
             &model,
             &all,
@@ -310,6 +383,12 @@ impl TrialSetup {
             .map(|(ns, p)| model.param(ns, p).unwrap_or(f64::NAN))
             .collect();
         let auc = sel.as_ref().map_or(0.0, |(_, d)| last[d.auc]);
+        let t_treated_h = t_treat.min(ctl.outcome.t_stopped);
+        let efficacy = if self.efficacy {
+            self.efficacy(&tumour, &obs, &partner_doses, t_treated_h)
+        } else {
+            EfficacyOutcome::not_computed(tumour.m0)
+        };
         Ok(SubjectResult {
             id: s.id,
             patient: s.patient.clone(),
@@ -318,7 +397,7 @@ impl TrialSetup {
             worst_grade_lab,
             n_labs: ctl.labs.len() as u32,
             rules: ctl.outcome.clone(),
-            t_treated_h: t_treat.min(ctl.outcome.t_stopped),
+            t_treated_h,
             delivered_mg,
             planned_mg,
             auc,
@@ -327,7 +406,44 @@ impl TrialSetup {
             t_last_dose,
             trajectory: states.iter().map(|y| y[pd.plt]).collect(),
             rhs_evals: stats.rhs_evals,
+            tumour,
+            efficacy,
         })
+    }
+
+    /// M-protein at the assessments and the response and progression it shows: selinexor's
+    /// kill from the engagement integral the observer accumulated, the partners' from their
+    /// doses before the end of treatment `t_treated_h`.
+    fn efficacy(
+        &self,
+        tumour: &TumourParams,
+        obs: &MetricsObserver,
+        partner_doses: &[PartnerDose],
+        t_treated_h: f64,
+    ) -> EfficacyOutcome {
+        let spec = &self.lib.efficacy;
+        let given: Vec<PartnerDose> = partner_doses
+            .iter()
+            .filter(|d| d.time_h < t_treated_h)
+            .copied()
+            .collect();
+        let none = vec![0.0; self.assessments.len()];
+        let ix = obs.engagement.as_ref().map_or(&none, |e| &e.values);
+        let m = m_protein(
+            tumour,
+            spec.selinexor_kill.value,
+            ix,
+            &given,
+            &self.assessments,
+        );
+        assess(
+            &self.assessments,
+            &m,
+            tumour.m0,
+            spec.detection_limit.value,
+            tumour.t_death_h,
+            self.horizon_h,
+        )
     }
 
     /// Simulates subjects `start..end` on `threads` threads (None: rayon's default).

@@ -4,6 +4,7 @@
 
 use super::dose_rules::DoseRules;
 use super::drug::{DrugSpec, ParamSpec, Route};
+use super::efficacy::EfficacySpec;
 use super::population::PopulationSpec;
 use super::regimen::Regimen;
 use crate::error::{ModelError, Result};
@@ -14,7 +15,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The embedded default files, by name.
-pub const DEFAULT_FILES: [(&str, &str); 5] = [
+pub const DEFAULT_FILES: [(&str, &str); 6] = [
     ("drugs.toml", include_str!("../../data/drugs.toml")),
     ("platelets.toml", include_str!("../../data/platelets.toml")),
     ("regimens.toml", include_str!("../../data/regimens.toml")),
@@ -26,6 +27,7 @@ pub const DEFAULT_FILES: [(&str, &str); 5] = [
         "dose_rules.toml",
         include_str!("../../data/dose_rules.toml"),
     ),
+    ("efficacy.toml", include_str!("../../data/efficacy.toml")),
 ];
 
 /// Everything the engine simulates from, by name.
@@ -40,6 +42,8 @@ pub struct Library {
     pub regimens: BTreeMap<String, Regimen>,
     pub populations: BTreeMap<String, PopulationSpec>,
     pub dose_rules: BTreeMap<String, DoseRules>,
+    /// The myeloma efficacy model (M-protein, response, progression).
+    pub efficacy: EfficacySpec,
 }
 
 /// Recursively merges `over` into `base`: tables merge key by key, anything else is replaced.
@@ -177,6 +181,10 @@ impl Library {
         for (name, r) in &self.dose_rules {
             r.validate()
                 .map_err(|e| e.within(&format!("dose_rules.{name}")))?;
+        }
+        self.efficacy.validate()?;
+        for name in self.efficacy.partners.keys() {
+            self.drug(name).map_err(|e| e.within("efficacy.partners"))?;
         }
         for (name, r) in &self.regimens {
             r.validate()

@@ -6,6 +6,7 @@ pub mod cmt;
 pub mod dataset;
 pub mod dose_rules;
 pub mod drug;
+pub mod efficacy;
 pub mod grading;
 pub mod input;
 pub mod library;

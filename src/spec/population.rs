@@ -159,6 +159,20 @@ pub struct PopulationSpec {
     pub discontinuation: Discontinuation,
     #[serde(default)]
     pub source: String,
+    /// The efficacy model's drug sensitivity of this population relative to the library's
+    /// (`efficacy.sensitivity`): multiplies every patient's sensitivity (1 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tumour_sensitivity: Option<SourcedValue>,
+}
+
+/// A population-level value with its provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcedValue {
+    pub value: f64,
+    /// Citation, `calibrated: ...` or `ASSUMPTION: ...`.
+    #[serde(default)]
+    pub source: String,
 }
 
 fn yes() -> bool {
@@ -198,6 +212,9 @@ impl PopulationSpec {
         }
         if let Discontinuation::Exponential { median_days } = self.discontinuation {
             positive("population.discontinuation.median_days", median_days)?;
+        }
+        if let Some(p) = &self.tumour_sensitivity {
+            positive("population.tumour_sensitivity.value", p.value)?;
         }
         Ok(())
     }

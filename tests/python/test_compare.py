@@ -438,10 +438,13 @@ def test_printed_report(res):
     assert list(rep["differences"]) == ARMS[1:]
     d = res.differences()
     for arm, cells in rep["differences"].items():
-        assert len(cells) == 5, (arm, cells)
+        # G3+, G4, dose modified, nadir, mg/wk, then (efficacy, added later) ORR and >=VGPR
+        assert len(cells) == 7, (arm, cells)
         g3 = d[(d["arm"] == arm) & (d["metric"] == "g3plus_lab")].iloc[0]
         assert float(cells[0][0]) == pytest.approx(100 * g3["difference"], abs=0.051)
         assert float(cells[0][1]) <= float(cells[0][0]) <= float(cells[0][2])
+        orr = d[(d["arm"] == arm) & (d["metric"] == "orr")].iloc[0]
+        assert float(cells[5][0]) == pytest.approx(100 * orr["difference"], abs=0.051)
     # the closing line names the arm with the lowest grade 3+ incidence, as the table shows it
     lowest = min(rep["incidence"], key=lambda a: (rep["incidence"][a][0][0], ARMS.index(a)))
     best = s["g3plus_lab"].astype(float).idxmin()

@@ -27,6 +27,12 @@ def test_every_default_parameter_has_a_source():
     for ns in ("platelets", "friberg"):
         for p, s in lib[ns].items():
             assert s["source"].strip(), f"{ns}.{p} has no source"
+    for k, v in lib["efficacy"].items():
+        if isinstance(v, dict) and k != "partners":
+            assert v["source"].strip(), f"efficacy.{k} has no source"
+    for d, k in lib["efficacy"]["partners"].items():
+        for p, v in k.items():
+            assert v["source"].strip(), f"efficacy.partners.{d}.{p} has no source"
 
 
 def test_stub_lists_exactly_the_native_api():
