@@ -129,9 +129,12 @@ pub fn assess(
         None => BestResponse::NotEvaluable,
     };
     let died = t_death_h < horizon_h && t_progression_h.is_nan();
+    // Follow-up for PFS ends at the last scheduled assessment: a death after it would be an
+    // event after every survivor has been censored (a Kaplan-Meier curve falling to 0).
+    let follow_up_end = times_h.last().copied().unwrap_or(0.0);
     let (pfs_h, pfs_event) = if !t_progression_h.is_nan() {
         (t_progression_h, true)
-    } else if died {
+    } else if died && t_death_h <= follow_up_end {
         (t_death_h, true)
     } else {
         (last_assessed, false)
@@ -182,6 +185,12 @@ mod tests {
         assert_eq!(o.best, BestResponse::Stable);
         let o = assess(&T, &[1.9; 6], 2.0, 0.02, 1.5, 10.0);
         assert_eq!(o.best, BestResponse::NotEvaluable);
+    }
+
+    #[test]
+    fn death_after_the_last_assessment_is_censored_at_it() {
+        let o = assess(&T, &[1.9; 6], 2.0, 0.02, 6.5, 10.0);
+        assert!(o.died && !o.pfs_event && o.pfs_h == 6.0);
     }
 
     #[test]
