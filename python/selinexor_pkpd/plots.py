@@ -14,6 +14,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from .compare import CompareResult
 
 
+def _save(fig: Any, path: Any, formats: Any) -> None:
+    """Save ``fig`` to ``path`` (if given) and to the same name in each other format of ``formats``."""
+    if path is None:
+        return
+    p = Path(path)
+    fig.savefig(p, dpi=100)
+    for fmt in formats:
+        fmt = fmt.lower().lstrip(".")
+        if p.suffix.lower().lstrip(".") != fmt:
+            fig.savefig(p.with_suffix("." + fmt), dpi=100)
+
+
 def plot_platelets(df: Any, ax: Any = None, label: str | None = None) -> Any:
     """Platelets of one simulation (a :func:`simulate` DataFrame) with grade 3/4 thresholds."""
     import matplotlib.pyplot as plt
@@ -92,13 +104,7 @@ def plot_compare(res: "CompareResult", path: FilePath | None = None, formats: Se
                      f"{inp.get('days', 0):g} days, dose rules: {rules if isinstance(rules, str) else 'custom'}, "
                      f"seed {inp.get('seed')}", fontsize=13, y=1 - 0.1 / fig.get_figheight())
         fig.subplots_adjust(left=0.07, right=0.93, top=1 - 1.35 / fig.get_figheight(), bottom=0.75 / fig.get_figheight())
-        if path is not None:
-            p = Path(path)
-            fig.savefig(p, dpi=100)
-            for fmt in formats:
-                fmt = fmt.lower().lstrip(".")
-                if p.suffix.lower().lstrip(".") != fmt:
-                    fig.savefig(p.with_suffix("." + fmt), dpi=100)
+        _save(fig, path, formats)
     return np.array(axes, dtype=object)
 
 
@@ -235,11 +241,5 @@ def plot_benefit_risk(res: "CompareResult", path: FilePath | None = None, format
         fig.suptitle(f"Benefit-risk: {pop.get('name', 'population')}, n = {pop.get('n', '?')} per arm, "
                      f"{res.inputs.get('days', 0):g} days, seed {res.inputs.get('seed')}", fontsize=13)
         fig.tight_layout()
-        if path is not None:
-            p = Path(path)
-            fig.savefig(p, dpi=100)
-            for fmt in formats:
-                fmt = fmt.lower().lstrip(".")
-                if p.suffix.lower().lstrip(".") != fmt:
-                    fig.savefig(p.with_suffix("." + fmt), dpi=100)
+        _save(fig, path, formats)
     return np.array([ax, km_ax], dtype=object)
