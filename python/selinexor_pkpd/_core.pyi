@@ -143,6 +143,9 @@ class Trial:
         leaves them NaN / False / ``"NE"`` and every other column unchanged.
     stop_at_progression : bool
         Stop treatment at the assessment that shows progression (needs ``efficacy``).
+    lab_error : tuple of float, optional
+        ``(add, prop)``: observation error of the lab platelet counts that lab grades and dose
+        rules read, drawn per (seed, subject) on a stream of its own; None: exact counts.
 
     Raises
     ------
@@ -169,6 +172,7 @@ class Trial:
         linear_pk: LinearPk = "exact",
         efficacy: bool = True,
         stop_at_progression: bool = False,
+        lab_error: Optional[tuple[float, float]] = None,
     ) -> None: ...
     def param_names(self) -> list[str]:
         """Names of the parameters with IIV (``namespace.param``), the order of their columns."""

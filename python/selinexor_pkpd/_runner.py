@@ -116,7 +116,8 @@ class TrialRunner:
     def __init__(self, regimen: RegimenLike, population: "Population", *, days: float, seed: int,
                  threads: int | None, dose_rules: DoseRulesLike, observe: Observe, params: Params,
                  platelet_model: TrialPlateletModel, rtol: float, atol: float, library: LibrarySource | None,
-                 linear_pk: LinearPk = "exact", stop_at_progression: bool = False) -> None:
+                 linear_pk: LinearPk = "exact", stop_at_progression: bool = False,
+                 lab_error: Optional[Mapping[str, float]] = None) -> None:
         from .population import Population  # population.py imports this module
 
         lib = resolve_library(library)
@@ -139,7 +140,8 @@ class TrialRunner:
         self._args = (reg_json, json.dumps(population.spec), _rules_arg(dose_rules, reg_json, lib), params_json(params),
                       days, int(seed), self.observe, population._rows_json(), platelet_model, float(rtol), float(atol))
         self._kwargs = {"linear_pk": linear_pk,
-                        "stop_at_progression": _flag(stop_at_progression, "stop_at_progression")}
+                        "stop_at_progression": _flag(stop_at_progression, "stop_at_progression"),
+                        "lab_error": lab_error_arg(lab_error)}
         self._lib_json: str | None = None
         self.trial = _core.Trial(lib._native, *self._args, **self._kwargs)
         self._lib = lib
@@ -148,6 +150,7 @@ class TrialRunner:
             "seed": int(seed), "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
             "params": json.loads(params_json(params)), "platelet_model": platelet_model, "rtol": rtol, "atol": atol,
             "linear_pk": linear_pk, "observe_days": self.observe, "stop_at_progression": bool(stop_at_progression),
+            "lab_error": None if lab_error is None else dict(lab_error),
         }
 
     def run(self, start: int, end: int) -> dict[str, Any]:
@@ -211,6 +214,21 @@ def run_chunks(runners: list[TrialRunner], n: int, chunk_size: int | None,
     finally:
         for f in futures:
             f.cancel()
+
+
+def lab_error_arg(v: Any) -> Optional[tuple[float, float]]:
+    """``lab_error`` (``{"prop": cv, "add": sd}``) as the core's (add, prop)."""
+    if v is None:
+        return None
+    if not isinstance(v, Mapping) or not v or set(v) - {"add", "prop"}:
+        raise error("lab_error", f"must be a dict with 'prop' (a CV) and/or 'add' (10^9/L), got {v!r:.80}")
+    vals = []
+    for k in ("add", "prop"):
+        x = v.get(k, 0.0)
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+            raise error(f"lab_error.{k}", f"must be a number, got {x!r:.80}")
+        vals.append(float(x))
+    return vals[0], vals[1]
 
 
 def _flag(v: Any, field: str) -> bool:

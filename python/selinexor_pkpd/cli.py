@@ -34,7 +34,8 @@ def _compare(args: argparse.Namespace) -> int:
     try:
         res = compare(arms, pop, days=args.days, seed=args.seed, dose_rules=None if args.no_rules else args.rules,
                       threads=args.threads, progress=not args.quiet, summary_only=args.summary_only,
-                      reference=args.reference, stop_at_progression=args.stop_at_progression, executor=client)
+                      reference=args.reference, stop_at_progression=args.stop_at_progression, executor=client,
+                      lab_error=_lab_error(args.lab_cv, args.lab_sd))
     finally:
         if client is not None:
             client.close()
@@ -50,6 +51,13 @@ def _compare(args: argparse.Namespace) -> int:
     print(res.report())
     print(f"\n{sum(res.summary['n']):.0f} patient-simulations in {dt:.1f} s. Wrote: " + ", ".join(str(f) for f in files))
     return 0
+
+
+def _lab_error(cv: float | None, sd: float | None) -> dict[str, float] | None:
+    """``--lab-cv`` / ``--lab-sd`` as compare's ``lab_error``."""
+    if cv is None and sd is None:
+        return None
+    return {k: v for k, v in (("prop", cv), ("add", sd)) if v is not None}
 
 
 def _dask_client(address: str | None) -> Any:
@@ -274,6 +282,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     c.add_argument("--summary-only", action="store_true",
                    help="stream: bounded memory, no subject table nor platelet bands (the figure's platelet panels "
                         "are empty)")
+    c.add_argument("--lab-cv", type=float, metavar="CV",
+                   help="proportional error of the lab platelet counts that grades and dose rules read (e.g. 0.1); "
+                        "default: exact counts")
+    c.add_argument("--lab-sd", type=float, metavar="SD",
+                   help="additive error (10^9/L) of the lab platelet counts; default: none")
     c.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the patients on a Dask cluster, e.g. tcp://host:8786 (same results; needs the [dask] "
                         "extra; docs/scale-out.md); default: this machine")

@@ -507,6 +507,7 @@ def compare(
     library: LibrarySource | None = None,
     max_hours: float | None = 4.0,
     stop_at_progression: bool = False,
+    lab_error: Mapping[str, float] | None = None,
     executor: Any = None,
     time_on_treatment: Mapping[str, float | None] | None = None,
 ) -> CompareResult:
@@ -551,6 +552,12 @@ def compare(
         refused too (``summary_only=True`` keeps memory bounded).
     stop_at_progression : bool
         Stop each patient's treatment at progression (as in :func:`simulate_population`).
+    lab_error : dict, optional
+        Observation error of the lab platelet counts, ``{"prop": cv, "add": sd}`` (sd in
+        10^9/L): each scheduled lab visit reads ``max(0, PLT (1 + prop e1) + add e2)`` with
+        standard normals drawn per (seed, subject) on a stream of their own, so that lab grades
+        (``worst_grade_lab``) and dose rules act on noisy counts as clinicians' do; the
+        continuous metrics (nadir, ``worst_grade``) keep the model's counts. None: exact counts.
     executor : dask.distributed.Client or concurrent.futures.Executor, optional
         Run the subjects on an executor's workers (in chunks of ``chunk_size`` subjects, at
         most 1,000 by default) instead of in this process: bit-identical results, since
@@ -594,7 +601,7 @@ def compare(
         label: TrialRunner(r, pop.with_discontinuation(tot[label]) if label in tot else pop, days=days, seed=seed,
                             threads=threads, dose_rules=dose_rules, observe=obs, params=params,
                             platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library,
-                            stop_at_progression=stop_at_progression)
+                            stop_at_progression=stop_at_progression, lab_error=lab_error)
         for label, r in arms.items()
     }
     first = runners[labels[0]]
@@ -658,6 +665,7 @@ def compare(
         "params": runners[labels[0]].inputs["params"], "platelet_model": platelet_model,
         "observe_days": runners[labels[0]].observe, "summary_only": summary_only, "time_on_treatment": tot,
         "stop_at_progression": bool(stop_at_progression),
+        "lab_error": None if lab_error is None else dict(lab_error),
     }
     pfs = {a: stream[a].pfs_arrays() for a in labels}
     return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0, pfs=pfs)
@@ -688,4 +696,5 @@ def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = 
                    summary_only=data.get("summary_only", False), params=data.get("params") or None,
                    platelet_model=data.get("platelet_model", "tpo"), progress=progress,
                    time_on_treatment=data.get("time_on_treatment") or None,
-                   stop_at_progression=bool(data.get("stop_at_progression", False)))
+                   stop_at_progression=bool(data.get("stop_at_progression", False)),
+                   lab_error=data.get("lab_error"))

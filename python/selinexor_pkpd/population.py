@@ -278,6 +278,7 @@ def simulate_population(
     library: LibrarySource | None = None,
     max_hours: float | None = 4.0,
     stop_at_progression: bool = False,
+    lab_error: Mapping[str, float] | None = None,
     executor: Any = None,
 ) -> PopulationResult:
     """Simulate a regimen over a virtual population, in parallel.
@@ -323,6 +324,12 @@ def simulate_population(
         M-protein model of docs/efficacy.md), on top of the population's discontinuation and the
         dose rules; the efficacy columns are unchanged, time on treatment, doses and toxicity
         follow.
+    lab_error : dict, optional
+        Observation error of the lab platelet counts, ``{"prop": cv, "add": sd}`` (sd in
+        10^9/L): each scheduled lab visit reads ``max(0, PLT (1 + prop e1) + add e2)`` with
+        standard normals drawn per (seed, subject) on a stream of their own, so that lab grades
+        (``worst_grade_lab``) and dose rules act on noisy counts as clinicians' do; the
+        continuous metrics (nadir, ``worst_grade``) keep the model's counts. None: exact counts.
     executor : dask.distributed.Client or concurrent.futures.Executor, optional
         Run the subjects on an executor's workers (in chunks of ``chunk_size`` subjects, at
         most 1,000 by default) instead of in this process: bit-identical results, since
@@ -334,7 +341,8 @@ def simulate_population(
     """
     runner = TrialRunner(regimen, population, days=days, seed=seed, threads=threads, dose_rules=dose_rules,
                           observe=observe, params=params, platelet_model=platelet_model, rtol=rtol, atol=atol,
-                          library=library, linear_pk=linear_pk, stop_at_progression=stop_at_progression)
+                          library=library, linear_pk=linear_pk, stop_at_progression=stop_at_progression,
+                          lab_error=lab_error)
     check_budget(runner.n, runner.inputs["days"], executor_threads(executor, runner.threads),
                  runner.n * (SUBJECT_COLUMNS + len(runner.observe)), max_hours)
     t0 = time.perf_counter()

@@ -7,12 +7,14 @@ use crate::engine::solver::SolverOptions;
 use crate::error::{in_range, non_negative, ModelError as CoreError};
 use crate::params::Overrides;
 use crate::sim::columns::{subject_columns, Column};
+use crate::sim::lab_error::check_lab_error;
 use crate::sim::trial::{thread_pool, PatientRow, SubjectResult, TrialSetup};
 use crate::spec::dose_rules::DoseRules;
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::population::PopulationSpec;
 use crate::spec::regimen::Regimen;
+use crate::spec::residual::ErrorModel;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -29,7 +31,7 @@ pub struct PyTrial {
 #[pymethods]
 impl PyTrial {
     #[new]
-    #[pyo3(signature = (lib, regimen, population, rules, params, days, seed, observe_days, rows=None, platelet_model="tpo", rtol=1e-6, atol=1e-9, x_level=0.5, follow_up_days=30.0, linear_pk="exact", efficacy=true, stop_at_progression=false))]
+    #[pyo3(signature = (lib, regimen, population, rules, params, days, seed, observe_days, rows=None, platelet_model="tpo", rtol=1e-6, atol=1e-9, x_level=0.5, follow_up_days=30.0, linear_pk="exact", efficacy=true, stop_at_progression=false, lab_error=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         lib: &PyLibrary,
@@ -49,6 +51,7 @@ impl PyTrial {
         linear_pk: &str,
         efficacy: bool,
         stop_at_progression: bool,
+        lab_error: Option<(f64, f64)>,
     ) -> PyResult<Self> {
         let regimen: Regimen = parse(regimen, "regimen")?;
         let population: PopulationSpec = parse(population, "population")?;
@@ -108,6 +111,15 @@ impl PyTrial {
             )));
         }
         setup.stop_at_progression = stop_at_progression;
+        if let Some((add, prop)) = lab_error {
+            let e = ErrorModel {
+                output: "PLT".into(),
+                add,
+                prop,
+            };
+            check_lab_error(&e).map_err(to_py)?;
+            setup.lab_error = Some(e);
+        }
         Ok(Self {
             setup,
             pool: Mutex::new(None),

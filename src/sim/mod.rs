@@ -6,6 +6,7 @@ pub mod columns;
 pub mod dataset;
 pub mod escalation;
 pub mod exposure;
+pub mod lab_error;
 pub mod metrics;
 pub mod outputs;
 pub mod residual;

@@ -2,6 +2,7 @@
 //! visits and per-subject metrics, in parallel with rayon. Subject `i` depends only on
 //! (seed, i), so results are bit-identical for any thread count and any chunking.
 
+use super::lab_error::NoisyLabs;
 use super::metrics::{MetricsObserver, PlateletMetrics, Probe};
 use super::response::{assess, EfficacyOutcome};
 use super::rules::{RuleController, RuleOutcome};
@@ -19,6 +20,7 @@ use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::population::PopulationSpec;
 use crate::spec::regimen::{DoseEvent, Regimen};
+use crate::spec::residual::ErrorModel;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -55,6 +57,9 @@ pub struct TrialSetup {
     /// Stop treatment at progression (the assessment that shows it), on top of discontinuation
     /// and the dose rules. Needs `efficacy`.
     pub stop_at_progression: bool,
+    /// Observation error of the lab platelet counts that grading and dose rules read (None:
+    /// the model's counts).
+    pub lab_error: Option<ErrorModel>,
     drugs: Vec<String>,
     /// The regimen at each reduced dose level of the rules (level 0, the regimen as planned,
     /// left out); empty without rules.
@@ -196,6 +201,7 @@ impl TrialSetup {
             follow_up_days: 30.0,
             efficacy: true,
             stop_at_progression: false,
+            lab_error: None,
             drugs,
             reduced_levels,
             assessments,
@@ -348,16 +354,28 @@ impl TrialSetup {
                 self.assessments.clone(),
             ));
         }
-        let (states, stats, last) = run_events(
-            &model,
-            &all,
-            &self.observe,
-            self.horizon_h,
-            &labs,
-            &self.opts,
-            &mut obs,
-            &mut ctl,
-        )?;
+        let (states, stats, last) = match &self.lab_error {
+            None => run_events(
+                &model,
+                &all,
+                &self.observe,
+                self.horizon_h,
+                &labs,
+                &self.opts,
+                &mut obs,
+                &mut ctl,
+            )?,
+            Some(e) => run_events(
+                &model,
+                &all,
+                &self.observe,
+                self.horizon_h,
+                &labs,
+                &self.opts,
+                &mut obs,
+                &mut NoisyLabs::new(&mut ctl, e, pd.plt, self.seed, s.id),
+            )?,
+        };
         let worst_grade_lab = ctl
             .labs
             .iter()
