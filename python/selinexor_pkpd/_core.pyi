@@ -331,6 +331,8 @@ def simulate(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     linear_pk: LinearPk = "exact",
+    covariates: Optional[str] = None,
+    covariate_fill: CovariateFill = "locf",
 ) -> dict[str, Any]:
     """Simulate one patient.
 
@@ -347,6 +349,11 @@ def simulate(
     rtol, atol : float
         Solver tolerances.
     linear_pk : {"exact", "ode"}
+    covariates : str, optional
+        JSON ``{"weight": [[day, value], ...], ...}``: covariates changing over time
+        (weight, height, age, crcl), each dose and each interval with the values in effect.
+    covariate_fill : {"locf", "nocb"}
+        How a step's value holds between steps.
 
     Returns
     -------

@@ -306,6 +306,9 @@ def to_nonmem(sim: pd.DataFrame, *, dv: Optional[str] = None, id: int = 1) -> pd
         if "EVID" in sim.columns and "cmt_map" in sim.attrs:
             return _order(sim.copy())
         raise error("sim", "has no record of its regimen: pass a result of sp.simulate or NonmemData.simulate")
+    if source.get("covariates"):
+        raise error("sim", "to_nonmem of a simulation with time-varying covariates is not supported: build the "
+                           "dataset with WT/HT/AGE/CRCL columns and sp.read_nonmem instead (docs/nonmem.md)")
     lib = source["library"]
     drugs = list(source["drugs"])
     doses = pd.DataFrame(_core.nonmem_doses(lib._native, source["regimen"], source["patient"], source["days"]))

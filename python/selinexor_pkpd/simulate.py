@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from typing import Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -13,8 +13,9 @@ import pandas as pd
 from . import _core
 from ._errors import error
 from ._library import resolve_library
-from ._typing import ExposureInterval, LibrarySource, LinearPk, Params, PatientLike, PlateletModel, RegimenLike, Windows
-from ._validate import check_days
+from ._typing import (CovariateFill, ExposureInterval, LibrarySource, LinearPk, Params, PatientLike, PlateletModel,
+                      RegimenLike, Windows)
+from ._validate import check_days, check_finite_tree
 from .patient import patient_json
 from .regimen import as_regimen
 
@@ -76,6 +77,8 @@ def simulate(
     atol: float = 1e-9,
     linear_pk: LinearPk = "exact",
     library: LibrarySource | None = None,
+    covariates: Optional[Mapping[str, Sequence[tuple[float, float]]]] = None,
+    covariate_fill: CovariateFill = "locf",
 ) -> pd.DataFrame:
     """Simulate one patient on a regimen.
 
@@ -104,6 +107,16 @@ def simulate(
         from their eigen-decomposition, with only the platelet model and Michaelis-Menten drugs
         integrated; ``"ode"`` integrates every compartment too (the reference path; both agree
         within the tolerances).
+    covariates : dict of covariate -> list of (day, value), optional
+        Covariates that change over time (``weight``, ``height``, ``age``, ``crcl``), e.g.
+        ``{"weight": [(0, 82), (28, 78), (56, 75)]}`` for weight loss on selinexor: the
+        parameters they scale change at each step (the solver switches models, amounts carried
+        over), and each dose is computed and given with the covariates in effect at its time
+        (mg/m2, F, lag). Before a covariate's first step it has its first value; covariates
+        not listed keep ``patient``'s.
+    covariate_fill : {"locf", "nocb"}
+        ``"locf"`` (default): a step's value holds from its day on; ``"nocb"``: from just after
+        the previous step's day up to its own (NONMEM's two conventions; docs/nonmem.md).
     library : Library, path or dict, optional
         The model library; the current one (:func:`get_library`) when omitted.
 
@@ -127,14 +140,34 @@ def simulate(
     days = check_days(days)
     t = _times(times, days, dt_h)
     cols = _core.simulate(lib._native, reg._json(), patient_json(patient), params_json(params),
-                          days, t, platelet_model, float(rtol), float(atol), linear_pk)
+                          days, t, platelet_model, float(rtol), float(atol), linear_pk,
+                          covariates=_covariates_json(covariates), covariate_fill=covariate_fill)
     stats = {"rhs_evals": cols.pop("_rhs_evals"), "steps": cols.pop("_steps")}
     time_h = cols.pop("TIME")
     df = _columns_frame({"TIME": time_h, "DAY": time_h / 24.0, **cols})
     df.attrs.update(stats)
     df.attrs["nonmem_source"] = _Recorded(regimen=reg._json(), patient=patient_json(patient), days=days,
-                                          drugs=reg.drugs, library=lib)
+                                          drugs=reg.drugs, library=lib, covariates=covariates is not None)
     return df
+
+
+def _covariates_json(covariates: Any) -> Optional[str]:
+    """``covariates`` as the core's JSON (``{"weight": [[day, value], ...]}``)."""
+    if covariates is None:
+        return None
+    if not isinstance(covariates, Mapping):
+        raise error("covariates", f"must be a dict of covariate -> list of (day, value), got {type(covariates).__name__}")
+    out: dict[str, list[list[float]]] = {}
+    for name, steps in covariates.items():
+        try:
+            arr = np.asarray(steps, dtype=float)
+        except (TypeError, ValueError):
+            raise error(f"covariates.{name}", f"must be a list of (day, value) pairs, got {steps!r:.80}") from None
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise error(f"covariates.{name}", f"must be a list of (day, value) pairs, got {steps!r:.80}")
+        out[str(name)] = arr.tolist()
+    check_finite_tree(out, "covariates")
+    return json.dumps(out)
 
 
 class _Recorded(dict):

@@ -9,6 +9,8 @@ use crate::error::ModelError as CoreError;
 use crate::params::Overrides;
 use crate::sim::outputs::{output_names, output_value};
 use crate::sim::{exposure as core_exposure, simulate as core_sim};
+use crate::spec::covariate_steps::PatientSteps;
+use crate::spec::dataset::CovariateFill;
 use crate::spec::grading::ctcae_grade;
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
@@ -16,6 +18,7 @@ use crate::spec::regimen::Regimen;
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 struct Inputs {
@@ -65,7 +68,7 @@ fn inputs(
 /// Simulates one patient; returns columns TIME, C_<drug>, AUC_<drug> and, with a platelet
 /// model, X, PLT, TPO, GRADE.
 #[pyfunction(name = "simulate")]
-#[pyo3(signature = (lib, regimen, patient, params, days, times, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact"))]
+#[pyo3(signature = (lib, regimen, patient, params, days, times, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact", covariates=None, covariate_fill="locf"))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate_py<'py>(
     py: Python<'py>,
@@ -79,6 +82,8 @@ pub fn simulate_py<'py>(
     rtol: f64,
     atol: f64,
     linear_pk: &str,
+    covariates: Option<&str>,
+    covariate_fill: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let inp = inputs(
         regimen,
@@ -90,13 +95,21 @@ pub fn simulate_py<'py>(
         linear_pk,
     )?;
     let times = times.as_slice()?.to_vec();
+    let steps = match covariates {
+        None => PatientSteps::constant(inp.patient.clone()),
+        Some(text) => {
+            let table: BTreeMap<String, Vec<(f64, f64)>> = parse(text, "covariates")?;
+            let fill = CovariateFill::parse(covariate_fill).map_err(to_py)?;
+            PatientSteps::new(&inp.patient, &table, fill).map_err(to_py)?
+        }
+    };
     let lib = &lib.inner;
     let mut signals = SignalCheck::new();
     let sim = py.detach(|| {
-        core_sim::simulate_observed(
+        core_sim::simulate_steps(
             lib,
             &inp.regimen,
-            &inp.patient,
+            &steps,
             &inp.over,
             days * 24.0,
             &times,
@@ -108,7 +121,12 @@ pub fn simulate_py<'py>(
     let sim = signals.result(sim)?;
     let out = PyDict::new(py);
     out.set_item("TIME", sim.times.clone().into_pyarray(py))?;
-    let rows: Vec<(&Model, &[f64])> = sim.states.iter().map(|y| (&sim.model, &y[..])).collect();
+    let rows: Vec<(&Model, &[f64])> = sim
+        .states
+        .iter()
+        .enumerate()
+        .map(|(i, y)| (sim.model_at(i), &y[..]))
+        .collect();
     state_columns(py, &out, &sim.model, &rows)?;
     out.set_item("_rhs_evals", sim.stats.rhs_evals)?;
     out.set_item("_steps", sim.stats.accepted_steps)?;

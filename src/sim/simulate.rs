@@ -7,6 +7,7 @@ use crate::engine::model::Model;
 use crate::engine::solver::{self, SolverOptions, SolverStats};
 use crate::error::{ModelError, Result};
 use crate::params::{Etas, Overrides, PkParams};
+use crate::spec::covariate_steps::PatientSteps;
 use crate::spec::library::Library;
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
@@ -43,11 +44,25 @@ pub fn build_model(
 /// Output of [`simulate`]: the model, the dose events and the state at each time.
 pub struct Simulation {
     pub model: Model,
+    /// The models of the later covariate sets (time-varying covariates), empty otherwise.
+    pub later_models: Vec<Model>,
+    /// For each output time, its covariate set: 0 for `model`, `k` for `later_models[k - 1]`.
+    pub output_set: Vec<usize>,
     pub events: Vec<DoseEvent>,
     pub times: Vec<f64>,
     /// `states[i]` is the full state at `times[i]` (pre-dose at dose times).
     pub states: Vec<Vec<f64>>,
     pub stats: SolverStats,
+}
+
+impl Simulation {
+    /// The model in effect at output `i`.
+    pub fn model_at(&self, i: usize) -> &Model {
+        match self.output_set[i] {
+            0 => &self.model,
+            k => &self.later_models[k - 1],
+        }
+    }
 }
 
 /// Checks output times: finite, >= 0, ascending.
@@ -110,6 +125,35 @@ pub fn simulate_observed(
     opts: &SolverOptions,
     obs: &mut dyn StepObserver,
 ) -> Result<Simulation> {
+    let steps = PatientSteps::constant(patient.clone());
+    simulate_steps(
+        lib,
+        regimen,
+        &steps,
+        over,
+        horizon_h,
+        times,
+        platelet_model,
+        opts,
+        obs,
+    )
+}
+
+/// [`simulate_observed`] for a patient whose covariates change over time: each dose is
+/// expanded and given with the covariates in effect at its time, and the solver switches to
+/// the parameters of each later covariate set at its change.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_steps(
+    lib: &Library,
+    regimen: &Regimen,
+    steps: &PatientSteps,
+    over: &Overrides,
+    horizon_h: f64,
+    times: &[f64],
+    platelet_model: PlateletModel,
+    opts: &SolverOptions,
+    obs: &mut dyn StepObserver,
+) -> Result<Simulation> {
     lib.check_overrides(over)?;
     check_times(times)?;
     if !(horizon_h.is_finite() && horizon_h > 0.0) {
@@ -119,11 +163,39 @@ pub fn simulate_observed(
         ));
     }
     let drugs = regimen.drugs();
-    let model = build_model(lib, &drugs, patient, over, None, platelet_model)?;
-    let events = regimen.expand(patient, horizon_h, &|d| lib.default_route(d))?;
-    let (states, stats, _) = run_events(
-        &model,
-        &events,
+    let mut models = steps
+        .patients
+        .iter()
+        .map(|p| build_model(lib, &drugs, p, over, None, platelet_model))
+        .collect::<Result<Vec<_>>>()?;
+    let mut events = Vec::new();
+    for (k, p) in steps.patients.iter().enumerate() {
+        let expanded = regimen.expand(p, horizon_h, &|d| lib.default_route(d))?;
+        events.extend(
+            expanded
+                .into_iter()
+                .filter(|e| steps.patient_at(e.time) == k),
+        );
+    }
+    if !steps.changes.is_empty() {
+        events.sort_by(|a, b| a.time.total_cmp(&b.time)); // stable: same-time doses keep their order
+    }
+    let mut actions: Vec<Action> = Vec::with_capacity(events.len() * 2 + times.len());
+    for e in &events {
+        dose_actions(&models[steps.patient_at(e.time)], e, &mut actions)?;
+    }
+    actions.extend(steps.changes.iter().map(|c| Action {
+        time: c.time,
+        kind: ActionKind::Model {
+            index: c.index,
+            after: c.after,
+        },
+        drug: usize::MAX,
+        given_at: c.time,
+    }));
+    let (states, stats, _) = run_actions(
+        &models,
+        actions,
         times,
         horizon_h,
         &[],
@@ -131,8 +203,12 @@ pub fn simulate_observed(
         obs,
         &mut NoController,
     )?;
+    let output_set = times.iter().map(|&t| steps.patient_at(t)).collect();
+    let later_models = models.split_off(1);
     Ok(Simulation {
-        model,
+        model: models.remove(0),
+        later_models,
+        output_set,
         events,
         times: times.to_vec(),
         states,
@@ -157,6 +233,32 @@ pub fn run_events(
     for e in events {
         dose_actions(model, e, &mut actions)?;
     }
+    run_actions(
+        std::slice::from_ref(model),
+        actions,
+        times,
+        horizon_h,
+        labs,
+        opts,
+        obs,
+        ctl,
+    )
+}
+
+/// Integrates `models` (one state layout; see [`solver::run_models`]) through `actions` plus
+/// output times and lab visits.
+#[allow(clippy::too_many_arguments)]
+fn run_actions(
+    models: &[Model],
+    mut actions: Vec<Action>,
+    times: &[f64],
+    horizon_h: f64,
+    labs: &[f64],
+    opts: &SolverOptions,
+    obs: &mut dyn StepObserver,
+    ctl: &mut dyn LabController,
+) -> Result<(Vec<Vec<f64>>, SolverStats, Vec<f64>)> {
+    let model = &models[0];
     for (i, &t) in times.iter().enumerate() {
         actions.push(Action {
             time: t,
@@ -175,7 +277,7 @@ pub fn run_events(
     }
     let t_end = times.last().copied().unwrap_or(0.0).max(horizon_h);
     let mut states = vec![vec![0.0; model.n]; times.len()];
-    let (stats, last) = solver::run(model, actions, t_end, opts, obs, ctl, &mut states)
+    let (stats, last) = solver::run_models(models, actions, t_end, opts, obs, ctl, &mut states)
         .map_err(|e| with_stiffness_hint(model, e))?;
     Ok((states, stats, last))
 }

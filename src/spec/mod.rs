@@ -3,6 +3,7 @@
 //! patient's parameters from the library. Nothing here simulates.
 
 pub mod cmt;
+pub mod covariate_steps;
 pub mod dataset;
 pub mod dose_rules;
 pub mod drug;
