@@ -140,7 +140,7 @@ pub(super) fn state_columns<'py>(
         if let Some(e) = pd.e {
             out.set_item("E", column(e).into_pyarray(py))?;
         }
-        let plt = column(pd.plt);
+        let plt: Vec<f64> = rows.iter().map(|(m, y)| m.count(&pd, y)).collect();
         out.set_item(
             "GRADE",
             plt.iter()
@@ -149,6 +149,9 @@ pub(super) fn state_columns<'py>(
                 .into_pyarray(py),
         )?;
         out.set_item("PLT", plt.into_pyarray(py))?;
+        if let Some(i) = pd.ptx {
+            out.set_item("PLT_TX", column(i).into_pyarray(py))?;
+        }
         if let Some(t) = pd.tpo {
             out.set_item("TPO", column(t).into_pyarray(py))?;
         }

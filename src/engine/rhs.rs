@@ -245,9 +245,18 @@ impl Model {
             ktr * tr2 - ktr * release * tr3,
             ktr * release * tr3 - kout * plt,
         ];
+        // Transfused platelets: their own first-order survival; they bind and clear TPO like
+        // the patient's own (docs/supportive_care.md).
+        let bound = match pd.ptx {
+            Some(ix) => {
+                dy[ix] = -y[ix] / self.pp.tx_survival;
+                plt + y[ix]
+            }
+            None => plt,
+        };
         if let Some(it) = pd.tpo {
             let tpo = y[it];
-            dy[it] = r.ksyn - r.kel_t * tpo - r.kp * plt * tpo;
+            dy[it] = r.ksyn - r.kel_t * tpo - r.kp * bound * tpo;
         }
     }
 }

@@ -45,10 +45,10 @@ pub const EFFECT: [Field<PkParams>; 5] = fields!(PkParams;
 );
 
 /// The `platelets` namespace: TPO model and XPO1 engagement.
-pub const PLATELET: [Field<PlateletParams>; 10] = fields!(PlateletParams;
+pub const PLATELET: [Field<PlateletParams>; 12] = fields!(PlateletParams;
     "kon" => kon; "koff" => koff; "Imax" => imax, bounded; "gamma" => gamma; "P0" => p0;
     "MTT" => mtt; "lifespan" => lifespan; "tpo_half" => tpo_half; "fP" => fp, bounded;
-    "ke0" => ke0;
+    "ke0" => ke0; "tx_increment" => tx_increment; "tx_survival" => tx_survival;
 );
 
 /// The `friberg` namespace.

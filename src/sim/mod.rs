@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod escalation;
 pub mod exposure;
 pub mod metrics;
+pub mod outputs;
 pub mod residual;
 pub mod rules;
 pub mod sampling;

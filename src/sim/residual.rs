@@ -5,6 +5,7 @@
 //! record in order, so a subject's noise depends on nothing but `(seed, i)` and its records.
 
 use super::dataset::SubjectRun;
+pub use super::outputs::output_value;
 use crate::engine::model::Model;
 use crate::error::{ModelError, Result};
 use crate::spec::dataset::{Evid, Subject};
@@ -15,27 +16,6 @@ use rand_distr::StandardNormal;
 
 /// Mixed into the seed so that residual noise and subject sampling use different streams.
 const RESIDUAL_SALT: u64 = 0x5245_5349_4455_414c; // "RESIDUAL"
-
-/// The value of output `name` (`C_<drug>`, `AUC_<drug>`, `X`, `E`, `PLT`, `TPO`, `PROL`) in
-/// state `y` of `model`, `None` when the model has no such output.
-pub fn output_value(model: &Model, y: &[f64], name: &str) -> Option<f64> {
-    if let Some(d) = name.strip_prefix("C_") {
-        return model.drug(d).map(|(_, s)| s.conc(y));
-    }
-    if let Some(d) = name.strip_prefix("AUC_") {
-        return model.drug(d).map(|(_, s)| y[s.auc]);
-    }
-    let pd = model.pd?;
-    let i = match name {
-        "X" => pd.x?,
-        "E" => pd.e?,
-        "PLT" => pd.plt,
-        "TPO" => pd.tpo?,
-        "PROL" => pd.prol,
-        _ => return None,
-    };
-    Some(y[i])
-}
 
 /// Checks the error models against a model's outputs (each output once).
 pub fn check_error_models(errors: &[ErrorModel], model: &Model) -> Result<()> {

@@ -119,7 +119,10 @@ pub fn simulate_observed(
         ));
     }
     let drugs = regimen.drugs();
-    let model = build_model(lib, &drugs, patient, over, None, platelet_model)?;
+    let mut model = build_model(lib, &drugs, patient, over, None, platelet_model)?;
+    if regimen.has_transfusion() {
+        model = model.with_transfusion();
+    }
     let events = regimen.expand(patient, horizon_h, &|d| lib.default_route(d))?;
     let (states, stats, _) = run_events(
         &model,
