@@ -420,6 +420,14 @@ def _bands(arm: str, days: np.ndarray, traj: np.ndarray, on_days: np.ndarray) ->
                          "n_on_treatment": n_on.astype(np.int64), "on_treatment": n_on / max(len(on_days), 1)})
 
 
+
+def _arm_rules(dose_rules: Any, label: str, labels: list[str]) -> Any:
+    """The dose rules of arm ``label``: a dict keyed by every arm's label gives each arm its own
+    rules (e.g. a TPO-RA rescue only in the arm that doses it, docs/supportive_care.md)."""
+    if isinstance(dose_rules, Mapping) and dose_rules and set(dose_rules) == set(labels):
+        return dose_rules[label]
+    return dose_rules
+
 def compare(
     arms: Union[Mapping[str, RegimenLike], Sequence[str], None] = None,
     population: Population | None = None,
@@ -454,7 +462,7 @@ def compare(
     days : float
         Simulated time per patient.
     seed : int
-    dose_rules : {"label", "label_qw", "label_biw"}, dict or None
+    dose_rules : {"label", "label_qw", "label_biw", "label_biw_tpo_rescue", "transfuse_below_10"}, dict, list or None
         The XPOVIO label rules by default (the ladder follows each arm's schedule).
     threads : int, optional
     progress : bool
@@ -512,7 +520,8 @@ def compare(
     # outputs cut the solver's steps, so the same times give the same numbers in both modes.
     obs = observe
     runners = {
-        label: TrialRunner(r, pop, days=days, seed=seed, threads=threads, dose_rules=dose_rules, observe=obs,
+        label: TrialRunner(r, pop, days=days, seed=seed, threads=threads, dose_rules=_arm_rules(dose_rules, label, labels),
+                            observe=obs,
                             params=params, platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library)
         for label, r in arms.items()
     }

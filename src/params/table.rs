@@ -40,8 +40,9 @@ pub const PK: [Field<PkParams>; 12] = fields!(PkParams;
 );
 
 /// Platelet-effect parameters of a drug (which ones a drug has depends on its [`EffectKind`]).
-pub const EFFECT: [Field<PkParams>; 5] = fields!(PkParams;
+pub const EFFECT: [Field<PkParams>; 7] = fields!(PkParams;
     "Emax" => e1, bounded; "Imax" => e1, bounded; "slope" => e1; "EC50" => e2; "IC50" => e2;
+    "Smax" => e1; "SC50" => e2;
 );
 
 /// The `platelets` namespace: TPO model and XPO1 engagement.

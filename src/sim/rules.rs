@@ -222,12 +222,18 @@ impl<'a> RuleController<'a> {
                     .as_ref()
                     .is_none_or(|d| held.iter().any(|h| h == d))
         };
-        // Supportive actions: every rule that applies acts, also while the drug is held.
+        // Supportive actions (start, transfuse, and stopping a drug other than the set's own):
+        // every rule that applies acts, also while the set's drug is held.
+        let own = rules.drug.as_str();
+        let is_support = |r: &Rule| match r.action {
+            RuleAction::Start | RuleAction::Transfuse => true,
+            RuleAction::Stop => r.drug.as_deref().is_some_and(|d| d != own),
+            _ => false,
+        };
         let support: Vec<&Rule> = rules
             .rules
             .iter()
-            .filter(|r| matches!(r.action, RuleAction::Start | RuleAction::Transfuse))
-            .filter(|r| applies(r))
+            .filter(|r| is_support(r) && applies(r))
             .collect();
         for r in support {
             self.support(model, t, r, pending, shared)?;
@@ -248,7 +254,7 @@ impl<'a> RuleController<'a> {
             } else if let Some(rs) = rules
                 .rules
                 .iter()
-                .find(|r| r.action == RuleAction::Stop && applies(r))
+                .find(|r| r.action == RuleAction::Stop && !is_support(r) && applies(r))
             {
                 self.stop_rule(model, t, rs, pending, shared);
             } else {
@@ -260,7 +266,8 @@ impl<'a> RuleController<'a> {
             matches!(
                 r.action,
                 RuleAction::Interrupt | RuleAction::Reduce | RuleAction::Stop
-            ) && applies(r)
+            ) && !is_support(r)
+                && applies(r)
         }) else {
             return Ok(());
         };
@@ -316,7 +323,7 @@ impl<'a> RuleController<'a> {
         }
     }
 
-    /// A supportive action: start a withheld drug, or transfuse.
+    /// A supportive action: start a withheld drug, stop another drug, or transfuse.
     fn support(
         &mut self,
         model: &Model,
@@ -326,6 +333,7 @@ impl<'a> RuleController<'a> {
         shared: &mut Shared,
     ) -> Result<()> {
         match r.action {
+            RuleAction::Stop => self.stop_rule(model, t, r, pending, shared),
             RuleAction::Transfuse => {
                 let units = r.units.unwrap_or(0.0);
                 pending.push(transfusion_action(model, t, units)?);

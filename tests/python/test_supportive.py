@@ -125,3 +125,26 @@ def test_bad_transfusion_lines_are_named_errors():
                        contains=["selinexor"])
     expect_model_error(lambda: sp.simulate(sp.Regimen(TRANSFUSE_DAY_3), days=7, platelet_model="none"), field="regimen.drug",
                        contains=["platelet_transfusion"])
+
+
+def test_supportive_scenario_same_patients_any_threads():
+    pop = small(24)
+    a = sp.compare_supportive(pop, days=112, seed=5, threads=1, progress=False)
+    b = sp.compare_supportive(pop, days=112, seed=5, threads=2, progress=False)
+    pd.testing.assert_frame_equal(a.subjects, b.subjects, check_exact=True)
+    s = a.subjects
+    assert list(s["arm"].unique()) == list(sp.SUPPORTIVE_ARMS)
+    for col in ["n_transfusions", "units_transfused", "t_rescue_start_days", "dose_intensity_mg_week", "days_g4"]:
+        assert col in s.columns
+    rescued = s[s["arm"] == "80 mg BIW + TPO-RA rescue"]["t_rescue_start_days"]
+    assert rescued.notna().any(), "no rescue started: the scenario checks nothing"
+    assert s[s["arm"] != "80 mg BIW + TPO-RA rescue"]["t_rescue_start_days"].isna().all()
+    # A rescue starts only during a selinexor hold: at or after the subject's first interruption.
+    both = s[s["arm"] == "80 mg BIW + TPO-RA rescue"]
+    assert (both.loc[rescued.notna(), "n_interruptions"] >= 1).all()
+
+
+def test_per_arm_rules_in_compare_need_every_arm():
+    # A dict keyed by every arm's label gives each arm its rules; any other dict is one rule set.
+    expect_model_error(sp.compare, {"a": "xd_80_biw", "b": "xd_100_qw"}, small(2), days=7, progress=False,
+                       dose_rules={"a": "label"})
