@@ -130,7 +130,7 @@ pub struct DoseRules {
 /// Highest resume threshold accepted: a count platelets can reach (10^9/L).
 const MAX_RESUME: f64 = 1000.0;
 /// Most platelet units one rule may transfuse at once.
-pub const MAX_UNITS: f64 = 20.0;
+pub use super::regimen::MAX_UNITS;
 
 impl DoseRules {
     /// Whether every rule is a reduce or an interrupt (the label presets' kind).

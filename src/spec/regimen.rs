@@ -17,6 +17,8 @@ pub const MAX_CYCLE_DAYS: u32 = 3_650;
 /// "platelet_transfusion", amount = 1, unit = "units", days = [...] }` transfuses `amount`
 /// apheresis units intravenously (docs/supportive_care.md). It is not a drug of the library.
 pub const TRANSFUSION: &str = "platelet_transfusion";
+/// Most platelet units one transfusion may give (a rule's `units` has the same bound).
+pub const MAX_UNITS: f64 = 20.0;
 
 /// Unit of a dose amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -326,6 +328,15 @@ impl DoseSpec {
                 } else {
                     format!("\"units\" are for {TRANSFUSION} only, not {:?}", self.drug)
                 },
+            ));
+        }
+        if transfusion && self.amount > MAX_UNITS {
+            return Err(ModelError::new(
+                format!("{field}.amount"),
+                format!(
+                    "at most {MAX_UNITS} platelet units at once, got {}",
+                    self.amount
+                ),
             ));
         }
         if transfusion

@@ -148,3 +148,32 @@ def test_per_arm_rules_in_compare_need_every_arm():
     # A dict keyed by every arm's label gives each arm its rules; any other dict is one rule set.
     expect_model_error(sp.compare, {"a": "xd_80_biw", "b": "xd_100_qw"}, small(2), days=7, progress=False,
                        dose_rules={"a": "label"})
+
+
+def test_hostile_supportive_inputs():
+    # a transfusion of 10^5 units (the largest dose amount) would make the TPO sink stiff: refused
+    huge = {"blocks": [{"cycle_days": 7, "doses": [
+        {"drug": "platelet_transfusion", "amount": 1e5, "unit": "units", "days": [1]}]}]}
+    expect_model_error(lambda: sp.simulate(sp.Regimen(huge), days=7), field="regimen.blocks[0].doses[0].amount",
+                       contains=["20", "100000"])
+    # an empty drug name after C_, an empty while_held
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"quantity": "C_", "ladder": [], "rules": [{"below": 1, "action": "transfuse",
+                                                                               "units": 1}]},
+                       field="dose_rules.quantity")
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"ladder": [], "rules": [{"below": 1, "action": "transfuse", "units": 1,
+                                                            "while_held": " "}]},
+                       field="dose_rules.rules[0].while_held")
+    # units on a rule that does not transfuse; a resume threshold on a start rule
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"ladder": [{"amount": 80}], "rules": [{"below": 25, "action": "reduce", "units": 2}]},
+                       field="dose_rules.rules[0].units")
+    # an unknown action, and an unknown field of a rule
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"ladder": [], "rules": [{"below": 25, "action": "pray"}]},
+                       field="dose_rules.rules[0].action", contains=["pray", "transfuse"])
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"ladder": [], "rules": [{"below": 25, "action": "transfuse", "units": 1,
+                                                            "unit": 1}]}, field="dose_rules.rules[0].unit",
+                       contains=["units"])
