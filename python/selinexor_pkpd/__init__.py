@@ -21,6 +21,7 @@ from .population import Population, PopulationResult, population, populations, s
 from .regimen import Regimen, dose
 from .simon import simon, simon_design, simon_oc, simon_simulate
 from .simulate import closed_form, exposure, simulate
+from .supportive import SUPPORTIVE_ARMS, SUPPORTIVE_RULES, compare_supportive
 
 __version__ = "0.1.0"
 
@@ -89,4 +90,7 @@ __all__ = [
     "simon_simulate",
     "simulate",
     "simulate_population",
+    "SUPPORTIVE_ARMS",
+    "SUPPORTIVE_RULES",
+    "compare_supportive",
 ]

@@ -116,7 +116,9 @@ class Trial:
         The population definition as JSON (the layout of ``data/populations.toml``).
     rules : str or None
         Dose rules: a preset name (``"label"``, ``"label_qw"``, ``"label_biw"``) or their
-        JSON (text starting with ``{``); None for none.
+        JSON (text starting with ``{``); or several rule sets in one run, a JSON list of preset
+        names and rule sets (text starting with ``[``; the first is the primary set, errors
+        name ``dose_rules[k]``; docs/supportive_care.md); None for none.
     params : str
         Typical-value overrides as JSON, ``{"namespace": {"param": value}}``.
     days : float
@@ -203,7 +205,9 @@ class Trial:
             modifications), ``relative_dose_intensity`` (taken / planned); ``n_interruptions``, ``n_reductions`` (int64),
             ``stopped_by_rule`` (bool), ``final_level`` (int64, dose level at the end);
             ``auc_week`` (mg.h/L per week), ``cmax`` (mg/L), ``days_x_above``, ``x_max``
-            (XPO1 engagement); ``n_labs``, ``rhs_evals`` (int64). With ``observe_days``,
+            (XPO1 engagement); ``n_labs``, ``rhs_evals`` (int64); ``n_transfusions`` (int64,
+            the regimen's and the rules'), ``units_transfused``, ``t_rescue_start_days`` (when
+            a ``start`` rule first started a withheld drug, NaN if none). With ``observe_days``,
             also ``PLT_traj``: platelets (10^9/L), float64, shape (end - start,
             len(observe_days)).
 
@@ -360,8 +364,9 @@ def simulate(
     dict
         float64 arrays over ``times``: ``TIME`` (h), ``C_<drug>`` (mg/L), ``AUC_<drug>``
         (mg.h/L) per drug; with a platelet model also ``X`` (XPO1 engagement), ``E`` (its
-        effect compartment, when ``ke0 > 0``), ``PLT`` (10^9/L), ``GRADE`` (CTCAE, int64),
-        ``TPO`` (TPO model only) and ``PROL``. ``_rhs_evals`` and ``_steps`` (int) count the
+        effect compartment, when ``ke0 > 0``), ``PLT`` (10^9/L: the patient's own plus
+        transfused platelets), ``GRADE`` (CTCAE, int64), ``TPO`` (TPO model only) and
+        ``PROL``; ``PLT_TX`` (transfused platelets, 10^9/L) when the regimen transfuses. ``_rhs_evals`` and ``_steps`` (int) count the
         solver's work.
 
     Raises

@@ -22,6 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .population import Population
 
 
+def _rules_record(dose_rules: Any) -> Any:
+    if isinstance(dose_rules, Mapping):
+        return dict(dose_rules)
+    if isinstance(dose_rules, (list, tuple)):
+        return [dict(r) if isinstance(r, Mapping) else r for r in dose_rules]
+    return dose_rules
+
+
 def _rules_arg(dose_rules: Any, reg_json: str, lib: Any) -> Optional[str]:
     if dose_rules is None or dose_rules is False:
         return None
@@ -30,7 +38,21 @@ def _rules_arg(dose_rules: Any, reg_json: str, lib: Any) -> Optional[str]:
         return dose_rules
     if isinstance(dose_rules, Mapping):
         return json.dumps(dose_rules)
-    raise error("dose_rules", f"must be None, a preset name ('label', 'label_qw', 'label_biw') or a dict, got {type(dose_rules).__name__}")
+    if isinstance(dose_rules, (list, tuple)):
+        # Several rule sets in one run (docs/supportive_care.md): preset names or dicts.
+        if not dose_rules:
+            raise error("dose_rules", "an empty list of rule sets: give at least one, or None")
+        items = []
+        for k, item in enumerate(dose_rules):
+            if isinstance(item, str):
+                lib._native.dose_rules_json(item, reg_json)  # validates the name
+                items.append(item)
+            elif isinstance(item, Mapping):
+                items.append(dict(item))
+            else:
+                raise error(f"dose_rules[{k}]", f"must be a preset name or a dict, got {type(item).__name__}")
+        return json.dumps(items)
+    raise error("dose_rules", f"must be None, a preset name ('label', 'label_qw', 'label_biw'), a dict or a list of them, got {type(dose_rules).__name__}")
 
 
 def _observe(observe: Any, days: float) -> list[float]:
@@ -147,7 +169,7 @@ class TrialRunner:
         self._lib = lib
         self.inputs = {
             "regimen": reg.to_dict(), "regimen_name": reg.name, "population": population.to_dict(), "days": days,
-            "seed": int(seed), "dose_rules": dose_rules if not isinstance(dose_rules, Mapping) else dict(dose_rules),
+            "seed": int(seed), "dose_rules": _rules_record(dose_rules),
             "params": json.loads(params_json(params)), "platelet_model": platelet_model, "rtol": rtol, "atol": atol,
             "linear_pk": linear_pk, "observe_days": self.observe, "stop_at_progression": bool(stop_at_progression),
             "lab_error": None if lab_error is None else dict(lab_error),

@@ -22,7 +22,7 @@ CovariateFill = Literal["locf", "nocb"]  # dataset::CovariateFill::parse
 DoseUnit = Literal["mg", "mg/m2", "mg/kg"]  # regimen::DoseUnit
 Route = Literal["oral", "sc", "iv"]  # drug::Route
 Sex = Literal["male", "female"]  # patient::Sex (the Python side lowercases it)
-DoseRulesName = Literal["label", "label_qw", "label_biw"]  # library::Library::dose_rules_for, data/dose_rules.toml
+DoseRulesName = Literal["label", "label_qw", "label_biw", "label_biw_tpo_rescue", "transfuse_below_10"]  # library::Library::dose_rules_for, data/dose_rules.toml
 Covariate = Literal["weight", "height", "age", "crcl", "platelets", "female"]  # population::Covariates
 CovariateDist = Literal["fixed", "normal", "lognormal"]  # population::Dist
 
@@ -39,7 +39,7 @@ RegimenLike = Union["Regimen", str]
 PatientLike = Union["Patient", Mapping[str, Any], None]
 Params = Optional[Mapping[str, Mapping[str, float]]]
 DaySpec = Union[int, str]
-DoseRulesLike = Union[DoseRulesName, Mapping[str, Any], None]
+DoseRulesLike = Union[DoseRulesName, Mapping[str, Any], Sequence[Union[DoseRulesName, Mapping[str, Any]]], None]
 Observe = Union[bool, Sequence[float], None]
 Windows = Sequence[Tuple[float, float]]
 DesignLike = Union[DesignName, Mapping[str, Any]]

@@ -489,6 +489,13 @@ def _time_on_treatment(tot: Any, labels: list[str]) -> dict[str, float | None]:
     return out
 
 
+def _arm_rules(dose_rules: Any, label: str, labels: list[str]) -> Any:
+    """The dose rules of arm ``label``: a dict keyed by every arm's label gives each arm its own
+    rules (e.g. a TPO-RA rescue only in the arm that doses it, docs/supportive_care.md)."""
+    if isinstance(dose_rules, Mapping) and dose_rules and set(dose_rules) == set(labels):
+        return dose_rules[label]
+    return dose_rules
+
 def compare(
     arms: Union[Mapping[str, RegimenLike], Sequence[str], None] = None,
     population: Population | None = None,
@@ -526,7 +533,7 @@ def compare(
     days : float
         Simulated time per patient.
     seed : int
-    dose_rules : {"label", "label_qw", "label_biw"}, dict or None
+    dose_rules : {"label", "label_qw", "label_biw", "label_biw_tpo_rescue", "transfuse_below_10"}, dict, list or None
         The XPOVIO label rules by default (the ladder follows each arm's schedule).
     threads : int, optional
     progress : bool
@@ -599,8 +606,8 @@ def compare(
     tot = _time_on_treatment(time_on_treatment, labels)
     runners = {
         label: TrialRunner(r, pop.with_discontinuation(tot[label]) if label in tot else pop, days=days, seed=seed,
-                            threads=threads, dose_rules=dose_rules, observe=obs, params=params,
-                            platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library,
+                            threads=threads, dose_rules=_arm_rules(dose_rules, label, labels), observe=obs,
+                            params=params, platelet_model=platelet_model, rtol=1e-6, atol=1e-9, library=library,
                             stop_at_progression=stop_at_progression, lab_error=lab_error)
         for label, r in arms.items()
     }

@@ -55,8 +55,27 @@ impl PyTrial {
     ) -> PyResult<Self> {
         let regimen: Regimen = parse(regimen, "regimen")?;
         let population: PopulationSpec = parse(population, "population")?;
+        let mut sets: Option<Vec<DoseRules>> = None;
         let rules: Option<DoseRules> = match rules {
             None => None,
+            Some(t) if t.trim_start().starts_with('[') => {
+                let items: Vec<serde_json::Value> = parse(t, "dose_rules")?;
+                let mut v = Vec::with_capacity(items.len());
+                for (k, item) in items.into_iter().enumerate() {
+                    v.push(match item {
+                        serde_json::Value::String(name) => lib
+                            .inner
+                            .dose_rules_for(&name, &regimen)
+                            .map_err(|e| to_py(e.within(&format!("dose_rules[{k}]"))))?
+                            .clone(),
+                        other => serde_json::from_value(other).map_err(|e| {
+                            to_py(CoreError::new(format!("dose_rules[{k}]"), e.to_string()))
+                        })?,
+                    });
+                }
+                sets = Some(v);
+                None
+            }
             Some(t) if t.trim_start().starts_with('{') => Some(parse(t, "dose_rules")?),
             Some(name) => Some(
                 lib.inner
@@ -101,6 +120,9 @@ impl PyTrial {
             rows,
         )
         .map_err(to_py)?;
+        if let Some(sets) = sets {
+            setup = setup.with_rule_sets(sets).map_err(to_py)?;
+        }
         setup.x_level = x_level;
         setup.follow_up_days = follow_up_days;
         setup.efficacy = efficacy;

@@ -6,7 +6,7 @@ use crate::error::{ModelError, Result};
 use crate::pk::modes::{LinearModes, MAX_BLOCK};
 use crate::pk::steady_state::{steady_state, PeriodicDose};
 use crate::spec::drug::Route;
-use crate::spec::regimen::DoseEvent;
+use crate::spec::regimen::{DoseEvent, TRANSFUSION};
 
 /// Sees the solution at the start of each segment and at every accepted step.
 pub trait StepObserver {
@@ -115,8 +115,35 @@ impl Action {
     }
 }
 
+/// The `drug` of a platelet transfusion's action (not an index into `Model::drugs`).
+pub const TRANSFUSED: usize = usize::MAX - 1;
+
+/// The action of transfusing `units` units at `time`: a jump of `units x platelets.tx_increment`
+/// in the transfused-platelet state.
+pub fn transfusion_action(model: &Model, time: f64, units: f64) -> Result<Action> {
+    let state = model.pd.and_then(|p| p.ptx).ok_or_else(|| {
+        ModelError::new(
+            "regimen.drug",
+            format!("{TRANSFUSION} needs a platelet model (platelet_model other than \"none\")"),
+        )
+    })?;
+    Ok(Action {
+        time,
+        kind: ActionKind::Jump {
+            state,
+            amount: units * model.pp.tx_increment,
+        },
+        drug: TRANSFUSED,
+        given_at: time,
+    })
+}
+
 /// Actions of one administration in a model (depot jump after lag, central jump, infusion edges).
 pub fn dose_actions(model: &Model, e: &DoseEvent, out: &mut Vec<Action>) -> Result<()> {
+    if e.drug == TRANSFUSION {
+        out.push(transfusion_action(model, e.time, e.amount)?);
+        return Ok(());
+    }
     let (d, slot) = model.drug(&e.drug).ok_or_else(|| {
         ModelError::new(
             "regimen.drug",

@@ -115,6 +115,10 @@ pub struct PdLayout {
     pub plt: usize,
     /// TPO (TPO model only).
     pub tpo: Option<usize>,
+    /// Transfused platelets (10^9/L), their own state with their own survival
+    /// (`platelets.tx_survival`); present only in a model built for transfusions
+    /// ([`Model::with_transfusion`]). The measured count is `plt + ptx` ([`Model::count`]).
+    pub ptx: Option<usize>,
 }
 
 /// The compiled system of one patient.
@@ -154,6 +158,41 @@ impl Model {
         drugs: Vec<(String, PkParams)>,
         platelet_model: PlateletModel,
         pp: PlateletParams,
+    ) -> Self {
+        Self::build(drugs, platelet_model, pp, false)
+    }
+
+    /// This model with a state for transfused platelets (after the other platelet states), so
+    /// that transfusions can be given; unchanged when it has one or has no platelet model.
+    pub fn with_transfusion(&self) -> Model {
+        if self.pd.is_none() || self.has_transfusion() {
+            return self.clone();
+        }
+        let drugs = self.drugs.iter().map(|d| (d.name.clone(), d.pk)).collect();
+        let mut m = Self::build(drugs, self.platelet_model, self.pp, true);
+        m.fixed_inhibition = self.fixed_inhibition;
+        m
+    }
+
+    /// Whether the model has the transfused-platelet state.
+    pub fn has_transfusion(&self) -> bool {
+        self.pd.is_some_and(|p| p.ptx.is_some())
+    }
+
+    /// The measured platelet count in state `y`: endogenous plus transfused platelets.
+    #[inline]
+    pub fn count(&self, pd: &PdLayout, y: &[f64]) -> f64 {
+        match pd.ptx {
+            Some(i) => y[pd.plt] + y[i],
+            None => y[pd.plt],
+        }
+    }
+
+    fn build(
+        drugs: Vec<(String, PkParams)>,
+        platelet_model: PlateletModel,
+        pp: PlateletParams,
+        transfusion: bool,
     ) -> Self {
         let mut n = 0;
         let mut take = |k: usize| {
@@ -214,6 +253,7 @@ impl Model {
             let prol = take(1);
             let (tr1, tr2, tr3, plt) = (take(1), take(1), take(1), take(1));
             let tpo = (platelet_model == PlateletModel::Tpo).then(|| take(1));
+            let ptx = transfusion.then(|| take(1));
             PdLayout {
                 x,
                 e,
@@ -223,6 +263,7 @@ impl Model {
                 tr3,
                 plt,
                 tpo,
+                ptx,
             }
         });
         let m = take(0);
@@ -270,7 +311,7 @@ impl Model {
             )
         };
         let pd = |m: &Model| {
-            m.pd.map(|p| (p.x, p.e, p.prol, p.tr1, p.tr2, p.tr3, p.plt, p.tpo))
+            m.pd.map(|p| (p.x, p.e, p.prol, p.tr1, p.tr2, p.tr3, p.plt, p.tpo, p.ptx))
         };
         self.n == other.n
             && self.m == other.m
@@ -329,7 +370,7 @@ impl Model {
             positive(&format!("{name}.Vc"), pk.vc)?;
         }
         pp.validate()?;
-        let mut m = Model::new(drugs, self.platelet_model, pp);
+        let mut m = Model::build(drugs, self.platelet_model, pp, self.has_transfusion());
         m.fixed_inhibition = self.fixed_inhibition;
         Ok(m)
     }
@@ -369,6 +410,9 @@ impl Model {
                 if self.pp.ke0 > 0.0 {
                     v.push(("platelets.ke0".into(), self.pp.ke0));
                 }
+            }
+            if self.has_transfusion() {
+                v.push(("1/platelets.tx_survival".into(), 1.0 / self.pp.tx_survival));
             }
         }
         v.retain(|(_, k)| k.is_finite());

@@ -9,6 +9,10 @@ use crate::params::EffectKind;
 use crate::pk::modes::LinearModes;
 use crate::spec::platelet_model::PlateletModel;
 
+/// The platelet count (10^9/L) at which a TPO-receptor agonist's `Vmax` is given: its
+/// receptor-mediated elimination scales with the count over this (docs/supportive_care.md).
+pub const AGONIST_VMAX_COUNT: f64 = 50.0;
+
 /// What the drugs do to the platelet model at one time: everything its right-hand side needs
 /// besides the state.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,6 +25,8 @@ pub struct Forcing {
     pub(super) keep_other: f64,
     /// Selinexor concentration (mg/L).
     pub(super) c_sel: f64,
+    /// TPO-receptor agonists' stimulation, in multiples of the baseline TPO production.
+    pub(super) agonist: f64,
     /// `exp(phi)` and `exp(-phi)` (see [`Segment::lawson`]).
     pub(super) ephi: f64,
     pub(super) emphi: f64,
@@ -76,7 +82,7 @@ impl Model {
         conc: impl Fn(usize) -> f64,
         lawson: Option<(f64, f64)>,
     ) -> Forcing {
-        let (mut release, mut kkill) = (1.0, 0.0);
+        let (mut release, mut kkill, mut agonist) = (1.0, 0.0, 0.0);
         let mut keep_other = 1.0 - self.fixed_inhibition;
         for &(d, kind) in &self.effects {
             let s = &self.drugs[d];
@@ -85,6 +91,7 @@ impl Model {
                 EffectKind::Release => release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c),
                 EffectKind::Kill => kkill += s.pk.e1 * c,
                 EffectKind::Signal => keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c),
+                EffectKind::Agonist => agonist += s.pk.e1 * c / (s.pk.e2 + c),
                 EffectKind::Xpo1 => {}
             }
         }
@@ -95,6 +102,7 @@ impl Model {
             kkill,
             keep_other,
             c_sel,
+            agonist,
             ephi,
             emphi,
         }
@@ -156,11 +164,18 @@ impl Model {
             }
             let c = ac * s.inv_vc;
             if s.pk.mm {
-                let vmax = if s.pk.kdes > 0.0 {
+                let mut vmax = if s.pk.kdes > 0.0 {
                     s.pk.vmax * f64::exp(-s.pk.kdes * t)
                 } else {
                     s.pk.vmax
                 };
+                if s.pk.effect == Some(EffectKind::Agonist) {
+                    // Receptor-mediated clearance of a TPO-receptor agonist: the receptor pool
+                    // follows the measured count (Vmax is given at AGONIST_VMAX_COUNT).
+                    if let Some(pd) = &self.pd {
+                        vmax *= self.count(pd, y) / AGONIST_VMAX_COUNT;
+                    }
+                }
                 dc -= vmax * c / (s.pk.km + c.max(0.0));
             }
             dy[s.central] = dc;
@@ -225,7 +240,13 @@ impl Model {
                 };
                 let plt = y[pd.plt];
                 let feedback = self.power.pow(self.pp.p0 / plt.max(1e-12));
-                ((1.0 - edrug) * keep_other * feedback, ktr, ktr)
+                // A TPO-receptor agonist multiplies the drive (1 + A) (ASSUMPTION: Friberg's
+                // feedback has no TPO to add to; docs/supportive_care.md).
+                (
+                    (1.0 - edrug) * keep_other * feedback * (1.0 + f.agonist),
+                    ktr,
+                    ktr,
+                )
             }
         };
         // Prol, Tr1-3 and P are consecutive (Model::new): one bounds check for the five.
@@ -245,9 +266,19 @@ impl Model {
             ktr * tr2 - ktr * release * tr3,
             ktr * release * tr3 - kout * plt,
         ];
+        // Transfused platelets: their own first-order survival; they bind and clear TPO like
+        // the patient's own (docs/supportive_care.md).
+        let bound = match pd.ptx {
+            Some(ix) => {
+                dy[ix] = -y[ix] / self.pp.tx_survival;
+                plt + y[ix]
+            }
+            None => plt,
+        };
         if let Some(it) = pd.tpo {
             let tpo = y[it];
-            dy[it] = r.ksyn - r.kel_t * tpo - r.kp * plt * tpo;
+            // TPO-receptor agonists add to the production of the TPO-equivalent signal.
+            dy[it] = r.ksyn * (1.0 + f.agonist) - r.kel_t * tpo - r.kp * bound * tpo;
         }
     }
 }

@@ -14,6 +14,11 @@ pub enum EffectKind {
     Kill,
     /// Inhibits the TPO signal: I_other = Imax*C/(IC50+C) (ruxolitinib).
     Signal,
+    /// Stimulates c-MPL like TPO (TPO-receptor agonists: romiplostim, eltrombopag): adds
+    /// `Smax*C/(SC50+C)` times the baseline TPO production to the production of the TPO-equivalent
+    /// signal, which platelets clear and selinexor's engagement blunts like TPO's
+    /// (docs/supportive_care.md).
+    Agonist,
 }
 
 impl EffectKind {
@@ -24,6 +29,7 @@ impl EffectKind {
             EffectKind::Release => &["Emax", "EC50"],
             EffectKind::Kill => &["slope"],
             EffectKind::Signal => &["Imax", "IC50"],
+            EffectKind::Agonist => &["Smax", "SC50"],
         }
     }
 }

@@ -70,6 +70,11 @@ pub struct PlateletParams {
     /// Effect-compartment rate (1/h) between XPO1 engagement X and the TPO signal: 0 means no
     /// delay (the signal uses X); > 0 adds the state E, dE/dt = ke0 (X - E), used instead of X.
     pub ke0: f64,
+    /// Circulating platelet increment of one transfused unit (10^9/L per unit).
+    pub tx_increment: f64,
+    /// Mean survival of transfused platelets in the recipient (h): first-order elimination at
+    /// rate 1 / tx_survival (docs/supportive_care.md).
+    pub tx_survival: f64,
     /// Friberg: MTT, gamma, slope, Emax, EC50.
     pub f_mtt: f64,
     pub f_gamma: f64,
@@ -96,6 +101,13 @@ impl PlateletParams {
         positive("platelets.tpo_half", self.tpo_half)?;
         in_range("platelets.fP", self.fp, 0.0, 0.999_999)?;
         in_range("platelets.ke0", self.ke0, 0.0, f64::MAX)?;
+        in_range(
+            "platelets.tx_increment",
+            self.tx_increment,
+            0.0,
+            MAX_PLATELETS,
+        )?;
+        positive("platelets.tx_survival", self.tx_survival)?;
         positive("friberg.MTT", self.f_mtt)?;
         in_range("friberg.gamma", self.f_gamma, 0.0, 10.0)?;
         in_range("friberg.slope", self.f_slope, 0.0, f64::MAX)?;

@@ -40,15 +40,16 @@ pub const PK: [Field<PkParams>; 12] = fields!(PkParams;
 );
 
 /// Platelet-effect parameters of a drug (which ones a drug has depends on its [`EffectKind`]).
-pub const EFFECT: [Field<PkParams>; 5] = fields!(PkParams;
+pub const EFFECT: [Field<PkParams>; 7] = fields!(PkParams;
     "Emax" => e1, bounded; "Imax" => e1, bounded; "slope" => e1; "EC50" => e2; "IC50" => e2;
+    "Smax" => e1; "SC50" => e2;
 );
 
 /// The `platelets` namespace: TPO model and XPO1 engagement.
-pub const PLATELET: [Field<PlateletParams>; 10] = fields!(PlateletParams;
+pub const PLATELET: [Field<PlateletParams>; 12] = fields!(PlateletParams;
     "kon" => kon; "koff" => koff; "Imax" => imax, bounded; "gamma" => gamma; "P0" => p0;
     "MTT" => mtt; "lifespan" => lifespan; "tpo_half" => tpo_half; "fP" => fp, bounded;
-    "ke0" => ke0;
+    "ke0" => ke0; "tx_increment" => tx_increment; "tx_survival" => tx_survival;
 );
 
 /// The `friberg` namespace.

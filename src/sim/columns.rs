@@ -111,6 +111,14 @@ pub fn subject_columns(rows: &[SubjectResult], param_names: &[String]) -> Vec<(S
     push("days_x_above", f(&|r| days(r.metrics.time_x_above)));
     push("x_max", f(&|r| r.metrics.x_max));
     push("n_labs", i(&|r| i64::from(r.n_labs)));
+    // Supportive care (docs/supportive_care.md): transfusions (the regimen's and the rules'),
+    // and when a rule first started a withheld drug (a TPO-RA rescue).
+    push(
+        "n_transfusions",
+        i(&|r| i64::from(r.support.n_transfusions)),
+    );
+    push("units_transfused", f(&|r| r.support.units_transfused));
+    push("t_rescue_start_days", f(&|r| days(r.support.t_first_start)));
     push("rhs_evals", i(&|r| r.rhs_evals as i64));
     efficacy_columns(rows, &mut push);
     out

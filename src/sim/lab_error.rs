@@ -28,7 +28,7 @@ pub fn check_lab_error(e: &ErrorModel) -> Result<()> {
 }
 
 /// A [`LabController`] that passes each visit on to `inner` with a noisy platelet count
-/// (`max(0, PLT (1 + prop eps1) + add eps2)`: a count is never negative).
+/// (`max(0, PLT (1 + prop eps1) + add eps2)` of the measured count: never negative).
 pub struct NoisyLabs<'a> {
     inner: &'a mut dyn LabController,
     error: &'a ErrorModel,
@@ -73,7 +73,12 @@ impl LabController for NoisyLabs<'_> {
         );
         self.y.clear();
         self.y.extend_from_slice(y);
-        self.y[self.plt] = self.error.observe(y[self.plt], eps1, eps2).max(0.0);
+        // The measured count (own plus transfused platelets) is what is read with error; the
+        // difference goes to the own platelets' state, so that the count the rules see is the
+        // noisy one.
+        let count = model.pd.map_or(y[self.plt], |pd| model.count(&pd, y));
+        let read = self.error.observe(count, eps1, eps2).max(0.0);
+        self.y[self.plt] += read - count;
         self.inner.lab(model, index, t, &self.y, pending)
     }
 }

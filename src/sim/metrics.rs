@@ -20,6 +20,8 @@ pub struct Probe {
     /// reads.
     pub drug: Option<usize>,
     pub x: Option<usize>,
+    /// Transfused platelets, added to `plt` (the measured count), if the model has them.
+    pub ptx: Option<usize>,
 }
 
 /// The metrics of one subject (times in hours since the first dose; NaN when not reached).
@@ -274,7 +276,10 @@ impl StepObserver for MetricsObserver {
     }
 
     fn step(&mut self, t: f64, y: &[f64], dy: &[f64]) {
-        let (p, d) = (y[self.probe.plt], dy[self.probe.plt]);
+        let (p, d) = match self.probe.ptx {
+            Some(i) => (y[self.probe.plt] + y[i], dy[self.probe.plt] + dy[i]),
+            None => (y[self.probe.plt], dy[self.probe.plt]),
+        };
         self.crossings(t, p, d);
         let c = self
             .probe
@@ -332,6 +337,7 @@ mod tests {
             conc: None,
             drug: None,
             x: None,
+            ptx: None,
         };
         let mut o = MetricsObserver::new(probe, 100.0, 0.5, 1e9);
         for t in [0.0, 10.0, 20.0, 30.0, 40.0] {
@@ -357,6 +363,7 @@ mod tests {
             conc: None,
             drug: None,
             x: Some(1),
+            ptx: None,
         };
         let mut o = MetricsObserver::new(probe, 100.0, 0.5, 25.0);
         for t in [0.0, 20.0, 40.0] {

@@ -5,7 +5,7 @@
 //! record in order, so a subject's noise depends on nothing but `(seed, i)` and its records.
 
 use super::dataset::SubjectRun;
-use super::outputs::output_value;
+pub use super::outputs::output_value;
 use crate::engine::model::Model;
 use crate::error::{ModelError, Result};
 use crate::spec::dataset::{Evid, Subject};

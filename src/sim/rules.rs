@@ -1,10 +1,13 @@
-//! Applies dose rules at lab visits during a simulation: the per-subject controller that holds,
-//! reduces, resumes and stops the ruled drug, and records each lab value.
+//! Applies dose rules at lab visits during a simulation: the per-subject controller of one rule
+//! set that holds, reduces, resumes and stops the ruled drug and records each lab value
+//! ([`RuleController`]), and the controller of several rule sets in one run, which also starts
+//! withheld drugs and transfuses platelets ([`RuleSets`], docs/supportive_care.md).
 
-use crate::engine::events::{dose_actions, Action, ActionKind, LabController};
+use super::outputs::output_value;
+use crate::engine::events::{dose_actions, transfusion_action, Action, ActionKind, LabController};
 use crate::engine::model::Model;
-use crate::error::Result;
-use crate::spec::dose_rules::{DoseRules, RuleAction};
+use crate::error::{ModelError, Result};
+use crate::spec::dose_rules::{DoseRules, Rule, RuleAction};
 use crate::spec::regimen::DoseEvent;
 
 /// What the rules did to one subject.
@@ -32,7 +35,44 @@ impl Default for RuleOutcome {
     }
 }
 
-/// Per-subject controller: applies the rules at each lab visit and records the lab values.
+/// What the supportive-care actions of the rules did to one subject (all rule sets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupportOutcome {
+    /// Transfusions given by rules, and their units.
+    pub n_transfusions: u32,
+    pub units_transfused: f64,
+    /// When a `start` rule first started a withheld drug, h (NaN if none did).
+    pub t_first_start: f64,
+}
+
+impl Default for SupportOutcome {
+    fn default() -> Self {
+        Self {
+            n_transfusions: 0,
+            units_transfused: 0.0,
+            t_first_start: f64::NAN,
+        }
+    }
+}
+
+/// A drug whose regimen doses are withheld until a `start` rule starts it.
+#[derive(Debug, Clone)]
+pub struct Withheld {
+    pub name: String,
+    /// Its administrations (already cut at discontinuation).
+    pub events: Vec<DoseEvent>,
+    pub started: bool,
+}
+
+/// What the rule sets share at one lab visit.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub withheld: Vec<Withheld>,
+    pub support: SupportOutcome,
+}
+
+/// Per-subject controller of one rule set: applies the rules at each lab visit and records the
+/// lab values (the measured platelet count).
 pub struct RuleController<'a> {
     rules: Option<&'a DoseRules>,
     /// Events of the ruled drug at each level (already cut at discontinuation).
@@ -77,6 +117,11 @@ impl<'a> RuleController<'a> {
         }
     }
 
+    /// The ruled drug's name, when it is held by an interrupt rule.
+    pub fn held_drug(&self) -> Option<&str> {
+        self.interrupted.and(self.rules).map(|r| r.drug.as_str())
+    }
+
     /// Cancels the ruled drug's doses from `t` on.
     fn cancel_from(&mut self, t: f64, pending: &mut Vec<Action>) {
         let d = self.drug;
@@ -111,46 +156,119 @@ impl<'a> RuleController<'a> {
         self.outcome.t_stopped = t;
         self.interrupted = None;
     }
-}
 
-impl LabController for RuleController<'_> {
-    fn lab(
+    /// Restarts the held drug `down` levels lower (or stops it past the last level).
+    fn resume(
         &mut self,
         model: &Model,
-        _index: usize,
+        t: f64,
+        down: usize,
+        pending: &mut Vec<Action>,
+    ) -> Result<()> {
+        self.interrupted = None;
+        self.level += down;
+        if self.level >= self.level_events.len() {
+            self.stop(t, pending);
+            Ok(())
+        } else {
+            self.schedule_level(model, t, pending)
+        }
+    }
+
+    /// The value of the rule set's quantity in state `y` (the measured count for `PLT`).
+    fn quantity(&self, rules: &DoseRules, model: &Model, y: &[f64], count: f64) -> Result<f64> {
+        if rules.quantity == "PLT" {
+            return Ok(count);
+        }
+        output_value(model, y, &rules.quantity).ok_or_else(|| {
+            ModelError::new(
+                "dose_rules.quantity",
+                format!(
+                    "{:?} is not an output of this run (its drug is not simulated, or the \
+                     platelet model lacks it)",
+                    rules.quantity
+                ),
+            )
+        })
+    }
+
+    /// Applies the rule set at a lab visit at `t` (state `y`), with what the sets share;
+    /// `held` names the drugs held by an interrupt rule of some set at the start of the visit.
+    pub fn visit(
+        &mut self,
+        model: &Model,
         t: f64,
         y: &[f64],
         pending: &mut Vec<Action>,
+        held: &[String],
+        shared: &mut Shared,
     ) -> Result<()> {
-        let count = y[self.plt_index];
+        let count = match &model.pd {
+            Some(pd) if pd.plt == self.plt_index => model.count(pd, y),
+            _ => y[self.plt_index],
+        };
         self.labs.push((t, count));
         let Some(rules) = self.rules else {
             return Ok(());
         };
+        if self.outcome.stopped && rules.only_dose_changes() {
+            return Ok(());
+        }
+        let value = self.quantity(rules, model, y, count)?;
+        let applies = |r: &Rule| {
+            value < r.below
+                && r.at_or_above.is_none_or(|a| value >= a)
+                && r.while_held
+                    .as_ref()
+                    .is_none_or(|d| held.iter().any(|h| h == d))
+        };
+        // Supportive actions (start, transfuse, and stopping a drug other than the set's own):
+        // every rule that applies acts, also while the set's drug is held.
+        let own = rules.drug.as_str();
+        let is_support = |r: &Rule| match r.action {
+            RuleAction::Start | RuleAction::Transfuse => true,
+            RuleAction::Stop => r.drug.as_deref().is_some_and(|d| d != own),
+            _ => false,
+        };
+        let support: Vec<&Rule> = rules
+            .rules
+            .iter()
+            .filter(|r| is_support(r) && applies(r))
+            .collect();
+        for r in support {
+            self.support(model, t, r, pending, shared)?;
+        }
         if self.outcome.stopped {
             return Ok(());
         }
         if let Some(resume_rule) = self.interrupted {
             let r = &rules.rules[resume_rule];
-            if count >= r.resume_at_or_above.unwrap_or(f64::INFINITY) {
-                self.interrupted = None;
-                self.level += r.resume_levels_down;
-                if self.level >= self.level_events.len() {
-                    self.stop(t, pending);
-                } else {
-                    self.schedule_level(model, t, pending)?;
-                }
+            if value >= r.resume_at_or_above.unwrap_or(f64::INFINITY) {
+                self.resume(model, t, r.resume_levels_down, pending)?;
+            } else if let Some(rr) = rules
+                .rules
+                .iter()
+                .find(|r| r.action == RuleAction::Resume && applies(r))
+            {
+                self.resume(model, t, rr.resume_levels_down, pending)?;
+            } else if let Some(rs) = rules
+                .rules
+                .iter()
+                .find(|r| r.action == RuleAction::Stop && !is_support(r) && applies(r))
+            {
+                self.stop_rule(model, t, rs, pending, shared);
             } else {
                 self.schedule_recheck(t + rules.recheck_days * 24.0, pending);
             }
             return Ok(());
         }
-        let Some((i, rule)) = rules
-            .rules
-            .iter()
-            .enumerate()
-            .find(|(_, r)| count < r.below && r.at_or_above.is_none_or(|a| count >= a))
-        else {
+        let Some((i, rule)) = rules.rules.iter().enumerate().find(|(_, r)| {
+            matches!(
+                r.action,
+                RuleAction::Interrupt | RuleAction::Reduce | RuleAction::Stop
+            ) && !is_support(r)
+                && applies(r)
+        }) else {
             return Ok(());
         };
         match rule.action {
@@ -174,8 +292,147 @@ impl LabController for RuleController<'_> {
                     self.schedule_level(model, t, pending)?;
                 }
             }
+            RuleAction::Stop => self.stop_rule(model, t, rule, pending, shared),
+            RuleAction::Resume | RuleAction::Start | RuleAction::Transfuse => {}
         }
         self.outcome.final_level = self.level;
+        Ok(())
+    }
+
+    /// A `stop` rule: the set's drug for good, or another (withheld or not) drug from `t` on.
+    fn stop_rule(
+        &mut self,
+        model: &Model,
+        t: f64,
+        r: &Rule,
+        pending: &mut Vec<Action>,
+        shared: &mut Shared,
+    ) {
+        let own = self.rules.map(|s| s.drug.as_str());
+        match r.drug.as_deref() {
+            None => self.stop(t, pending),
+            Some(d) if Some(d) == own => self.stop(t, pending),
+            Some(d) => {
+                if let Some(w) = shared.withheld.iter_mut().find(|w| w.name == d) {
+                    w.started = true; // never (re)started after a stop
+                }
+                if let Some((i, _)) = model.drug(d) {
+                    pending.retain(|a| !(a.drug == i && a.given_at >= t && a.kind.is_dose()));
+                }
+            }
+        }
+    }
+
+    /// A supportive action: start a withheld drug, stop another drug, or transfuse.
+    fn support(
+        &mut self,
+        model: &Model,
+        t: f64,
+        r: &Rule,
+        pending: &mut Vec<Action>,
+        shared: &mut Shared,
+    ) -> Result<()> {
+        match r.action {
+            RuleAction::Stop => self.stop_rule(model, t, r, pending, shared),
+            RuleAction::Transfuse => {
+                let units = r.units.unwrap_or(0.0);
+                pending.push(transfusion_action(model, t, units)?);
+                shared.support.n_transfusions += 1;
+                shared.support.units_transfused += units;
+            }
+            RuleAction::Start => {
+                let d = r.drug.as_deref().unwrap_or_default();
+                if let Some(w) = shared
+                    .withheld
+                    .iter_mut()
+                    .find(|w| w.name == d && !w.started)
+                {
+                    w.started = true;
+                    for e in w.events.iter().filter(|e| e.time >= t) {
+                        dose_actions(model, e, pending)?;
+                    }
+                    if shared.support.t_first_start.is_nan() {
+                        shared.support.t_first_start = t;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl LabController for RuleController<'_> {
+    fn lab(
+        &mut self,
+        model: &Model,
+        _index: usize,
+        t: f64,
+        y: &[f64],
+        pending: &mut Vec<Action>,
+    ) -> Result<()> {
+        let held: Vec<String> = self.held_drug().map(str::to_string).into_iter().collect();
+        self.visit(model, t, y, pending, &held, &mut Shared::default())
+    }
+}
+
+/// Several rule sets in one run: each sees every lab visit, in order. The first set is the
+/// primary one (its drug's delivered dose and outcome are the subject's columns).
+pub struct RuleSets<'a> {
+    pub sets: Vec<RuleController<'a>>,
+    pub shared: Shared,
+    /// Visits at the time of the previous one are skipped (a recheck that falls on a scheduled
+    /// lab, or two sets' rechecks): off for one set of label-type rules, which keeps the
+    /// engine's earlier behaviour to the bit.
+    skip_repeats: bool,
+    last_visit: f64,
+}
+
+impl<'a> RuleSets<'a> {
+    pub fn new(sets: Vec<RuleController<'a>>, withheld: Vec<Withheld>) -> Self {
+        let legacy = sets.len() <= 1
+            && withheld.is_empty()
+            && sets
+                .iter()
+                .all(|s| s.rules.is_none_or(DoseRules::only_dose_changes));
+        Self {
+            sets,
+            shared: Shared {
+                withheld,
+                support: SupportOutcome::default(),
+            },
+            skip_repeats: !legacy,
+            last_visit: f64::NAN,
+        }
+    }
+
+    /// The primary set (its lab values, schedule and outcome).
+    pub fn primary(&self) -> Option<&RuleController<'a>> {
+        self.sets.first()
+    }
+}
+
+impl LabController for RuleSets<'_> {
+    fn lab(
+        &mut self,
+        model: &Model,
+        _index: usize,
+        t: f64,
+        y: &[f64],
+        pending: &mut Vec<Action>,
+    ) -> Result<()> {
+        if self.skip_repeats && t == self.last_visit {
+            return Ok(());
+        }
+        self.last_visit = t;
+        let held: Vec<String> = self
+            .sets
+            .iter()
+            .filter_map(|s| s.held_drug().map(str::to_string))
+            .collect();
+        for s in &mut self.sets {
+            s.visit(model, t, y, pending, &held, &mut self.shared)?;
+        }
         Ok(())
     }
 }

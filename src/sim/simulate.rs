@@ -166,7 +166,14 @@ pub fn simulate_steps(
     let mut models = steps
         .patients
         .iter()
-        .map(|p| build_model(lib, &drugs, p, over, None, platelet_model))
+        .map(|p| {
+            let m = build_model(lib, &drugs, p, over, None, platelet_model)?;
+            Ok(if regimen.has_transfusion() {
+                m.with_transfusion()
+            } else {
+                m
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let mut events = Vec::new();
     for (k, p) in steps.patients.iter().enumerate() {

@@ -5,7 +5,7 @@
 use super::lab_error::NoisyLabs;
 use super::metrics::{MetricsObserver, PlateletMetrics, Probe};
 use super::response::{assess, EfficacyOutcome};
-use super::rules::{RuleController, RuleOutcome};
+use super::rules::{RuleController, RuleOutcome, RuleSets, SupportOutcome, Withheld};
 use super::sampling::{IivModel, Subject};
 use super::simulate::{build_model, check_times, run_events};
 use super::tumour::{assessment_times, m_protein, EngagementIntegral, PartnerDose, TumourParams};
@@ -19,7 +19,7 @@ use crate::spec::library::Library;
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::population::PopulationSpec;
-use crate::spec::regimen::{DoseEvent, Regimen};
+use crate::spec::regimen::{DoseEvent, Regimen, TRANSFUSION};
 use crate::spec::residual::ErrorModel;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -61,6 +61,8 @@ pub struct TrialSetup {
     /// the model's counts).
     pub lab_error: Option<ErrorModel>,
     drugs: Vec<String>,
+    /// The model needs the transfused-platelet state (the regimen or a rule transfuses).
+    transfusion: bool,
     /// The regimen at each reduced dose level of the rules (level 0, the regimen as planned,
     /// left out); empty without rules.
     reduced_levels: Vec<Regimen>,
@@ -68,6 +70,8 @@ pub struct TrialSetup {
     assessments: Vec<f64>,
     /// The regimen's drugs with a tumour kill: (name, log-kill per mg, effect elimination 1/day).
     partner_kill: Vec<(String, f64, f64)>,
+    /// Rule sets after the first ([`TrialSetup::with_rule_sets`]), each with its reduced levels.
+    more_rules: Vec<(DoseRules, Vec<Regimen>)>,
 }
 
 /// One subject's outcome.
@@ -81,6 +85,9 @@ pub struct SubjectResult {
     pub worst_grade_lab: u8,
     pub n_labs: u32,
     pub rules: RuleOutcome,
+    /// What the supportive-care rules did (transfusions, rescue starts), all rule sets; the
+    /// transfusions include the regimen's own.
+    pub support: SupportOutcome,
     /// Time on treatment, h: until discontinuation, a stop by the dose rules, or the end.
     pub t_treated_h: f64,
     /// Selinexor delivered, mg, and planned over the same time on treatment.
@@ -170,9 +177,12 @@ impl TrialSetup {
         }
         let known = |ns: &str, p: &str| lib.check_param_name(ns, p);
         let iiv = population.iiv_model(&lib_iiv, &known)?;
+        let transfusion = regimen.has_transfusion();
         let reduced_levels = match &rules {
-            Some(r) => r.levels_for(&regimen)?.split_off(1),
-            None => Vec::new(),
+            Some(r) if r.rules.iter().any(|x| x.action.needs_ladder()) => {
+                r.levels_for(&regimen)?.split_off(1)
+            }
+            _ => Vec::new(),
         };
         let assessments = assessment_times(lib.efficacy.assessment_days.value, days * 24.0);
         let partner_kill = regimen
@@ -203,10 +213,106 @@ impl TrialSetup {
             stop_at_progression: false,
             lab_error: None,
             drugs,
+            transfusion,
             reduced_levels,
             assessments,
             partner_kill,
+            more_rules: Vec::new(),
         })
+        .and_then(|mut t: Self| {
+            if let Some(r) = t.rules.clone() {
+                t.check_rule_set(&r)?;
+            }
+            Ok(t)
+        })
+    }
+
+    /// Several rule sets in one run, replacing the rules given to [`TrialSetup::new`]: each
+    /// sees every lab visit, in order; the first is the primary one (its drug's dose intensity
+    /// and rule outcome are the subject's columns). Errors name the set: `dose_rules[k]...`.
+    pub fn with_rule_sets(mut self, sets: Vec<DoseRules>) -> Result<Self> {
+        let name = |k: usize| move |e: ModelError| in_set(e, k);
+        let mut more = Vec::new();
+        self.rules = None;
+        self.reduced_levels = Vec::new();
+        for (k, set) in sets.into_iter().enumerate() {
+            set.validate().map_err(name(k))?;
+            self.check_rule_set(&set).map_err(name(k))?;
+            let levels = self.levels_of(&set).map_err(name(k))?;
+            if k == 0 {
+                self.reduced_levels = levels;
+                self.rules = Some(set);
+            } else {
+                more.push((set, levels));
+            }
+        }
+        self.more_rules = more;
+        Ok(self)
+    }
+
+    /// The reduced levels of a rule set (none when no rule needs its ladder).
+    fn levels_of(&self, set: &DoseRules) -> Result<Vec<Regimen>> {
+        if set.rules.iter().any(|r| r.action.needs_ladder()) {
+            Ok(set.levels_for(&self.regimen)?.split_off(1))
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Checks a rule set against the run: the drugs it names are dosed, its quantity is
+    /// simulated; a set that transfuses turns on the transfused-platelet state.
+    fn check_rule_set(&mut self, set: &DoseRules) -> Result<()> {
+        let dosed = self.regimen.drugs();
+        let quantity_drug = set
+            .quantity
+            .strip_prefix("C_")
+            .or_else(|| set.quantity.strip_prefix("AUC_"));
+        if let Some(d) = quantity_drug {
+            if !self.drugs.iter().any(|x| x == d) {
+                return Err(ModelError::new(
+                    "dose_rules.quantity",
+                    format!(
+                        "{:?}: {d:?} is not simulated in this trial (only drugs of the regimen \
+                         that act on platelets are: {})",
+                        set.quantity,
+                        self.drugs.join(", ")
+                    ),
+                ));
+            }
+        }
+        if matches!(set.quantity.as_str(), "X" | "E")
+            && !self.drugs.iter().any(|d| d == "selinexor")
+        {
+            return Err(ModelError::new(
+                "dose_rules.quantity",
+                format!("{:?} needs selinexor in the regimen", set.quantity),
+            ));
+        }
+        if set.quantity == "TPO" && self.platelet_model != PlateletModel::Tpo {
+            return Err(ModelError::new(
+                "dose_rules.quantity",
+                "\"TPO\" needs platelet_model = \"tpo\"",
+            ));
+        }
+        for (i, r) in set.rules.iter().enumerate() {
+            for (field, d) in [("drug", &r.drug), ("while_held", &r.while_held)] {
+                if let Some(d) = d {
+                    if !dosed.contains(d) {
+                        return Err(ModelError::new(
+                            format!("dose_rules.rules[{i}].{field}"),
+                            format!(
+                                "{d:?} is not dosed in the regimen (dosed: {})",
+                                dosed.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        if set.transfuses() {
+            self.transfusion = true;
+        }
+        Ok(())
     }
 
     /// Number of subjects when a patient table is given.
@@ -243,6 +349,11 @@ impl TrialSetup {
             Some(&s.etas),
             self.platelet_model,
         )?;
+        let model = if self.transfusion {
+            model.with_transfusion()
+        } else {
+            model
+        };
         if s.overrides.is_empty() {
             Ok(model)
         } else {
@@ -284,7 +395,9 @@ impl TrialSetup {
         let t_treat = s.t_disc_h.min(self.horizon_h);
         let route = |d: &str| self.lib.default_route(d);
         let cut = |mut ev: Vec<DoseEvent>| {
-            ev.retain(|e| e.time < t_treat && self.drugs.contains(&e.drug));
+            ev.retain(|e| {
+                e.time < t_treat && (self.drugs.contains(&e.drug) || e.drug == TRANSFUSION)
+            });
             ev
         };
         let expanded = self.regimen.expand(&s.patient, self.horizon_h, &route)?;
@@ -326,19 +439,59 @@ impl TrialSetup {
             .filter(|&t| t <= t_treat)
             .collect();
         let ruled_idx = model.drug(&ruled).map_or(usize::MAX, |(i, _)| i);
-        let mut ctl = RuleController::new(
+        let mut sets = vec![RuleController::new(
             self.rules.as_ref(),
             level_events,
             ruled_idx,
             pd.plt,
             self.horizon_h,
-        );
+        )];
+        for (set, reduced) in &self.more_rules {
+            let mut levels = vec![all.iter().filter(|e| e.drug == set.drug).cloned().collect()];
+            for l in reduced {
+                let ev = cut(l.expand(&s.patient, self.horizon_h, &route)?);
+                levels.push(ev.into_iter().filter(|e| e.drug == set.drug).collect());
+            }
+            let idx = model.drug(&set.drug).map_or(usize::MAX, |(i, _)| i);
+            sets.push(RuleController::new(
+                Some(set),
+                levels,
+                idx,
+                pd.plt,
+                self.horizon_h,
+            ));
+        }
+        // Drugs that a rule starts are withheld until it does.
+        let mut all = all;
+        let mut withheld: Vec<Withheld> = Vec::new();
+        for d in self
+            .rules
+            .iter()
+            .chain(self.more_rules.iter().map(|(r, _)| r))
+            .flat_map(DoseRules::started_drugs)
+        {
+            if withheld.iter().all(|w| w.name != d) {
+                let events = all.iter().filter(|e| e.drug == d).cloned().collect();
+                all.retain(|e| e.drug != d);
+                withheld.push(Withheld {
+                    name: d,
+                    events,
+                    started: false,
+                });
+            }
+        }
+        let regimen_units: (u32, f64) = all
+            .iter()
+            .filter(|e| e.drug == TRANSFUSION)
+            .fold((0, 0.0), |(n, u), e| (n + 1, u + e.amount));
+        let mut ctl = RuleSets::new(sets, withheld);
         let sel = model.drug("selinexor").map(|(i, d)| (i, d.clone()));
         let probe = Probe {
             plt: pd.plt,
             conc: sel.as_ref().map(|(_, d)| (d.central, 1.0 / d.pk.vc)),
             drug: sel.as_ref().map(|(i, _)| *i),
             x: pd.x,
+            ptx: pd.ptx,
         };
         let t_stop = (t_treat + self.follow_up_days * 24.0).min(self.horizon_h);
         let mut obs = MetricsObserver::new(probe, model.pp.p0, self.x_level, t_stop);
@@ -375,6 +528,12 @@ impl TrialSetup {
                 &mut obs,
                 &mut NoisyLabs::new(&mut ctl, e, pd.plt, self.seed, s.id),
             )?,
+        };
+        let mut support = ctl.shared.support.clone();
+        support.n_transfusions += regimen_units.0;
+        support.units_transfused += regimen_units.1;
+        let Some(ctl) = ctl.sets.first() else {
+            return Err(ModelError::new("dose_rules", "no rule controller"));
         };
         let worst_grade_lab = ctl
             .labs
@@ -415,6 +574,7 @@ impl TrialSetup {
             worst_grade_lab,
             n_labs: ctl.labs.len() as u32,
             rules: ctl.outcome.clone(),
+            support,
             t_treated_h,
             delivered_mg,
             planned_mg,
@@ -422,7 +582,7 @@ impl TrialSetup {
             t_recovery75_after_last: obs.cross75.recovery_after(t_last_dose),
             t_recovery_baseline_after_last: obs.cross_base.recovery_after(t_last_dose),
             t_last_dose,
-            trajectory: states.iter().map(|y| y[pd.plt]).collect(),
+            trajectory: states.iter().map(|y| model.count(&pd, y)).collect(),
             rhs_evals: stats.rhs_evals,
             tumour,
             efficacy,
@@ -534,4 +694,14 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .num_threads(threads)
         .build()
         .map_err(|e| ModelError::new("threads", e.to_string()))
+}
+
+/// An error of rule set `k` of a list: `dose_rules.x` becomes `dose_rules[k].x`.
+fn in_set(mut e: ModelError, k: usize) -> ModelError {
+    if let Some(rest) = e.field.strip_prefix("dose_rules") {
+        e.field = format!("dose_rules[{k}]{rest}");
+    } else {
+        e = e.within(&format!("dose_rules[{k}]"));
+    }
+    e
 }

@@ -1,6 +1,8 @@
-//! Declarative dose-modification rules: thresholds on platelets, actions (reduce one level,
-//! interrupt, resume lower once recovered), and a dose-level ladder. The XPOVIO label rules ship
-//! as presets (`data/dose_rules.toml`); `sim::rules` applies them at lab visits.
+//! Declarative dose-modification rules: thresholds on a simulated quantity (platelets by
+//! default; any output: `C_<drug>`, `X`, `TPO`, ...), actions (reduce one level, interrupt,
+//! resume lower once recovered, stop, start a drug, transfuse platelets), and a dose-level
+//! ladder. The XPOVIO label rules ship as presets (`data/dose_rules.toml`); `sim::rules`
+//! applies them, several sets in one run, at lab visits (docs/supportive_care.md).
 
 use super::regimen::{DoseUnit, Regimen};
 use crate::error::{positive, ModelError, Result};
@@ -23,6 +25,38 @@ pub enum RuleAction {
     Reduce,
     /// Hold the drug; resume `resume_levels_down` levels lower once the count recovers.
     Interrupt,
+    /// Resume the held drug now, `resume_levels_down` levels lower.
+    Resume,
+    /// Stop the drug for good.
+    Stop,
+    /// Start `drug`, whose regimen doses are withheld until a rule starts it.
+    Start,
+    /// Transfuse `units` units of platelets (`platelets.tx_increment` each).
+    Transfuse,
+}
+
+impl RuleAction {
+    /// The actions of the label presets (what the engine did before the other actions).
+    pub fn is_dose_change(self) -> bool {
+        matches!(self, RuleAction::Reduce | RuleAction::Interrupt)
+    }
+    /// The actions that need a dose ladder.
+    pub fn needs_ladder(self) -> bool {
+        matches!(
+            self,
+            RuleAction::Reduce | RuleAction::Interrupt | RuleAction::Resume
+        )
+    }
+}
+
+/// The names a rule's quantity may take: outputs of the simulation (docs/supportive_care.md).
+pub const QUANTITIES: &str = "PLT, PLT_TX, X, E, TPO, PROL, C_<drug>, AUC_<drug>";
+
+/// Whether `q` names a simulated output (the run checks that its model has it).
+pub fn is_quantity_name(q: &str) -> bool {
+    matches!(q, "PLT" | "PLT_TX" | "X" | "E" | "TPO" | "PROL")
+        || q.strip_prefix("C_").is_some_and(|d| !d.is_empty())
+        || q.strip_prefix("AUC_").is_some_and(|d| !d.is_empty())
 }
 
 /// A threshold rule: applies when `at_or_above <= count < below`.
@@ -39,6 +73,16 @@ pub struct Rule {
     /// Interrupt only: levels down on resuming (label: 1).
     #[serde(default = "one")]
     pub resume_levels_down: usize,
+    /// The drug the action acts on: required by `start`; otherwise the rule set's drug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drug: Option<String>,
+    /// Transfuse only: units of platelets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<f64>,
+    /// The rule applies only while this drug is held by a rule (interrupted), e.g. a rescue
+    /// during a selinexor hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub while_held: Option<String>,
 }
 
 fn one() -> usize {
@@ -85,16 +129,38 @@ pub struct DoseRules {
 
 /// Highest resume threshold accepted: a count platelets can reach (10^9/L).
 const MAX_RESUME: f64 = 1000.0;
+/// Most platelet units one rule may transfuse at once.
+pub use super::regimen::MAX_UNITS;
 
 impl DoseRules {
+    /// Whether every rule is a reduce or an interrupt (the label presets' kind).
+    pub fn only_dose_changes(&self) -> bool {
+        self.rules.iter().all(|r| r.action.is_dose_change())
+    }
+
+    /// Whether a rule transfuses.
+    pub fn transfuses(&self) -> bool {
+        self.rules.iter().any(|r| r.action == RuleAction::Transfuse)
+    }
+
+    /// The drugs that `start` rules start.
+    pub fn started_drugs(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|r| r.action == RuleAction::Start)
+            .filter_map(|r| r.drug.clone())
+            .collect()
+    }
+
     pub fn validate(&self) -> Result<()> {
-        if self.quantity != "PLT" {
+        if !is_quantity_name(&self.quantity) {
             return Err(ModelError::new(
                 "dose_rules.quantity",
-                format!("unknown quantity {:?} (known: PLT)", self.quantity),
+                format!("unknown quantity {:?} (known: {QUANTITIES})", self.quantity),
             ));
         }
-        if self.ladder.is_empty() {
+        let needs_ladder = self.rules.iter().any(|r| r.action.needs_ladder());
+        if self.ladder.is_empty() && (needs_ladder || self.rules.is_empty()) {
             return Err(ModelError::new(
                 "dose_rules.ladder",
                 "needs at least one level",
@@ -117,9 +183,11 @@ impl DoseRules {
                 "needs at least one rule",
             ));
         }
+        let has_resume_rule = self.rules.iter().any(|r| r.action == RuleAction::Resume);
         for (i, r) in self.rules.iter().enumerate() {
             let f = format!("dose_rules.rules[{i}]");
             positive(&format!("{f}.below"), r.below)?;
+            self.validate_extra(r, &f)?;
             if let Some(a) = r.at_or_above {
                 if !(a.is_finite() && a >= 0.0 && a < r.below) {
                     return Err(ModelError::new(
@@ -130,6 +198,7 @@ impl DoseRules {
             }
             match r.action {
                 RuleAction::Interrupt => match r.resume_at_or_above {
+                    None if has_resume_rule => {}
                     Some(x) if x.is_finite() && x >= r.below && x <= MAX_RESUME => {}
                     Some(x) => {
                         return Err(ModelError::new(
@@ -144,7 +213,7 @@ impl DoseRules {
                         ))
                     }
                 },
-                RuleAction::Reduce => {
+                _ => {
                     if r.resume_at_or_above.is_some() {
                         return Err(ModelError::new(format!("{f}.resume_at_or_above"), "only interrupt rules resume"));
                     }
@@ -159,6 +228,58 @@ impl DoseRules {
             }
         })?;
         positive("dose_rules.recheck_days", self.recheck_days)?;
+        Ok(())
+    }
+
+    /// The checks of the fields beyond the label's: an action's drug, units, gate.
+    fn validate_extra(&self, r: &Rule, f: &str) -> Result<()> {
+        let named = |field: &str, v: &Option<String>| -> Result<()> {
+            match v {
+                Some(d) if d.trim().is_empty() => Err(ModelError::new(
+                    format!("{f}.{field}"),
+                    "must name a drug, got an empty string",
+                )),
+                _ => Ok(()),
+            }
+        };
+        named("drug", &r.drug)?;
+        named("while_held", &r.while_held)?;
+        match r.action {
+            RuleAction::Start if r.drug.is_none() => {
+                return Err(ModelError::new(
+                    format!("{f}.drug"),
+                    "a start rule needs the drug it starts (e.g. drug = \"eltrombopag\")",
+                ))
+            }
+            RuleAction::Transfuse => match r.units {
+                Some(u) if u.is_finite() && u > 0.0 && u <= MAX_UNITS => {}
+                Some(u) => {
+                    return Err(ModelError::new(
+                        format!("{f}.units"),
+                        format!("must be in (0, {MAX_UNITS}], got {u}"),
+                    ))
+                }
+                None => {
+                    return Err(ModelError::new(
+                        format!("{f}.units"),
+                        "a transfuse rule needs the number of platelet units",
+                    ))
+                }
+            },
+            _ => {}
+        }
+        if r.units.is_some() && r.action != RuleAction::Transfuse {
+            return Err(ModelError::new(
+                format!("{f}.units"),
+                "only transfuse rules give units",
+            ));
+        }
+        if r.action == RuleAction::Transfuse && r.drug.is_some() {
+            return Err(ModelError::new(
+                format!("{f}.drug"),
+                "a transfuse rule acts on no drug",
+            ));
+        }
         Ok(())
     }
 

@@ -13,6 +13,13 @@ pub const MAX_AMOUNT: f64 = 1e5;
 /// Longest cycle accepted, days.
 pub const MAX_CYCLE_DAYS: u32 = 3_650;
 
+/// The name of a platelet transfusion in a regimen's dose lines: `{ drug =
+/// "platelet_transfusion", amount = 1, unit = "units", days = [...] }` transfuses `amount`
+/// apheresis units intravenously (docs/supportive_care.md). It is not a drug of the library.
+pub const TRANSFUSION: &str = "platelet_transfusion";
+/// Most platelet units one transfusion may give (a rule's `units` has the same bound).
+pub const MAX_UNITS: f64 = 20.0;
+
 /// Unit of a dose amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum DoseUnit {
@@ -24,6 +31,9 @@ pub enum DoseUnit {
     MgPerM2,
     #[serde(rename = "mg/kg")]
     MgPerKg,
+    /// Units of a blood product (platelet transfusion only: adult apheresis units).
+    #[serde(rename = "units")]
+    Units,
 }
 
 impl DoseUnit {
@@ -32,6 +42,7 @@ impl DoseUnit {
             DoseUnit::Mg => "mg",
             DoseUnit::MgPerM2 => "mg/m2",
             DoseUnit::MgPerKg => "mg/kg",
+            DoseUnit::Units => "units",
         }
     }
 }
@@ -285,7 +296,7 @@ impl DoseSpec {
             }
         }
         Ok(match self.unit {
-            DoseUnit::Mg => amount,
+            DoseUnit::Mg | DoseUnit::Units => amount,
             DoseUnit::MgPerM2 => {
                 let bsa = patient.validate().and_then(|_| patient.size("bsa"));
                 amount
@@ -305,6 +316,40 @@ impl DoseSpec {
 
     fn validate(&self, field: &str, cycle_days: u32) -> Result<()> {
         positive(&format!("{field}.amount"), self.amount)?;
+        let transfusion = self.drug == TRANSFUSION;
+        if transfusion != (self.unit == DoseUnit::Units) {
+            return Err(ModelError::new(
+                format!("{field}.unit"),
+                if transfusion {
+                    format!(
+                        "a {TRANSFUSION} is given in \"units\", got {:?}",
+                        self.unit.name()
+                    )
+                } else {
+                    format!("\"units\" are for {TRANSFUSION} only, not {:?}", self.drug)
+                },
+            ));
+        }
+        if transfusion && self.amount > MAX_UNITS {
+            return Err(ModelError::new(
+                format!("{field}.amount"),
+                format!(
+                    "at most {MAX_UNITS} platelet units at once, got {}",
+                    self.amount
+                ),
+            ));
+        }
+        if transfusion
+            && (self.route.is_some_and(|r| r != Route::Iv)
+                || self.duration_h.is_some()
+                || self.rate_mg_h.is_some()
+                || self.ss.is_some())
+        {
+            return Err(ModelError::new(
+                field,
+                format!("a {TRANSFUSION} takes no route, duration, rate or steady state (an IV bolus of units)"),
+            ));
+        }
         in_range(&format!("{field}.amount"), self.amount, 0.0, MAX_AMOUNT)?;
         for (i, a) in self.adjust.iter().enumerate() {
             non_negative(&format!("{field}.adjust[{i}].min_age"), a.min_age)?;
@@ -386,11 +431,19 @@ impl Regimen {
         Ok(())
     }
 
-    /// Distinct drugs in order of first appearance.
+    /// Whether a dose line transfuses platelets ([`TRANSFUSION`]).
+    pub fn has_transfusion(&self) -> bool {
+        self.blocks
+            .iter()
+            .flat_map(|b| &b.doses)
+            .any(|d| d.drug == TRANSFUSION)
+    }
+
+    /// Distinct drugs in order of first appearance (a platelet transfusion is not a drug).
     pub fn drugs(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for d in self.blocks.iter().flat_map(|b| &b.doses) {
-            if !out.contains(&d.drug) {
+            if d.drug != TRANSFUSION && !out.contains(&d.drug) {
                 out.push(d.drug.clone());
             }
         }
@@ -482,7 +535,11 @@ impl Regimen {
                 if !d.applies_to_cycle(cycle, &field)? {
                     continue;
                 }
-                let default_route = route_of(&d.drug).map_err(|e| e.within(&field))?;
+                let default_route = if d.drug == TRANSFUSION {
+                    Route::Iv
+                } else {
+                    route_of(&d.drug).map_err(|e| e.within(&field))?
+                };
                 let route = d.route.unwrap_or(default_route);
                 let amount = d.amount_mg(patient, &field)?;
                 let duration = match (route, d.duration_h, d.rate_mg_h) {

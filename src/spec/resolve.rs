@@ -79,6 +79,9 @@ impl DrugSpec {
             positive(&field(e2n), pk.e2)?;
             in_range(&field(e1n), pk.e1, 0.0, 1.0)?;
         }
+        if let (Some(EffectKind::Agonist), [_, e2n]) = (pk.effect, effect_names) {
+            positive(&field(e2n), pk.e2)?;
+        }
         in_range(&field("F"), pk.f, 0.0, 1.0)?;
         for (n, v) in [("ka", pk.ka), ("tlag", pk.tlag), ("kdes", pk.kdes)] {
             non_negative(&field(n), v)?;

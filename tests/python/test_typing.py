@@ -45,7 +45,9 @@ CASES = {
     "Route": (lambda v: sp.simulate(sp.Regimen.single_dose("selinexor", 80.0, route=v), days=2, platelet_model="none"),
               ["im", "po"]),
     "Sex": (lambda v: sp.simulate("xd_80_biw", days=7, patient=sp.Patient(sex=v)), ["other", "m"]),
-    "DoseRulesName": (lambda v: _trial(dose_rules=v), ["label_daily", "none"]),
+    # (on the rescue preset, which also doses the romiplostim that label_biw_tpo_rescue starts)
+    "DoseRulesName": (lambda v: sp.simulate_population("xd_80_biw_romiplostim_rescue", POP, days=7, dose_rules=v),
+                      ["label_daily", "none"]),
     "ExposureInterval": (lambda v: sp.exposure("xd_80_biw", days=7, interval=v), ["month", "day"]),
     "DesignName": (lambda v: sp.escalate(dlt_probs=[0.1, 0.3], design=v, trials=5), ["3x3", "crm"]),
     "DltPreset": (lambda v: sp.escalate(["xd_80_biw"], dlt=v, trials=1, reference_n=2, dose_rules="label"),

@@ -1,0 +1,179 @@
+"""Supportive care (docs/supportive_care.md): platelet transfusions through the Python API,
+several rule sets in one virtual trial, thread invariance of the new columns, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import expect_model_error
+
+import selinexor_pkpd as sp
+
+# platelets.tx_increment (10^9/L per unit) and platelets.tx_survival (h), data/platelets.toml
+INCREMENT, SURVIVAL_H = 30.0, 96.0
+
+TRANSFUSE_DAY_3 = {
+    "description": "2 platelet units on day 3",
+    "blocks": [{"cycle_days": 28, "cycles": 1, "doses": [
+        {"drug": "platelet_transfusion", "amount": 2, "unit": "units", "days": [3]}]}],
+}
+
+RESCUE = {  # transfuse 1 unit below 10; a second set, after the label rules
+    "ladder": [],
+    "rules": [{"below": 10, "action": "transfuse", "units": 1}],
+}
+
+
+def small(n=16):
+    return sp.population("rrmm_heavily_pretreated", n=n)
+
+
+def test_transfusion_in_a_regimen_jumps_and_decays_in_closed_form():
+    t0 = 48.0
+    times = [t0, t0 + 1e-6, t0 + 24.0, t0 + 96.0, t0 + 240.0]
+    out = sp.simulate(sp.Regimen(TRANSFUSE_DAY_3), days=28, times=times, rtol=1e-9, atol=1e-12)
+    tx = np.asarray(out["PLT_TX"])
+    plt = np.asarray(out["PLT"])
+    assert tx[0] == 0.0
+    assert plt[1] - plt[0] == pytest.approx(2 * INCREMENT, abs=1e-6)
+    want = 2 * INCREMENT * np.exp(-(np.asarray(times[1:]) - t0) / SURVIVAL_H)
+    np.testing.assert_allclose(tx[1:], want, rtol=1e-6)
+
+
+def test_no_transfusion_no_new_output():
+    out = sp.simulate("xd_80_biw", days=7)
+    assert "PLT_TX" not in out
+
+
+def test_several_rule_sets_transfuse_and_the_columns_do_not_depend_on_threads():
+    pop = small(24)
+    # The label rules (primary set) and a second set transfusing 1 unit below 60 (a high
+    # threshold, so that transfusions happen in 24 subjects within 12 weeks of 80 mg BIW).
+    kw = dict(days=84, seed=3, dose_rules=["label", {**RESCUE, "rules": [
+        {"below": 60, "action": "transfuse", "units": 1}]}])
+    a = sp.simulate_population("xd_80_biw", pop, threads=1, **kw)
+    b = sp.simulate_population("xd_80_biw", pop, threads=2, **kw)
+    cols = ["n_transfusions", "units_transfused", "t_rescue_start_days"]
+    pd.testing.assert_frame_equal(a.subjects, b.subjects, check_exact=True)
+    s = a.subjects
+    assert set(cols) <= set(s.columns)
+    assert (s["n_transfusions"] > 0).any(), "no subject reached the threshold: the test checks nothing"
+    assert (s["units_transfused"] == s["n_transfusions"]).all()
+    assert s["t_rescue_start_days"].isna().all()
+    # The label rules alone transfuse nobody.
+    c = sp.simulate_population("xd_80_biw", pop, threads=2, days=84, seed=3, dose_rules="label")
+    assert (c.subjects["n_transfusions"] == 0).all()
+
+
+def test_a_single_label_set_in_a_list_is_the_label_preset():
+    pop = small(8)
+    a = sp.simulate_population("xd_80_biw", pop, days=56, seed=2, dose_rules="label")
+    b = sp.simulate_population("xd_80_biw", pop, days=56, seed=2, dose_rules=["label"])
+    pd.testing.assert_frame_equal(a.subjects, b.subjects, check_exact=True)
+
+
+def test_rescue_start_of_a_withheld_drug_during_a_selinexor_hold():
+    # selinexor 80 mg BIW + lenalidomide 10 mg days 1-21, lenalidomide withheld until platelets
+    # < 75 while selinexor is held (a stand-in rescue: the test checks the start, not the drug).
+    reg = {"description": "Sd + R rescue", "blocks": [{"cycle_days": 28, "doses": [
+        {"drug": "selinexor", "amount": 80, "weekdays": [1, 3]},
+        {"drug": "lenalidomide", "amount": 10, "days": ["1-21"]}]}]}
+    rescue = {"ladder": [], "rules": [
+        {"below": 75, "action": "start", "drug": "lenalidomide", "while_held": "selinexor"}]}
+    r = sp.simulate_population(sp.Regimen(reg), small(24), days=112, seed=4, dose_rules=["label", rescue])
+    s = r.subjects
+    started = s["t_rescue_start_days"].notna()
+    assert started.any() and (s.loc[started, "n_interruptions"] >= 1).all()
+    assert (s.loc[~started, "t_rescue_start_days"].isna()).all()
+
+
+@pytest.mark.parametrize("rules,field,words", [
+    ({"quantity": "platelets", "ladder": [{"amount": 80}], "rules": [{"below": 25, "action": "reduce"}]},
+     "dose_rules.quantity", ["platelets", "PLT"]),
+    ({"ladder": [], "rules": [{"below": 50, "action": "start"}]}, "dose_rules.rules[0].drug", ["start"]),
+    ({"ladder": [], "rules": [{"below": 10, "action": "transfuse"}]}, "dose_rules.rules[0].units", ["units"]),
+    ({"ladder": [], "rules": [{"below": 10, "action": "transfuse", "units": 1e9}]}, "dose_rules.rules[0].units",
+     ["1000000000"]),
+    ({"ladder": [], "rules": [{"below": 50, "action": "start", "drug": "romiplostim_x"}]},
+     "dose_rules.rules[0].drug", ["romiplostim_x", "not dosed"]),
+    ({"quantity": "C_dexamethasone", "ladder": [], "rules": [{"below": 1, "action": "transfuse", "units": 1}]},
+     "dose_rules.quantity", ["dexamethasone", "not simulated"]),
+])
+def test_bad_rule_sets_are_named_errors(rules, field, words):
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7, dose_rules=rules, field=field,
+                       contains=words)
+
+
+def test_bad_rule_set_in_a_list_names_its_index():
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules=["label", {"ladder": [], "rules": [{"below": 10, "action": "transfuse"}]}],
+                       field="dose_rules[1].rules[0].units")
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7, dose_rules=["label", 3],
+                       field="dose_rules[1]")
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7, dose_rules=[], field="dose_rules")
+
+
+def test_bad_transfusion_lines_are_named_errors():
+    bad_unit = {"blocks": [{"cycle_days": 7, "doses": [
+        {"drug": "platelet_transfusion", "amount": 1, "days": [1]}]}]}
+    expect_model_error(lambda: sp.simulate(sp.Regimen(bad_unit), days=7), field="regimen.blocks[0].doses[0].unit",
+                       contains=["units"])
+    units_for_a_drug = {"blocks": [{"cycle_days": 7, "doses": [
+        {"drug": "selinexor", "amount": 80, "unit": "units", "days": [1]}]}]}
+    expect_model_error(lambda: sp.simulate(sp.Regimen(units_for_a_drug), days=7), field="regimen.blocks[0].doses[0].unit",
+                       contains=["selinexor"])
+    expect_model_error(lambda: sp.simulate(sp.Regimen(TRANSFUSE_DAY_3), days=7, platelet_model="none"), field="regimen.drug",
+                       contains=["platelet_transfusion"])
+
+
+def test_supportive_scenario_same_patients_any_threads():
+    pop = small(24)
+    a = sp.compare_supportive(pop, days=112, seed=5, threads=1, progress=False)
+    b = sp.compare_supportive(pop, days=112, seed=5, threads=2, progress=False)
+    pd.testing.assert_frame_equal(a.subjects, b.subjects, check_exact=True)
+    s = a.subjects
+    assert list(s["arm"].unique()) == list(sp.SUPPORTIVE_ARMS)
+    for col in ["n_transfusions", "units_transfused", "t_rescue_start_days", "dose_intensity_mg_week", "days_g4"]:
+        assert col in s.columns
+    rescued = s[s["arm"] == "80 mg BIW + TPO-RA rescue"]["t_rescue_start_days"]
+    assert rescued.notna().any(), "no rescue started: the scenario checks nothing"
+    assert s[s["arm"] != "80 mg BIW + TPO-RA rescue"]["t_rescue_start_days"].isna().all()
+    # A rescue starts only during a selinexor hold: at or after the subject's first interruption.
+    both = s[s["arm"] == "80 mg BIW + TPO-RA rescue"]
+    assert (both.loc[rescued.notna(), "n_interruptions"] >= 1).all()
+
+
+def test_per_arm_rules_in_compare_need_every_arm():
+    # A dict keyed by every arm's label gives each arm its rules; any other dict is one rule set.
+    expect_model_error(sp.compare, {"a": "xd_80_biw", "b": "xd_100_qw"}, small(2), days=7, progress=False,
+                       dose_rules={"a": "label"})
+
+
+def test_hostile_supportive_inputs():
+    # a transfusion of 10^5 units (the largest dose amount) would make the TPO sink stiff: refused
+    huge = {"blocks": [{"cycle_days": 7, "doses": [
+        {"drug": "platelet_transfusion", "amount": 1e5, "unit": "units", "days": [1]}]}]}
+    expect_model_error(lambda: sp.simulate(sp.Regimen(huge), days=7), field="regimen.blocks[0].doses[0].amount",
+                       contains=["20", "100000"])
+    # an empty drug name after C_, an empty while_held
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"quantity": "C_", "ladder": [], "rules": [{"below": 1, "action": "transfuse",
+                                                                               "units": 1}]},
+                       field="dose_rules.quantity")
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"ladder": [], "rules": [{"below": 1, "action": "transfuse", "units": 1,
+                                                            "while_held": " "}]},
+                       field="dose_rules.rules[0].while_held")
+    # units on a rule that does not transfuse; a resume threshold on a start rule
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"ladder": [{"amount": 80}], "rules": [{"below": 25, "action": "reduce", "units": 2}]},
+                       field="dose_rules.rules[0].units")
+    # an unknown action, and an unknown field of a rule
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"ladder": [], "rules": [{"below": 25, "action": "pray"}]},
+                       field="dose_rules.rules[0].action", contains=["pray", "transfuse"])
+    expect_model_error(sp.simulate_population, "xd_80_biw", small(2), days=7,
+                       dose_rules={"ladder": [], "rules": [{"below": 25, "action": "transfuse", "units": 1,
+                                                            "unit": 1}]}, field="dose_rules.rules[0].unit",
+                       contains=["units"])
