@@ -222,6 +222,7 @@ impl TrialSetup {
         .and_then(|mut t: Self| {
             if let Some(r) = t.rules.clone() {
                 t.check_rule_set(&r)?;
+                t.check_transfused_quantity(&r)?;
             }
             Ok(t)
         })
@@ -247,7 +248,27 @@ impl TrialSetup {
             }
         }
         self.more_rules = more;
+        let sets = self
+            .rules
+            .iter()
+            .chain(self.more_rules.iter().map(|(r, _)| r));
+        for (k, set) in sets.enumerate() {
+            self.check_transfused_quantity(set).map_err(name(k))?;
+        }
         Ok(self)
+    }
+
+    /// A rule set reading `PLT_TX` needs a run that transfuses (checked once every set is
+    /// known, since any set's `transfuse` rule adds the state).
+    fn check_transfused_quantity(&self, set: &DoseRules) -> Result<()> {
+        if set.quantity == "PLT_TX" && !self.transfusion {
+            return Err(ModelError::new(
+                "dose_rules.quantity",
+                "\"PLT_TX\" needs transfusions in the run (a platelet_transfusion line in the \
+                 regimen or a transfuse rule)",
+            ));
+        }
+        Ok(())
     }
 
     /// The reduced levels of a rule set (none when no rule needs its ladder).

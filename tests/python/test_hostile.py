@@ -242,3 +242,11 @@ def test_cli_ctrl_c_exits_130():
         pytest.fail("no exit within 30 s of SIGINT")
     assert p.returncode == 130, err
     assert "PanicException" not in err and "Traceback" not in err, err
+
+
+def test_a_rule_on_transfused_platelets_needs_transfusions():
+    pop = sp.population("rrmm_heavily_pretreated", n=3)
+    rules = {"quantity": "PLT_TX", "ladder": [{"amount": 80, "weekdays": [1, 3]}],
+             "rules": [{"below": 5, "action": "reduce"}]}
+    expect_model_error(sp.simulate_population, "xd_80_biw", pop, days=14, dose_rules=rules,
+                       field="dose_rules.quantity", contains=["PLT_TX"])

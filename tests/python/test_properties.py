@@ -22,10 +22,13 @@ KEYS = st.sampled_from([
     "blocks", "doses", "drug", "amount", "unit", "days", "weekdays", "cycle_days", "cycles",
     "labs", "cycle1", "later", "route", "duration_h", "hour", "weight", "height", "platelets",
     "sex", "age", "crcl", "covariates", "iiv", "discontinuation", "dist", "median",
+    "ladder", "rules", "below", "at_or_above", "action", "resume_at_or_above", "quantity", "units",
+    "while_held", "cooldown_days", "recheck_days", "prop", "add",
 ]) | st.text(max_size=6)
 LEAVES = (
     st.none() | st.booleans() | st.integers() | st.floats()
-    | st.sampled_from(["selinexor", "1-21", "mg/m2", "oral", "iv", "7-", "lognormal", "F"])
+    | st.sampled_from(["selinexor", "1-21", "mg/m2", "oral", "iv", "7-", "lognormal", "F", "reduce", "interrupt",
+                       "transfuse", "start", "stop", "PLT", "romiplostim", "label"])
     | st.text(max_size=6)
 )
 JSON = st.recursive(
@@ -69,6 +72,16 @@ def test_params_and_library_overrides_never_panic(spec):
 @given(JSON, st.integers(min_value=1, max_value=5))
 def test_population_parser_never_panics(spec, n):
     _refused_or_fine(lambda: sp.simulate_population("xd_80_biw", sp.Population(spec, n), days=7))
+
+
+@FAST
+@given(JSON)
+def test_dose_rules_lab_error_and_covariate_steps_never_panic(spec):
+    pop = sp.population("rrmm_heavily_pretreated", n=2)
+    _refused_or_fine(lambda: sp.simulate_population("xd_80_biw", pop, days=14, dose_rules=spec))
+    _refused_or_fine(lambda: sp.simulate_population("xd_80_biw", pop, days=14, dose_rules=[spec, "label"]))
+    _refused_or_fine(lambda: sp.simulate_population("xd_80_biw", pop, days=14, lab_error=spec))
+    _refused_or_fine(lambda: sp.simulate("xd_80_biw", days=7, covariates=spec))
 
 
 @FAST
@@ -120,3 +133,46 @@ def test_population_thread_chunk_and_summary_invariance(regimen, seed, chunk):
     full = sp.compare(arms, pop, days=28, seed=seed, threads=1)
     streamed = sp.compare(arms, pop, days=28, seed=seed, threads=1, summary_only=True)
     pd.testing.assert_frame_equal(full.table(), streamed.table(), check_exact=True)
+
+
+@st.composite
+def rule_sets(draw):
+    """Near-valid rule sets: any quantity, thresholds, actions and drugs, some of them wrong."""
+    quantity = draw(st.sampled_from(["PLT", "X", "TPO", "C_selinexor", "PLT_TX", "PROL", "C_nope"]))
+    rules = []
+    for _ in range(draw(st.integers(1, 4))):
+        action = draw(st.sampled_from(["reduce", "interrupt", "resume", "stop", "start", "transfuse"]))
+        lo = draw(st.floats(0.0, 500.0))
+        rule = {"below": lo + draw(st.floats(0.0, 300.0)), "action": action}
+        if draw(st.booleans()):
+            rule["at_or_above"] = lo
+        if action == "interrupt" and draw(st.booleans()):
+            rule["resume_at_or_above"] = draw(st.floats(0.0, 500.0))
+        if action in ("start", "stop") or draw(st.booleans()):
+            rule["drug"] = draw(st.sampled_from(["dexamethasone", "selinexor", "romiplostim"]))
+        if action == "transfuse":
+            rule["units"] = draw(st.floats(0.0, 30.0))
+        if draw(st.booleans()):
+            rule["while_held"] = "selinexor"
+        rules.append(rule)
+    lower = sorted(draw(st.lists(st.floats(10.0, 79.0), max_size=3)), reverse=True)
+    ladder = [{"amount": a, "weekdays": [1, 3]} for a in [80.0, *lower]] if draw(st.integers(0, 5)) else []
+    return {"drug": "selinexor", "quantity": quantity, "ladder": ladder, "rules": rules,
+            "cooldown_days": draw(st.floats(0.0, 60.0)), "recheck_days": draw(st.floats(1.0, 14.0))}
+
+
+@settings(max_examples=80, deadline=None)
+@given(rule_sets(), st.booleans())
+def test_generated_rule_sets_run_or_are_refused(rules, with_label):
+    pop = sp.population("rrmm_heavily_pretreated", n=4)
+    try:
+        res = sp.simulate_population("xd_80_biw", pop, days=56, dose_rules=["label", rules] if with_label else rules,
+                                     seed=3)
+    except sp.ModelError:
+        return
+    s = res.subjects
+    assert np.isfinite(s["nadir"]).all() and (s["nadir"] >= 0).all()
+    assert (s["units_transfused"] >= 0).all()
+    again = sp.simulate_population("xd_80_biw", pop, days=56, dose_rules=["label", rules] if with_label else rules,
+                                   seed=3, threads=1, chunk_size=1)
+    pd.testing.assert_frame_equal(s, again.subjects, check_exact=True)
