@@ -337,6 +337,8 @@ def simulate(
     linear_pk: LinearPk = "exact",
     covariates: Optional[str] = None,
     covariate_fill: CovariateFill = "locf",
+    errors: Optional[list[tuple[str, float, float]]] = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Simulate one patient.
 
@@ -358,6 +360,10 @@ def simulate(
         (weight, height, age, crcl), each dose and each interval with the values in effect.
     covariate_fill : {"locf", "nocb"}
         How a step's value holds between steps.
+    errors : list of (output, add, prop), optional
+        Observation error models: a ``DV_<output>`` column each.
+    seed : int
+        Seed of the observation error (subject 0's stream).
 
     Returns
     -------

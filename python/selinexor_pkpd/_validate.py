@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -169,3 +169,20 @@ def check_regimen_spec(spec: Mapping[str, Any]) -> None:
         for k in ("cycle1", "later"):
             for j, day in enumerate(labs.get(k, [])):
                 _whole(day, f"regimen.labs.{k}[{j}]", 1)
+
+
+def error_models(models: Optional[Mapping[str, Mapping[str, float]]]) -> Optional[list[tuple[str, float, float]]]:
+    """The error models as (output, add, prop) for the core."""
+    if models is None:
+        return None
+    if not isinstance(models, Mapping):
+        raise error("error", f"must be a dict of output -> {{'add': sd, 'prop': cv}}, got {type(models).__name__}")
+    out = []
+    for name, m in models.items():
+        if not isinstance(m, Mapping) or set(m) - {"add", "prop"}:
+            raise error(f"error.{name}", f"must be a dict with 'add' and/or 'prop', got {m!r:.80}")
+        try:
+            out.append((str(name), float(m.get("add", 0.0)), float(m.get("prop", 0.0))))
+        except (TypeError, ValueError):
+            raise error(f"error.{name}", f"standard deviations must be numbers, got {m!r:.80}") from None
+    return out

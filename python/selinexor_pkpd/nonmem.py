@@ -19,6 +19,7 @@ from . import _core
 from ._errors import error
 from ._library import resolve_library
 from ._typing import CovariateFill, LibrarySource, LinearPk, Params, PlateletModel
+from ._validate import error_models
 from .patient import Patient
 from .simulate import params_json
 
@@ -126,7 +127,7 @@ class NonmemData:
         """
         lib = resolve_library(library)
         cols = self._native.simulate(lib._native, params_json(params), platelet_model,
-                                     float(rtol), float(atol), linear_pk, _error_models(error), _seed(seed),
+                                     float(rtol), float(atol), linear_pk, error_models(error), _seed(seed),
                                      _threads(threads))
         rhs = cols.pop("_rhs_evals")
         keep = [c for c in self.data.columns if not _is_output(str(c))]
@@ -137,23 +138,6 @@ class NonmemData:
 
     def __repr__(self) -> str:
         return f"NonmemData({len(self.ids)} subjects, {len(self.data)} records, drugs={self.drugs})"
-
-
-def _error_models(models: Optional[Mapping[str, Mapping[str, float]]]) -> Optional[list[tuple[str, float, float]]]:
-    """The error models as (output, add, prop) for the core."""
-    if models is None:
-        return None
-    if not isinstance(models, Mapping):
-        raise error("error", f"must be a dict of output -> {{'add': sd, 'prop': cv}}, got {type(models).__name__}")
-    out = []
-    for name, m in models.items():
-        if not isinstance(m, Mapping) or set(m) - {"add", "prop"}:
-            raise error(f"error.{name}", f"must be a dict with 'add' and/or 'prop', got {m!r:.80}")
-        try:
-            out.append((str(name), float(m.get("add", 0.0)), float(m.get("prop", 0.0))))
-        except (TypeError, ValueError):
-            raise error(f"error.{name}", f"standard deviations must be numbers, got {m!r:.80}") from None
-    return out
 
 
 def _threads(threads: Any) -> int:

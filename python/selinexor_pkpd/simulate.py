@@ -15,7 +15,7 @@ from ._errors import error
 from ._library import resolve_library
 from ._typing import (CovariateFill, ExposureInterval, LibrarySource, LinearPk, Params, PatientLike, PlateletModel,
                       RegimenLike, Windows)
-from ._validate import check_days, check_finite_tree
+from ._validate import check_days, check_finite_tree, error_models, whole
 from .patient import patient_json
 from .regimen import as_regimen
 
@@ -79,6 +79,8 @@ def simulate(
     library: LibrarySource | None = None,
     covariates: Optional[Mapping[str, Sequence[tuple[float, float]]]] = None,
     covariate_fill: CovariateFill = "locf",
+    error: Optional[Mapping[str, Mapping[str, float]]] = None,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Simulate one patient on a regimen.
 
@@ -117,6 +119,12 @@ def simulate(
     covariate_fill : {"locf", "nocb"}
         ``"locf"`` (default): a step's value holds from its day on; ``"nocb"``: from just after
         the previous step's day up to its own (NONMEM's two conventions; docs/nonmem.md).
+    error : dict, optional
+        Observation error per output, e.g. ``{"PLT": {"prop": 0.1, "add": 5.0}}``: adds a
+        column ``DV_<output>`` = ``IPRED (1 + prop e1) + add e2`` at every time (NONMEM's
+        combined error; not truncated), as ``NonmemData.simulate`` does (docs/nonmem.md).
+    seed : int
+        Seed of the observation error (the patient draws from the stream of subject 0).
     library : Library, path or dict, optional
         The model library; the current one (:func:`get_library`) when omitted.
 
@@ -141,7 +149,8 @@ def simulate(
     t = _times(times, days, dt_h)
     cols = _core.simulate(lib._native, reg._json(), patient_json(patient), params_json(params),
                           days, t, platelet_model, float(rtol), float(atol), linear_pk,
-                          covariates=_covariates_json(covariates), covariate_fill=covariate_fill)
+                          covariates=_covariates_json(covariates), covariate_fill=covariate_fill,
+                          errors=error_models(error), seed=whole(seed, "seed", 0, 2**64 - 1))
     stats = {"rhs_evals": cols.pop("_rhs_evals"), "steps": cols.pop("_steps")}
     time_h = cols.pop("TIME")
     df = _columns_frame({"TIME": time_h, "DAY": time_h / 24.0, **cols})

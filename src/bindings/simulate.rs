@@ -8,6 +8,7 @@ use crate::engine::solver::{LinearPk, SolverOptions};
 use crate::error::ModelError as CoreError;
 use crate::params::Overrides;
 use crate::sim::outputs::{output_names, output_value};
+use crate::sim::residual::{check_error_models, observe_rows};
 use crate::sim::{exposure as core_exposure, simulate as core_sim};
 use crate::spec::covariate_steps::PatientSteps;
 use crate::spec::dataset::CovariateFill;
@@ -15,6 +16,7 @@ use crate::spec::grading::ctcae_grade;
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::regimen::Regimen;
+use crate::spec::residual::ErrorModel;
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -68,7 +70,7 @@ fn inputs(
 /// Simulates one patient; returns columns TIME, C_<drug>, AUC_<drug> and, with a platelet
 /// model, X, PLT, TPO, GRADE.
 #[pyfunction(name = "simulate")]
-#[pyo3(signature = (lib, regimen, patient, params, days, times, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact", covariates=None, covariate_fill="locf"))]
+#[pyo3(signature = (lib, regimen, patient, params, days, times, platelet_model="tpo", rtol=1e-6, atol=1e-9, linear_pk="exact", covariates=None, covariate_fill="locf", errors=None, seed=0))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate_py<'py>(
     py: Python<'py>,
@@ -84,7 +86,14 @@ pub fn simulate_py<'py>(
     linear_pk: &str,
     covariates: Option<&str>,
     covariate_fill: &str,
+    errors: Option<Vec<(String, f64, f64)>>,
+    seed: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let errors: Vec<ErrorModel> = errors
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(output, add, prop)| ErrorModel { output, add, prop })
+        .collect();
     let inp = inputs(
         regimen,
         patient,
@@ -128,6 +137,12 @@ pub fn simulate_py<'py>(
         .map(|(i, y)| (sim.model_at(i), &y[..]))
         .collect();
     state_columns(py, &out, &sim.model, &rows)?;
+    if !errors.is_empty() {
+        check_error_models(&errors, &sim.model).map_err(to_py)?;
+        for (e, col) in errors.iter().zip(observe_rows(&errors, &rows, seed, 0)) {
+            out.set_item(format!("DV_{}", e.output), col.into_pyarray(py))?;
+        }
+    }
     out.set_item("_rhs_evals", sim.stats.rhs_evals)?;
     out.set_item("_steps", sim.stats.accepted_steps)?;
     Ok(out)

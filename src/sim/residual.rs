@@ -38,6 +38,29 @@ pub fn check_error_models(errors: &[ErrorModel], model: &Model) -> Result<()> {
     Ok(())
 }
 
+/// Observations of states `rows` (each with its model), one subject (`index`) of `seed`: per
+/// error model one noisy value per row, two standard normals per row and error model in row
+/// order, from the same per-subject stream as a dataset's subjects.
+pub fn observe_rows(
+    errors: &[ErrorModel],
+    rows: &[(&Model, &[f64])],
+    seed: u64,
+    index: u64,
+) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ RESIDUAL_SALT);
+    rng.set_stream(index);
+    let mut out = vec![Vec::with_capacity(rows.len()); errors.len()];
+    for (model, y) in rows {
+        for (e, col) in errors.iter().zip(out.iter_mut()) {
+            let (eps1, eps2): (f64, f64) = (rng.sample(StandardNormal), rng.sample(StandardNormal));
+            col.push(
+                output_value(model, y, &e.output).map_or(f64::NAN, |p| e.observe(p, eps1, eps2)),
+            );
+        }
+    }
+    out
+}
+
 /// The observations of subject `index` (its run `run`): per error model, one value per record,
 /// the noisy output at observation records (EVID 0) and NaN at the others.
 pub fn observations(

@@ -67,3 +67,20 @@ def test_cli_lab_error(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert json.loads((out / "inputs.json").read_text())["lab_error"] == {"prop": 0.1, "add": 4.0}
+
+
+def test_simulate_dv_columns_follow_the_error_model():
+    kw = dict(days=84, dt_h=0.25)
+    exact = sp.simulate("xd_80_biw", **kw)
+    df = sp.simulate("xd_80_biw", error={"PLT": {"prop": 0.1}, "C_selinexor": {"add": 0.01}}, seed=7, **kw)
+    pd.testing.assert_frame_equal(exact, df.drop(columns=["DV_PLT", "DV_C_selinexor"]), check_exact=True)
+    rel = (df["DV_PLT"] / df["PLT"] - 1.0).to_numpy()
+    assert len(rel) > 8000 and abs(rel.std() - 0.1) < 0.005 and abs(rel.mean()) < 0.005
+    res = (df["DV_C_selinexor"] - df["C_selinexor"]).to_numpy()
+    assert abs(res.std() - 0.01) < 0.0005
+    same = sp.simulate("xd_80_biw", error={"PLT": {"prop": 0.1}, "C_selinexor": {"add": 0.01}}, seed=7, **kw)
+    pd.testing.assert_frame_equal(df, same, check_exact=True)
+    other = sp.simulate("xd_80_biw", error={"PLT": {"prop": 0.1}}, seed=8, **kw)
+    assert not np.array_equal(other["DV_PLT"], df["DV_PLT"])
+    expect_model_error(sp.simulate, "xd_80_biw", days=7, error={"PLTX": {"prop": 0.1}}, field_endswith="PLTX")
+    expect_model_error(sp.simulate, "xd_80_biw", days=7, error={"PLT": {"prop": 0.1}}, seed=-1, field="seed")
