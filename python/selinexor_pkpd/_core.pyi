@@ -217,6 +217,24 @@ class Trial:
             If ``end < start``, a table row is missing, or a subject's simulation fails
             (the field names the subject).
         """
+    def record(self, id: int) -> dict[str, Any]:
+        """Subject ``id`` as given and observed (the same subject as in :meth:`run`).
+
+        Returns
+        -------
+        dict
+            ``doses``: ``TIME`` (h), ``CMT`` (int64, default numbering of ``drugs``),
+            ``AMT`` (mg before bioavailability; units for a transfusion), ``RATE`` (mg/h),
+            ``DRUG`` (list of str): the doses applied after the dose rules, and the drugs the
+            trial does not simulate as planned until the end of treatment. ``outputs``:
+            ``TIME`` (h, the observation times) and the columns of :func:`simulate` there.
+            ``drugs``: the regimen's drugs, in CMT order.
+
+        Raises
+        ------
+        ModelError
+            If the subject fails, or a dose at steady state cannot be written as rows.
+        """
 
 class Escalation:
     """Dose levels prepared for escalation trials: one virtual trial per level over the DLT

@@ -257,7 +257,62 @@ def _patient_columns(patient: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def to_nonmem(sim: pd.DataFrame, *, dv: Optional[str] = None, id: int = 1) -> pd.DataFrame:
+def _population_to_nonmem(res: Any, ids: Optional[Sequence[int]], dv: Optional[str]) -> pd.DataFrame:
+    """A population result's subjects as one dataset (see :func:`to_nonmem`)."""
+    runner = getattr(res, "_runner", None)
+    if runner is None:
+        raise error("sim", "this population result cannot be re-run (it was not made by simulate_population)")
+    if not runner.observe:
+        raise error("sim", "the population was simulated without observation times: pass observe= to "
+                           "simulate_population")
+    subjects = res.subjects
+    chosen = list(range(len(subjects))) if ids is None else [int(i) for i in ids]
+    for i in chosen:
+        if not 0 <= i < len(subjects):
+            raise error("ids", f"subject {i} is not in this result (0..{len(subjects) - 1})")
+    params = [c for c in subjects.columns if "." in str(c)]
+    frames = []
+    for i in chosen:
+        rec = runner.trial.record(i)
+        drugs = list(rec["drugs"])
+        out = rec["outputs"]
+        name = dv or ("PLT" if "PLT" in out else f"C_{drugs[0]}")
+        if name == "PLT":
+            obs_cmt = 2 * len(drugs) + 1
+        elif name.startswith("C_") and name[2:] in drugs and name in out:
+            obs_cmt = 2 * drugs.index(name[2:]) + 2
+        else:
+            raise error("dv", f"must be 'PLT' or 'C_<drug>' of the simulated drugs, got {name!r}")
+        outputs = {k: np.asarray(v) for k, v in out.items() if k != "TIME"}
+        n_obs = len(out["TIME"])
+        obs = pd.DataFrame({"TIME": np.asarray(out["TIME"], dtype=float), "EVID": 0, "CMT": obs_cmt, "AMT": 0.0,
+                            "RATE": 0.0, "II": 0.0, "ADDL": 0, "SS": 0, "MDV": 0, "DV": outputs[name], "DRUG": ""})
+        for k, v in outputs.items():
+            obs[k] = v
+        d = rec["doses"]
+        dose = pd.DataFrame({"TIME": np.asarray(d["TIME"], dtype=float), "EVID": 1, "CMT": np.asarray(d["CMT"]),
+                             "AMT": np.asarray(d["AMT"]), "RATE": np.asarray(d["RATE"]), "II": 0.0, "ADDL": 0,
+                             "SS": 0, "MDV": 1, "DV": 0.0, "DRUG": list(d["DRUG"])})
+        df = pd.concat([obs, dose], ignore_index=True)
+        df = df.sort_values(["TIME", "EVID"], kind="mergesort").reset_index(drop=True)
+        row = subjects.iloc[i]
+        df.insert(0, "ID", int(row["ID"]) + 1)
+        patient = {k: row[k] for k in ("weight", "height", "age", "sex", "crcl") if k in subjects.columns}
+        patient["platelets"] = float(row["P0"]) if "P0" in subjects.columns else None
+        for col, v in _patient_columns(patient).items():
+            df[col] = v
+        for c in params:
+            df[c] = float(row[c])
+        frames.append(df if n_obs or len(dose) else df.iloc[:0])
+    data = pd.concat(frames, ignore_index=True)
+    for c in ("EVID", "CMT", "ADDL", "SS", "MDV"):
+        data[c] = data[c].astype(np.int64)
+    data.attrs["cmt_map"] = cmt_map(list(runner.regimen.drugs))
+    return _order(data)
+
+
+def to_nonmem(sim: Any, *, dv: Optional[str] = None, id: int = 1,
+              ids: Optional[Sequence[int]] = None) -> pd.DataFrame:
     """A simulation as a NONMEM-style dataset: one row per dose and per output time.
 
     Parameters
@@ -270,6 +325,13 @@ def to_nonmem(sim: pd.DataFrame, *, dv: Optional[str] = None, id: int = 1) -> pd
         model has platelets) or ``"C_<drug>"`` (default otherwise: the first drug).
     id : int
         The ``ID`` of a :func:`selinexor_pkpd.simulate` result.
+    ids : sequence of int, optional
+        For a :class:`PopulationResult` (of a run with ``observe=``): the subjects to write
+        (row indices; all by default). Each subject is re-run (the same result, from
+        ``(seed, i)``) to record the doses actually given after the dose rules (the drugs the
+        trial does not simulate: as planned until the end of treatment) and the outputs at the
+        observation times; ``ID`` is the subject index + 1, with its covariates and individual
+        parameter values (``namespace.param``) as columns.
 
     Returns
     -------
@@ -283,8 +345,12 @@ def to_nonmem(sim: pd.DataFrame, *, dv: Optional[str] = None, id: int = 1) -> pd
         regimen's drugs (``attrs["cmt_map"]``); the platelet count is ``2n+1``, a drug's
         concentration its central compartment. Doses are written one per row (``ADDL`` 0).
     """
+    from .population import PopulationResult
+
+    if isinstance(sim, PopulationResult):
+        return _population_to_nonmem(sim, ids, dv)
     if not isinstance(sim, pd.DataFrame):
-        raise error("sim", f"must be a DataFrame from sp.simulate, got {type(sim).__name__}")
+        raise error("sim", f"must be a DataFrame from sp.simulate or a PopulationResult, got {type(sim).__name__}")
     source = sim.attrs.get("nonmem_source")
     if source is None:
         if "EVID" in sim.columns and "cmt_map" in sim.attrs:

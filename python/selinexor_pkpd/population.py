@@ -240,6 +240,7 @@ class PopulationResult:
         self.trajectories = trajectories
         self.inputs = inputs
         self.seconds = seconds
+        self._runner: Any = None
 
     def summary(self) -> pd.Series:
         """Incidences with 95% Wilson intervals, nadir percentiles, times, dosing and exposure."""
@@ -361,4 +362,7 @@ def simulate_population(
         if bar is not None:
             bar.close()
     subjects, traj = concat(parts)
-    return PopulationResult(subjects, np.asarray(runner.observe, dtype=float), traj, runner.inputs, time.perf_counter() - t0)
+    result = PopulationResult(subjects, np.asarray(runner.observe, dtype=float), traj, runner.inputs,
+                              time.perf_counter() - t0)
+    result._runner = runner  # to re-run subjects (to_nonmem)
+    return result

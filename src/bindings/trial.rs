@@ -2,12 +2,14 @@
 
 use super::error::{parse, to_py};
 use super::library::PyLibrary;
-use super::simulate::parse_linear_pk;
+use super::simulate::{parse_linear_pk, state_columns};
+use crate::engine::model::Model;
 use crate::engine::solver::SolverOptions;
 use crate::error::{in_range, non_negative, ModelError as CoreError};
 use crate::params::Overrides;
 use crate::sim::columns::{subject_columns, Column};
 use crate::sim::lab_error::check_lab_error;
+use crate::sim::record::applied_dose_rows;
 use crate::sim::trial::{thread_pool, PatientRow, SubjectResult, TrialSetup};
 use crate::spec::dose_rules::DoseRules;
 use crate::spec::patient::Patient;
@@ -193,6 +195,60 @@ impl PyTrial {
             (r, None) => r.map_err(to_py)?,
         };
         subjects_to_dict(py, &rows, &self.param_names(), self.setup.observe.len())
+    }
+
+    /// Subject `id` as given and observed: its dose rows (TIME h, CMT, AMT, RATE, DRUG: the
+    /// doses applied after the dose rules, and the drugs not simulated as planned) and the
+    /// model outputs at the observation times (TIME h and the columns of `simulate`).
+    fn record<'py>(&self, py: Python<'py>, id: usize) -> PyResult<Bound<'py, PyDict>> {
+        let setup = &self.setup;
+        let (_, rec) = py.detach(|| setup.run_recorded(id, true)).map_err(to_py)?;
+        let rec = rec.ok_or_else(|| to_py(CoreError::new("subject", "was not recorded")))?;
+        let rows =
+            applied_dose_rows(&rec, &setup.regimen.drugs(), setup.horizon_h).map_err(to_py)?;
+        let doses = PyDict::new(py);
+        doses.set_item(
+            "TIME",
+            rows.iter()
+                .map(|r| r.time)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        doses.set_item(
+            "CMT",
+            rows.iter()
+                .map(|r| i64::from(r.cmt))
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        doses.set_item(
+            "AMT",
+            rows.iter()
+                .map(|r| r.amt)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        doses.set_item(
+            "RATE",
+            rows.iter()
+                .map(|r| r.rate)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        doses.set_item(
+            "DRUG",
+            rows.iter().map(|r| r.drug.clone()).collect::<Vec<_>>(),
+        )?;
+        let outputs = PyDict::new(py);
+        outputs.set_item("TIME", setup.observe.clone().into_pyarray(py))?;
+        let states: Vec<(&Model, &[f64])> =
+            rec.states.iter().map(|y| (&rec.model, &y[..])).collect();
+        state_columns(py, &outputs, &rec.model, &states)?;
+        let out = PyDict::new(py);
+        out.set_item("doses", doses)?;
+        out.set_item("outputs", outputs)?;
+        out.set_item("drugs", setup.regimen.drugs())?;
+        Ok(out)
     }
 }
 

@@ -26,6 +26,9 @@ pub trait StepObserver {
     fn interrupted(&mut self) -> bool {
         false
     }
+    /// Told of every dose action the solver applies (a depot or central jump, an infusion
+    /// edge, a steady state), at its time: the doses actually given, after any dose rules.
+    fn dose(&mut self, _action: &Action) {}
 }
 
 /// The exactly solved drugs whose states an observer reads at every step.

@@ -353,6 +353,9 @@ fn run_n<const N: usize>(
         if a.time > t_end {
             break;
         }
+        if a.kind.is_dose() {
+            obs.dose(&a);
+        }
         match a.kind {
             ActionKind::Output(i) => outputs[i].copy_from_slice(&full),
             ActionKind::Lab(i) => {

@@ -6,7 +6,7 @@
 //! metrics do not depend on how long the solver's steps are.
 
 use super::tumour::EngagementIntegral;
-use crate::engine::events::{ExactFill, StepObserver};
+use crate::engine::events::{Action, ExactFill, StepObserver};
 use crate::numerics::hermite::{hermite, hermite_crossing};
 use crate::spec::grading::GRADE_THRESHOLDS;
 
@@ -88,6 +88,8 @@ pub struct MetricsObserver {
     pub cross_base: Crossings,
     /// The tumour model's discounted integral of XPO1 engagement over the whole run (when set).
     pub engagement: Option<EngagementIntegral>,
+    /// The dose actions the solver applied, when recording (a subject's dataset).
+    pub doses: Option<Vec<Action>>,
 }
 
 /// Fraction of baseline that counts as "back to baseline" (ASSUMPTION: 90%).
@@ -151,6 +153,7 @@ impl MetricsObserver {
                 events: Vec::new(),
             },
             engagement: None,
+            doses: None,
             m: PlateletMetrics {
                 baseline,
                 nadir: baseline,
@@ -270,6 +273,12 @@ fn hermite_at((t0, v0, d0): (f64, f64, f64), (t1, v1, d1): (f64, f64, f64), ts: 
 }
 
 impl StepObserver for MetricsObserver {
+    fn dose(&mut self, action: &Action) {
+        if let Some(d) = self.doses.as_mut() {
+            d.push(*action);
+        }
+    }
+
     fn exact_drugs(&self) -> ExactFill {
         // Cmax needs the central amount and its slope only.
         self.probe.drug.map_or(ExactFill::None, ExactFill::Central)

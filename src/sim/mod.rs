@@ -9,6 +9,7 @@ pub mod exposure;
 pub mod lab_error;
 pub mod metrics;
 pub mod outputs;
+pub mod record;
 pub mod residual;
 pub mod response;
 pub mod rules;

@@ -9,6 +9,7 @@ use super::rules::{RuleController, RuleOutcome, RuleSets, SupportOutcome, Withhe
 use super::sampling::{IivModel, Subject};
 use super::simulate::{build_model, check_times, run_events};
 use super::tumour::{assessment_times, m_protein, EngagementIntegral, PartnerDose, TumourParams};
+use crate::engine::events::Action;
 use crate::engine::model::Model;
 use crate::engine::solver::SolverOptions;
 use crate::error::{non_negative, ModelError, Result};
@@ -72,6 +73,19 @@ pub struct TrialSetup {
     partner_kill: Vec<(String, f64, f64)>,
     /// Rule sets after the first ([`TrialSetup::with_rule_sets`]), each with its reduced levels.
     more_rules: Vec<(DoseRules, Vec<Regimen>)>,
+}
+
+/// What one subject was given and showed ([`TrialSetup::run_recorded`]).
+#[derive(Debug, Clone)]
+pub struct SubjectRecord {
+    /// The dose actions the solver applied, in time order.
+    pub applied: Vec<Action>,
+    /// The doses of the regimen's drugs that the trial does not simulate (no platelet effect),
+    /// as planned until the end of treatment.
+    pub not_simulated: Vec<DoseEvent>,
+    /// The full state at each output time.
+    pub states: Vec<Vec<f64>>,
+    pub model: Model,
 }
 
 /// One subject's outcome.
@@ -390,25 +404,36 @@ impl TrialSetup {
     /// progression, is the same, and the doses, toxicity and time on treatment are those of a
     /// patient who stops at progression.
     pub fn run_subject(&self, id: usize) -> Result<SubjectResult> {
+        Ok(self.run_recorded(id, false)?.0)
+    }
+
+    /// [`TrialSetup::run_subject`] with, when `record`, what the subject was given and showed:
+    /// the doses actually applied (after the dose rules), the doses of the drugs not simulated
+    /// (as planned until the end of treatment), the model and the states at the output times.
+    pub fn run_recorded(
+        &self,
+        id: usize,
+        record: bool,
+    ) -> Result<(SubjectResult, Option<SubjectRecord>)> {
         let within = |e: ModelError| e.within(&format!("subject[{id}]"));
         let s = self.subject(id)?;
-        let first = self.run(&s).map_err(within)?;
-        let t_prog = first.efficacy.t_progression_h;
-        if !(self.stop_at_progression && self.efficacy && t_prog < first.t_treated_h) {
+        let first = self.run(&s, record).map_err(within)?;
+        let t_prog = first.0.efficacy.t_progression_h;
+        if !(self.stop_at_progression && self.efficacy && t_prog < first.0.t_treated_h) {
             return Ok(first);
         }
         let stopped = Subject {
             t_disc_h: t_prog,
             ..s
         };
-        let mut second = self.run(&stopped).map_err(within)?;
+        let mut second = self.run(&stopped, record).map_err(within)?;
         // The outcome is the first run's (the second computes the same from the same steps;
         // kept from the first so that it cannot differ by a rounding of the last step).
-        second.efficacy = first.efficacy;
+        second.0.efficacy = first.0.efficacy;
         Ok(second)
     }
 
-    fn run(&self, s: &Subject) -> Result<SubjectResult> {
+    fn run(&self, s: &Subject, record: bool) -> Result<(SubjectResult, Option<SubjectRecord>)> {
         let model = self.model_for(s)?;
         let pd = model
             .pd
@@ -434,6 +459,17 @@ impl TrialSetup {
                 })
             })
             .collect();
+        let not_simulated: Vec<DoseEvent> = if record {
+            expanded
+                .iter()
+                .filter(|e| {
+                    e.time < t_treat && !self.drugs.contains(&e.drug) && e.drug != TRANSFUSION
+                })
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
         let all = cut(expanded);
         let ruled = self
             .rules
@@ -516,6 +552,9 @@ impl TrialSetup {
         };
         let t_stop = (t_treat + self.follow_up_days * 24.0).min(self.horizon_h);
         let mut obs = MetricsObserver::new(probe, model.pp.p0, self.x_level, t_stop);
+        if record {
+            obs.doses = Some(Vec::new());
+        }
         let factor = self
             .population
             .tumour_sensitivity
@@ -587,7 +626,13 @@ impl TrialSetup {
         } else {
             EfficacyOutcome::not_computed(tumour.m0)
         };
-        Ok(SubjectResult {
+        let recorded = obs.doses.take().map(|applied| SubjectRecord {
+            applied,
+            not_simulated,
+            states: states.clone(),
+            model: model.clone(),
+        });
+        let result = SubjectResult {
             id: s.id,
             patient: s.patient.clone(),
             params,
@@ -607,7 +652,8 @@ impl TrialSetup {
             rhs_evals: stats.rhs_evals,
             tumour,
             efficacy,
-        })
+        };
+        Ok((result, recorded))
     }
 
     /// M-protein at the assessments and the response and progression it shows: selinexor's

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import selinexor_pkpd as sp
-from conftest import capture
+from conftest import capture, expect_model_error
 
 CL, V, KA, F = 7.25, 50.6, 3.0, 0.8
 K = CL / V
@@ -447,3 +447,50 @@ def test_dose_errors_found_at_simulation_name_row_and_column():
     df = frame([dict(TIME=0.0, EVID=1, CMT=2, AMT=50.0, RATE=0.001, SS=1, II=1.0)], [1.0])
     exc = capture(sp.read_nonmem(df, CMT).simulate, params=params(0.0))
     assert isinstance(exc, sp.ModelError) and exc.field.endswith("row 1.II") and "lenalidomide" in str(exc), exc
+
+
+def test_population_to_nonmem_writes_the_doses_given_and_the_outputs_observed():
+    pop = sp.population("rrmm_heavily_pretreated", n=40)
+    obs_days = [0.0, 7.0, 14.0, 21.0, 28.0, 42.0, 56.0, 84.0]
+    res = sp.simulate_population("xd_80_biw", pop, days=84, dose_rules="label", observe=obs_days, seed=4)
+    data = sp.to_nonmem(res)
+    s = res.subjects
+    assert sorted(data["ID"].unique()) == list(range(1, 41))
+    reduced = 0
+    for i in range(40):
+        d = data[data["ID"] == i + 1]
+        o = d[d["EVID"] == 0]
+        np.testing.assert_array_equal(o["TIME"].to_numpy(), np.array(obs_days) * 24.0)
+        np.testing.assert_array_equal(o["PLT"].to_numpy(), res.trajectories[i])  # the same run, to the bit
+        sel = d[(d["EVID"] == 1) & (d["DRUG"] == "selinexor")]
+        weeks = max(np.ceil(s["days_on_treatment"][i] / 7.0 - 1e-9), 1.0)
+        assert sel["AMT"].sum() == pytest.approx(s["dose_intensity_mg_week"][i] * weeks, rel=1e-12)
+        assert (sel["TIME"] < s["days_on_treatment"][i] * 24.0 + 1e-9).all()
+        reduced += int((sel["AMT"] < 80.0).any() or s["n_interruptions"][i] > 0)
+    assert reduced > 0  # the label rules changed some patients' doses, and the rows show it
+    assert set(data["CMT"]) == {1, 3, 5}  # selinexor depot, dexamethasone depot, platelets
+
+
+def test_population_to_nonmem_without_rules_is_the_regimen_until_discontinuation():
+    pop = sp.population("rrmm_heavily_pretreated", n=5).with_discontinuation(None)
+    res = sp.simulate_population("xd_100_qw", pop, days=28, observe=[28.0])
+    data = sp.to_nonmem(res, ids=[2])
+    planned = sp.regimen("xd_100_qw").events(days=28)
+    doses = data[data["EVID"] == 1].sort_values(["TIME", "DRUG"]).reset_index(drop=True)
+    planned = planned.sort_values(["TIME", "DRUG"]).reset_index(drop=True)
+    np.testing.assert_allclose(doses["TIME"], planned["TIME"])
+    np.testing.assert_allclose(doses["AMT"], planned["AMT"])
+    assert list(doses["DRUG"]) == list(planned["DRUG"])
+    expect_model_error(sp.to_nonmem, res, ids=[7], field="ids")
+    no_obs = sp.simulate_population("xd_100_qw", pop, days=28)
+    expect_model_error(sp.to_nonmem, no_obs, field="sim")
+
+
+def test_population_to_nonmem_writes_transfusions_in_units():
+    pop = sp.population("rrmm_heavily_pretreated", n=30)
+    res = sp.simulate_population("xd_80_biw", pop, days=84, dose_rules=["label", "transfuse_below_10"],
+                                 observe=[7.0, 28.0, 84.0])
+    data = sp.to_nonmem(res)
+    tx = data[data["DRUG"] == "platelet_transfusion"]
+    assert tx["AMT"].sum() == pytest.approx(res.subjects["units_transfused"].sum())
+    assert len(tx) == res.subjects["n_transfusions"].sum() > 0
