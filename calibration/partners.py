@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,9 @@ def write(results: list[tuple[dict[str, Any], float, dict[str, Any], list[float]
         entry = tomlkit.inline_table()
         entry.update({"value": value, "unit": fit["unit"], "source": src})
         params[fit["param"]] = entry
-    path.write_text(tomlkit.dumps(doc))
+    # The library's style for inline tables: "{ value = ... }".
+    text = re.sub(r"^(\w+ = )\{(value = .*)\}$", r"\1{ \2 }", tomlkit.dumps(doc), flags=re.M)
+    path.write_text(text)
     print(f"wrote {path}")
 
 
