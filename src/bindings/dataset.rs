@@ -4,7 +4,7 @@
 use super::error::{parse, to_py};
 use super::library::PyLibrary;
 use super::regimen::expand_json;
-use super::simulate::{parse_linear_pk, state_columns, SignalCheck};
+use super::simulate::{error_models, parse_linear_pk, state_columns, SignalCheck};
 use crate::engine::model::Model;
 use crate::engine::solver::SolverOptions;
 use crate::params::Overrides;
@@ -13,7 +13,6 @@ use crate::sim::residual::dataset_observations;
 use crate::spec::cmt::{default_cmt_map, platelet_cmt, CmtMap};
 use crate::spec::dataset::{Column, CovariateFill, Dataset, RawDataset, COVARIATES};
 use crate::spec::platelet_model::PlateletModel;
-use crate::spec::residual::ErrorModel;
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -116,11 +115,7 @@ impl PyDataset {
         seed: u64,
         threads: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let errors: Vec<ErrorModel> = errors
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(output, add, prop)| ErrorModel { output, add, prop })
-            .collect();
+        let errors = error_models(errors);
         let over: Overrides = parse(params, "params")?;
         let model = PlateletModel::parse(platelet_model).map_err(to_py)?;
         let opts = SolverOptions {

@@ -31,6 +31,14 @@ struct Inputs {
     opts: SolverOptions,
 }
 
+/// Error models from Python's `(output, add, prop)` tuples.
+pub(super) fn error_models(v: Option<Vec<(String, f64, f64)>>) -> Vec<ErrorModel> {
+    v.unwrap_or_default()
+        .into_iter()
+        .map(|(output, add, prop)| ErrorModel { output, add, prop })
+        .collect()
+}
+
 /// The `linear_pk` option: "exact" or "ode".
 pub fn parse_linear_pk(s: &str) -> PyResult<LinearPk> {
     match s {
@@ -89,11 +97,7 @@ pub fn simulate_py<'py>(
     errors: Option<Vec<(String, f64, f64)>>,
     seed: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let errors: Vec<ErrorModel> = errors
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(output, add, prop)| ErrorModel { output, add, prop })
-        .collect();
+    let errors = error_models(errors);
     let inp = inputs(
         regimen,
         patient,
