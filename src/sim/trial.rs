@@ -9,7 +9,7 @@ use super::rules::{RuleController, RuleOutcome, RuleSets, SupportOutcome, Withhe
 use super::sampling::{IivModel, Subject};
 use super::simulate::{build_model, check_times, run_events};
 use super::tumour::{assessment_times, m_protein, EngagementIntegral, PartnerDose, TumourParams};
-use crate::engine::events::Action;
+use crate::engine::events::{Action, LabController};
 use crate::engine::model::Model;
 use crate::engine::solver::SolverOptions;
 use crate::error::{non_negative, ModelError, Result};
@@ -567,32 +567,28 @@ impl TrialSetup {
                 self.assessments.clone(),
             ));
         }
-        let (states, stats, last) = match &self.lab_error {
-            None => run_events(
-                &model,
-                &all,
-                &self.observe,
-                self.horizon_h,
-                &labs,
-                &self.opts,
-                &mut obs,
-                &mut ctl,
-            )?,
-            Some(e) => run_events(
-                &model,
-                &all,
-                &self.observe,
-                self.horizon_h,
-                &labs,
-                &self.opts,
-                &mut obs,
-                &mut NoisyLabs::new(&mut ctl, e, pd.plt, self.seed, s.id),
-            )?,
+        let mut noisy;
+        let labs_ctl: &mut dyn LabController = match &self.lab_error {
+            None => &mut ctl,
+            Some(e) => {
+                noisy = NoisyLabs::new(&mut ctl, e, pd.plt, self.seed, s.id);
+                &mut noisy
+            }
         };
+        let (states, stats, last) = run_events(
+            &model,
+            &all,
+            &self.observe,
+            self.horizon_h,
+            &labs,
+            &self.opts,
+            &mut obs,
+            labs_ctl,
+        )?;
         let mut support = ctl.shared.support.clone();
         support.n_transfusions += regimen_units.0;
         support.units_transfused += regimen_units.1;
-        let Some(ctl) = ctl.sets.first() else {
+        let Some(ctl) = ctl.primary() else {
             return Err(ModelError::new("dose_rules", "no rule controller"));
         };
         let worst_grade_lab = ctl
