@@ -96,12 +96,23 @@ fn no_drug_effect_keeps_every_state_at_baseline_for_a_year() {
 #[test]
 fn constant_inhibition_reaches_the_closed_form_steady_state() {
     let lib = Library::embedded().unwrap();
-    for inhibition in [0.05, 0.1, 0.2] {
+    // Self-renewing progenitors (closed form) and pools partly or wholly fed from upstream
+    // (bisection): the ODE must settle where the steady-state function says.
+    for (renewal, inhibition) in [0.05, 0.1, 0.2]
+        .into_iter()
+        .flat_map(|i| [(None, i), (Some(0.5), i), (Some(0.0), i)])
+    {
+        let mut over = Overrides::new();
+        if let Some(r) = renewal {
+            over.entry("platelets".into())
+                .or_default()
+                .insert("renewal".into(), r);
+        }
         let mut model: Model = build_model(
             &lib,
             &[],
             &Patient::default(),
-            &Overrides::new(),
+            &over,
             None,
             PlateletModel::Tpo,
         )
@@ -131,11 +142,11 @@ fn constant_inhibition_reaches_the_closed_form_steady_state() {
         let (p, t) = (out[0][pd.plt], out[0][pd.tpo.unwrap()]);
         assert!(
             ((p - p_ss) / p_ss).abs() < 1e-6,
-            "I={inhibition}: P {p} vs closed form {p_ss}"
+            "I={inhibition}, renewal {renewal:?}: P {p} vs steady state {p_ss}"
         );
         assert!(
             ((t - t_ss) / t_ss).abs() < 1e-6,
-            "I={inhibition}: TPO {t} vs closed form {t_ss}"
+            "I={inhibition}, renewal {renewal:?}: TPO {t} vs steady state {t_ss}"
         );
     }
 }

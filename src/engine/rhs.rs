@@ -225,11 +225,13 @@ impl Model {
             }
         }
         // The progenitors' growth factor, `signal^gamma` from the model's tables (`Model::power`).
-        let (growth, ktr, kout) = match pd.tpo {
+        // `renewal` (TPO model) splits the progenitors' growth between self-renewal,
+        // ktr Prol (G - 1), and a supply from upstream cells, ktr (Prol0 G - Prol).
+        let (growth, ktr, kout, renewal) = match pd.tpo {
             Some(it) => {
                 let tpo = y[it];
                 let signal = (tpo * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
-                (self.power.pow(signal), r.ktr, r.kcirc)
+                (self.power.pow(signal), r.ktr, r.kcirc, self.pp.renewal)
             }
             None => {
                 // Friberg: ktr from friberg.MTT, circulation at ktr, feedback (P0/Circ)^gamma.
@@ -246,6 +248,7 @@ impl Model {
                     (1.0 - edrug) * keep_other * feedback * (1.0 + f.agonist),
                     ktr,
                     ktr,
+                    1.0,
                 )
             }
         };
@@ -260,7 +263,9 @@ impl Model {
             return;
         };
         *d = [
-            ktr * prol * (growth - 1.0) - kkill * prol,
+            ktr * prol * (growth - 1.0) * renewal
+                + ktr * (1.0 - renewal) * (r.prol0 * growth - prol)
+                - kkill * prol,
             ktr * (prol - tr1),
             ktr * (tr1 - tr2),
             ktr * tr2 - ktr * release * tr3,

@@ -70,6 +70,10 @@ pub struct PlateletParams {
     /// Effect-compartment rate (1/h) between XPO1 engagement X and the TPO signal: 0 means no
     /// delay (the signal uses X); > 0 adds the state E, dE/dt = ke0 (X - E), used instead of X.
     pub ke0: f64,
+    /// Self-renewal share of the progenitor pool (0-1): 1 = self-renewing pool that grows at
+    /// ktr (G - 1) (Friberg form), 0 = pool fed at ktr Prol0 G from upstream cells
+    /// (indirect response), values between mix the two (docs/model.md).
+    pub renewal: f64,
     /// Circulating platelet increment of one transfused unit (10^9/L per unit).
     pub tx_increment: f64,
     /// Mean survival of transfused platelets in the recipient (h): first-order elimination at
@@ -101,6 +105,7 @@ impl PlateletParams {
         positive("platelets.tpo_half", self.tpo_half)?;
         in_range("platelets.fP", self.fp, 0.0, 0.999_999)?;
         in_range("platelets.ke0", self.ke0, 0.0, f64::MAX)?;
+        in_range("platelets.renewal", self.renewal, 0.0, 1.0)?;
         in_range(
             "platelets.tx_increment",
             self.tx_increment,
