@@ -7,6 +7,8 @@ schedule, time on treatment) and graded on the lab visits, as trials grade:
     STORM part 2 / XPOVIO label pool  xd_80_biw,  dose_rules="label_biw", rrmm_heavily_pretreated
     BOSTON SVd                        svd_100_qw, dose_rules="label_qw",  rrmm_early_relapse
     BOSTON Vd                         vd_boston,  no dose rules,          rrmm_early_relapse
+    XPOVIO label DLBCL pool           s_60_biw,   dose_rules="label_dlbcl", dlbcl_relapsed
+    recovery experiment               xd_80_biw,  dose_rules="stop_below_50", rrmm_heavily_pretreated
 
 The label pool's any-grade incidence and median time to onset count adverse-event reports: they are
 compared with an observation model of reporting (an ASSUMPTION with one fitted parameter, q_report,
@@ -16,11 +18,14 @@ The objective is the sum over targets of ((simulated - observed) / SE_observed)^
 that keep poorly identified parameters near their (sourced or assumed) starting values, plus penalties
 for the physiological constraints of docs/model.md (typical patient on continuous 80 mg BIW and
 100 mg QW: nadir in weeks 3-6 and no overshoot above 1.2 x baseline within 12 weeks; bounded rebound and
-recovery after 4 weeks of 80 mg BIW, a rebound within the normal range allowed (ASSUMPTION); bortezomib rebound). Candidates are passed
+recovery after 4 weeks of 80 mg BIW, a rebound within the normal range allowed (ASSUMPTION); bortezomib rebound;
+XPO1 occupancy after single doses). Candidates are passed
 through the API (typical values as ``params=``, per-subject values and baselines as a patient table)
 without rebuilding; the patients are common random numbers (fixed seed), so the objective is a smooth,
-deterministic function of the parameters. Nelder-Mead runs on a bounded, transformed scale in three
-stages (selinexor/platelet system on STORM; bortezomib on Vd; all parameters jointly on all arms).
+deterministic function of the parameters. Nelder-Mead runs on a bounded, transformed scale in stages
+(physiology only; bortezomib on Vd; selinexor/platelet system; all parameters jointly on all arms).
+Approximate 95% intervals of the fitted values come from the Gauss-Newton approximation of the
+objective (calib.uncertainty).
 
     python calibration/calibrate.py                 # fit and print the report
     python calibration/calibrate.py --write         # ... and write data/*.toml, docs/calibration.md,
@@ -40,8 +45,8 @@ import time
 
 import selinexor_pkpd as sp
 
-from calib import ROOT, check, doc, fit, objective, targets, writers
-from calib.library import library_override
+from calib import ROOT, check, doc, fit, objective, targets, uncertainty, writers
+from calib.library import library_override, shipped_values
 from calib.physiology import typical_checks
 
 
@@ -63,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--write", action="store_true", help="write data/*.toml, docs/calibration.md, calibration/report.csv")
     ap.add_argument("--verify", action="store_true", help="only check the shipped defaults (no overrides)")
     ap.add_argument("--quick", action="store_true", help="smoke run: tiny n and budget, no writing")
+    ap.add_argument("--intervals", action="store_true",
+                    help="only the approximate 95%% intervals of the shipped values (Gauss-Newton, search cohort)")
     ap.add_argument("--init", default=None,
                     help='JSON object of initial values for the search, e.g. \'{"kon": 1.2}\' (priors stay centred on the starting values)')
     return ap
@@ -80,6 +87,17 @@ def main(argv: list[str] | None = None) -> int:
         log(f"wall time {time.perf_counter() - t_start:.0f} s")
         return 0 if ok else 1
 
+    if args.intervals:
+        x, disc = shipped_values(spec, writers.load_q_report())
+        ev = objective.Evaluator(spec, args.n, args.seed, args.n_boston, threads=args.threads)
+        ev.disc_median.update(disc)
+        log(f"Approximate 95% intervals of the shipped values (n={args.n}/{args.n_boston}, seed {args.seed}):")
+        res = uncertainty.fisher_intervals(ev, x, list(spec.params), log)
+        for k, v in res.items():
+            log(f"  {k}: {x[k]:.4g} [{v['lo']:.4g}, {v['hi']:.4g}]  largest correlation {v['corr'][0]:+.2f} with {v['corr'][1]}")
+        log(f"wall time {time.perf_counter() - t_start:.0f} s")
+        return 0
+
     if args.quick:
         args.n, args.n_boston, args.maxiter, args.check_n = 120, 80, 8, 200
         args.write = False
@@ -95,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     ev = objective.Evaluator(spec, args.n, args.seed, args.n_boston, threads=args.threads)
     x = fit.fit(ev, x, args.maxiter, log)
     log(f"search done after {ev.n_evals} evaluations, {time.perf_counter() - t_start:.0f} s")
+    intervals = None
+    if not args.quick:
+        log("Approximate 95% intervals (Gauss-Newton):")
+        intervals = uncertainty.fisher_intervals(ev, x, list(spec.params), log)
+        for k, v in intervals.items():
+            log(f"  {k}: {x[k]:.4g} [{v['lo']:.4g}, {v['hi']:.4g}]  largest correlation {v['corr'][0]:+.2f} with {v['corr'][1]}")
 
     lib = sp.Library().override(library_override(x, ev.disc_median))
     log(f"Final check with the engine's sampler: n={args.check_n} per arm, seed {args.check_seed}")
@@ -115,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         run = {"wall_s": wall, "command": "python " + " ".join(["calibration/calibrate.py"] + (argv if argv is not None else sys.argv[1:])),
                "n": args.n, "n_boston": args.n_boston, "seed": args.seed, "maxiter": args.maxiter,
                "n_evals": ev.n_evals, "check_n": args.check_n, "check_seed": args.check_seed, "check": sims,
-               "typical": typical, "horizon": horizon}
+               "typical": typical, "horizon": horizon, "intervals": intervals}
         doc.write_doc(spec, x, ev.disc_median, rows, run, log)
     return 0
 

@@ -16,6 +16,8 @@ objective
     Simulation of the arms and the objective.
 fit
     The staged Nelder-Mead search and the discontinuation medians.
+uncertainty
+    Approximate intervals of the fitted values (Gauss-Newton).
 check
     The final check with the engine's sampler, and its report table.
 writers

@@ -9,7 +9,7 @@ from typing import Any
 import selinexor_pkpd as sp
 
 from . import ROOT, Log
-from .metrics import arm_metrics, lab_days
+from .metrics import arm_metrics, daily_grid, lab_days, recovery_metrics
 from .physiology import typical_checks
 from .targets import Spec
 from .writers import AE_REPORTING, load_q_report
@@ -26,8 +26,14 @@ def check(spec: Spec, library: Any, n: int, seed: int, q_report: float,
     """
     out = {}
     for key, a in spec.arms.items():
-        labs = lab_days(sp.regimen(a.regimen, library=library), a.days)
         pop = sp.population(a.population, n, library=library)
+        if a.observe == "daily":
+            grid = daily_grid(a.days)
+            res = sp.simulate_population(a.regimen, pop, days=a.days, seed=seed, dose_rules=a.rules, observe=grid,
+                                         library=library, threads=threads)
+            out[key] = recovery_metrics(res, grid)
+            continue
+        labs = lab_days(sp.regimen(a.regimen, library=library), a.days)
         res = sp.simulate_population(a.regimen, pop, days=a.days, seed=seed, dose_rules=a.rules, observe=labs,
                                      library=library, threads=threads)
         out[key] = arm_metrics(res, labs, q_report)
@@ -63,6 +69,8 @@ def report_rows(spec: Spec, sims: dict[str, dict[str, float]]) -> list[dict[str,
             "fitted": t.fit,
         })
     for arm, a in spec.arms.items():
+        if a.time_on_treatment_days is None:
+            continue
         rows.append({"target": f"{arm}_days_on_treatment", "description": f"{arm}: median days on treatment",
                      "source": a.time_on_treatment_source, "arm": arm,
                      "metric": "days_on_treatment_median", "observed": a.time_on_treatment_days, "obs_k": None, "obs_n": None,

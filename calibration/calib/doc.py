@@ -13,8 +13,8 @@ from .fit import STAGES
 from .library import fmt
 from .metrics import lab_days
 from .objective import SEARCH_DAYS_BOSTON
-from .physiology import (AMPLIFY_SOFT, NADIR_WINDOW, NORMAL_MAX, OVERSHOOT_MAX, OVERSHOOT_PEN, REBOUND_SOFT, TYPICAL_P0,
-                         WITHDRAW_LAST, WITHDRAW_MAX, WITHDRAW_NADIR_DAYS)
+from .physiology import (AMPLIFY_SOFT, NADIR_WINDOW, NORMAL_MAX, OCCUPANCY_CHECKS, OCCUPANCY_FULL, OVERSHOOT_MAX,
+                         OVERSHOOT_PEN, REBOUND_SOFT, TYPICAL_P0, WITHDRAW_LAST, WITHDRAW_MAX, WITHDRAW_NADIR_DAYS)
 from .targets import Spec
 from .writers import DATE, shown_path
 
@@ -54,17 +54,18 @@ def write_doc(spec: Spec, x: dict[str, float], disc_median: dict[str, float], ro
     a("")
     a("## What is calibrated, and against what")
     a("")
-    a("The free parameters (`platelets.Imax`, `kon`, `koff`, `gamma`, `tpo_half`, `fP`; the IIV of drug sensitivity; the")
-    a("baseline-platelet distribution of each population; bortezomib `Emax`/`EC50`) are fitted to the training targets, both")
-    a("listed in `calibration/targets.toml`. Everything else (PK, `MTT`, `lifespan`, `platelets.P0` of the typical patient)")
-    a("keeps its sourced value. Each trial arm is simulated as its protocol ran it:")
+    n_fit = sum(1 for t in spec.targets if t.fit)
+    a(f"{len(spec.params)} free parameters ({', '.join(f'`{p}`' for p in spec.params)}) are fitted to {n_fit} training targets")
+    a(f"and {len(OCCUPANCY_CHECKS)} occupancy constraints, all listed in `calibration/targets.toml`. Everything else keeps its sourced")
+    a("value (PK, `MTT`, `lifespan`, `platelets.P0` of the typical patient, `platelets.renewal`; docs/parameters.md). Each arm")
+    a("is simulated as its protocol ran it:")
     a("")
     a("| arm | regimen preset | dose rules | population | simulated days | lab visits (days after first dose) |")
     a("|---|---|---|---|---|---|")
     for arm in spec.arms.values():
         labs = lab_days(sp.regimen(arm.regimen), arm.days)
-        a(f"| {arm.label} | `{arm.regimen}` | {arm.rules or 'none'} | `{arm.population}` | {arm.days:.0f} | "
-          f"{', '.join(f'{d:.0f}' for d in labs[:8])}, ... |")
+        seen = "four values a day (recovery)" if arm.observe == "daily" else f"{', '.join(f'{d:.0f}' for d in labs[:8])}, ..."
+        a(f"| {arm.label} | `{arm.regimen}` | {arm.rules or 'none'} | `{arm.population}` | {arm.days:.0f} | {seen} |")
     a("")
     a("Grades are read on the lab visits while on treatment (`worst_grade_lab`), as trials grade. Definitions:")
     a("")
@@ -86,7 +87,17 @@ def write_doc(spec: Spec, x: dict[str, float], disc_median: dict[str, float], ro
     a("  `days_on_treatment`. The median of each population is solved (grid search, common random numbers) so that the")
     a("  simulated median of min(discontinuation, rule stop, horizon) matches the observed median; the early-relapse")
     a("  population serves both BOSTON arms, so its median minimises the summed squared log errors of SVd and Vd.")
-    a(f"  STORM: {spec.populations['rrmm_heavily_pretreated'].discontinuation_source}. BOSTON: {spec.populations['rrmm_early_relapse'].discontinuation_source}.")
+    a(f"  STORM: {spec.populations['rrmm_heavily_pretreated'].discontinuation_source}. BOSTON: {spec.populations['rrmm_early_relapse'].discontinuation_source}."
+      + (f" DLBCL: {spec.arms['dlbcl'].time_on_treatment_source}." if "dlbcl" in spec.arms else ""))
+    a("- grade >= 3 onset (DLBCL label 33 days): study day of the first lab value of grade 3-4 while on treatment, grouped")
+    a("  median among patients with one (`onset_g3_lab_median`); SE an ASSUMPTION (3 days).")
+    a("- recovery (1-2 weeks): in the recovery arm selinexor is stopped for good at the first lab visit below 50; for each")
+    a("  stopped patient, days from that visit to the first count >= 75 after the lowest count (`recovery_days_median`,")
+    a("  counts four times a day). ASSUMPTION: the reviews' \"1-2 weeks\" is read as a 95% range of 7-14 days (10.5 +/- 1.8).")
+    a(f"- XPO1 occupancy (PMC5746399; mouse doses converted to human flat doses by its authors): single doses in the typical")
+    a(f"  patient, \"full\" read as X >= {OCCUPANCY_FULL} (ASSUMPTION): "
+      + "; ".join(f"X {'>=' if k == 'min' else '<'} {OCCUPANCY_FULL} at {h:.0f} h after {mg:.0f} mg" for mg, h, k in OCCUPANCY_CHECKS)
+      + " (full by 6 h at all doses; held to 48 h from about 50 mg, not at half that dose); hinge penalties.")
     a("")
     a("## Method")
     a("")
@@ -119,17 +130,23 @@ def write_doc(spec: Spec, x: dict[str, float], disc_median: dict[str, float], ro
     a("")
     a("## Fitted values")
     a("")
-    a("| parameter | written to | start | bounds | prior SD (scale) | free in stages | fitted |")
-    a("|---|---|---|---|---|---|---|")
+    a("| parameter | written to | start | bounds | prior SD (scale) | free in stages | fitted | approx. 95% interval (largest correlation) |")
+    a("|---|---|---|---|---|---|---|---|")
+    ci = run.get("intervals") or {}
     for p in spec.params.values():
         pr = "flat" if p.prior_sd is None else (f"{p.prior_sd:.3g} ({'log' if p.scale == 'log' else 'linear'})")
         st = ", ".join(name.split(":")[0] for name, free, *_ in STAGES if p.name in free) or "held at start"
-        a(f"| {p.name}: {p.meaning} | `{p.writes_to}` | {fmt(p.start)} | {fmt(p.lo)} - {fmt(p.hi)} | {pr} | {st} | **{fmt(x[p.name])}** |")
-    a(f"| discontinuation median (days), heavily pretreated | `populations.rrmm_heavily_pretreated.discontinuation.median_days` | 70 (previous default) | 20 - 900 | | solved before C and at the end | **{fmt(disc_median['rrmm_heavily_pretreated'])}** |")
-    a(f"| discontinuation median (days), early relapse | `populations.rrmm_early_relapse.discontinuation.median_days` | 210 (previous default) | 20 - 900 | | solved before C and at the end | **{fmt(disc_median['rrmm_early_relapse'])}** |")
+        iv = ci.get(p.name)
+        iv_s = f"{fmt(iv['lo'])} - {fmt(iv['hi'])} (r = {iv['corr'][0]:+.2f} with {iv['corr'][1]})" if iv else "not computed"
+        a(f"| {p.name}: {p.meaning} | `{p.writes_to}` | {fmt(p.start)} | {fmt(p.lo)} - {fmt(p.hi)} | {pr} | {st} | **{fmt(x[p.name])}** | {iv_s} |")
+    for pop, pm in spec.populations.items():
+        a(f"| discontinuation median (days), {pop} | `populations.{pop}.discontinuation.median_days` | {fmt(pm.discontinuation_median_days)} | 20 - 900 | | solved before C and at the end | **{fmt(disc_median[pop])}** |")
     a("")
     a("IIV of Imax is written as a CV like the other entries of `iiv`; bounded parameters vary on the logit scale with")
-    a("SD sqrt(ln(1 + CV^2)).")
+    a("SD sqrt(ln(1 + CV^2)). Intervals: Gauss-Newton (Fisher) approximation of the objective at the fit, residuals of the")
+    a("fitted targets and priors, Jacobian by central differences on the search scale (calibration/calib/uncertainty.py),")
+    a("mapped back through each parameter's bounded transform; penalties are constraints and left out. An interval that")
+    a("spans most of the bounds means the targets do not identify that parameter.")
     a("")
     a("## Report: observed vs simulated")
     a("")
@@ -161,13 +178,23 @@ def write_doc(spec: Spec, x: dict[str, float], disc_median: dict[str, float], ro
     a("| arm | grade 3-4, continuous trajectory | any grade incl. baseline < 150 (lab) | any grade TE, every lab value (reported) | onset of the first TE lab value, grouped / plain median (study day) | onset of the first reported event, plain median | continuous onset < 150, median (days) | median nadir | modified (interrupted or reduced) |")
     a("|---|---|---|---|---|---|---|---|---|")
     for k, s in run["check"].items():
+        if "g3plus" not in s:
+            continue
         a(f"| {k} | {100 * s['g3plus']:.1f}% | {100 * s['any_grade_lab_incl_baseline']:.1f}% | {100 * s['any_te_lab']:.1f}% ({100 * s['any_te_reported']:.1f}%) | "
           f"{s['onset_te_lab_median']:.1f} / {s['onset_te_lab_median_plain']:.0f} | {s['onset_te_reported_median_plain']:.0f} | "
           f"{s['t_onset_g1_days_median']:.1f} | {s['nadir_median']:.0f} | {100 * s['modified']:.1f}% |")
     a("")
+    for k, s in run["check"].items():
+        if "recovery_days_median" in s:
+            a(f"Recovery arm ({k}): {100 * s['stopped']:.0f}% stopped by the rule; median {s['recovery_days_median']:.1f} days from the stop to >= 75 "
+              f"(quartiles {s['recovery_days_q1']:.1f}-{s['recovery_days_q3']:.1f}); lowest count a median {s['nadir_after_stop_days_median']:.1f} days after the stop.")
+            a("")
     c = run["typical"]
     a("Physiological checks, typical patient (platelets.P0):")
     a("")
+    a("- XPO1 occupancy after single doses: " + "; ".join(
+        f"X = {c[f'x_{mg:.0f}mg_{h:.0f}h']:.3f} at {h:.0f} h after {mg:.0f} mg (required {'>=' if k == 'min' else '<'} {OCCUPANCY_FULL})"
+        for mg, h, k in OCCUPANCY_CHECKS) + ".")
     for tag, what in (("biw", "80 mg BIW"), ("qw", "100 mg QW")):
         a(f"- {what}, continuous, no dose rules, 12 weeks: nadir {c[f'{tag}_nadir_rel']:.2f} x baseline on day {c[f'{tag}_t_nadir_days']:.1f} "
           f"(week {int(c[f'{tag}_t_nadir_days'] // 7) + 1}; required days 15-42), {c[f'{tag}_day84_rel']:.2f} x baseline on day 84; "

@@ -38,7 +38,8 @@ def solve_discontinuation(ev: Evaluator, x: dict[str, float], log: Log) -> dict[
     """
     out = {}
     grid = np.exp(np.linspace(math.log(20.0), math.log(900.0), 400))
-    arms_of = {p: [k for k, a in ev.spec.arms.items() if a.population == p] for p in ev.spec.populations}
+    arms_of = {p: [k for k, a in ev.spec.arms.items() if a.population == p and a.time_on_treatment_days is not None]
+               for p in ev.spec.populations}
     for pop, arms in arms_of.items():
         c = ev.cohorts[pop]
         arm = {a: ev.spec.arms[a] for a in arms}

@@ -8,14 +8,19 @@ from typing import Any
 import selinexor_pkpd as sp
 
 # the free parameter holding each population's median baseline platelet count
-BASELINE_MEDIAN = {"rrmm_heavily_pretreated": "P0_heavy", "rrmm_early_relapse": "P0_early"}
+# (dlbcl_relapsed: ASSUMPTION, the baseline distribution of rrmm_early_relapse; data/populations.toml)
+BASELINE_MEDIAN = {"rrmm_heavily_pretreated": "P0_heavy", "rrmm_early_relapse": "P0_early",
+                   "dlbcl_relapsed": "P0_early"}
+# typical values a candidate may set (those it does not hold keep the library's value)
+PLATELET_KEYS = ("Imax", "kon", "koff", "gamma", "renewal", "tpo_half", "fP")
+BORTEZOMIB_KEYS = {"Emax_btz": "Emax", "EC50_btz": "EC50"}
 
 
 def typical_params(x: dict[str, float]) -> dict[str, dict[str, float]]:
     """The candidate's typical values, as the ``params=`` argument of the simulation functions."""
     return {
-        "platelets": {k: x[k] for k in ("Imax", "kon", "koff", "gamma", "tpo_half", "fP")},
-        "bortezomib": {"Emax": x["Emax_btz"], "EC50": x["EC50_btz"]},
+        "platelets": {k: x[k] for k in PLATELET_KEYS if k in x},
+        "bortezomib": {v: x[k] for k, v in BORTEZOMIB_KEYS.items() if k in x},
     }
 
 
@@ -37,8 +42,8 @@ def library_override(x: dict[str, float], disc_median: dict[str, float]) -> dict
         spec["discontinuation"] = {"dist": "exponential", "median_days": disc_median[name]}
         pops[name] = spec
     return {
-        "platelets": {k: {"value": rnd(x[k])} for k in ("Imax", "kon", "koff", "gamma", "tpo_half", "fP")},
-        "drugs": {"bortezomib": {"params": {"Emax": {"value": rnd(x["Emax_btz"])}, "EC50": {"value": rnd(x["EC50_btz"])}}}},
+        "platelets": {k: {"value": rnd(x[k])} for k in PLATELET_KEYS if k in x},
+        "drugs": {"bortezomib": {"params": {v: {"value": rnd(x[k])} for k, v in BORTEZOMIB_KEYS.items() if k in x}}},
         "populations": pops,
     }
 
@@ -64,3 +69,41 @@ def fmt(v: float) -> str:
     elif "." not in s:
         s += ".0"
     return s
+
+
+def shipped_values(spec: Any, q_report: float) -> tuple[dict[str, float], dict[str, float]]:
+    """The shipped library's value of every free parameter of ``spec`` (read at its ``writes_to``), and
+    the discontinuation median of each population.
+
+    Parameters
+    ----------
+    spec : Spec
+        Free parameters and populations.
+    q_report : float
+        The shipped reporting probability (``calibration/ae_reporting.json``).
+    """
+    lib = sp.Library().to_dict()
+    first_pop = next(iter(spec.populations))
+    x = {}
+    for p in spec.params.values():
+        path = p.writes_to.replace("*", first_pop).split(".")
+        if p.writes_to.endswith("ae_reporting.json"):
+            x[p.name] = q_report
+            continue
+        if path[0] == "platelets":
+            x[p.name] = float(lib["platelets"][path[1]]["value"])
+        elif path[0] == "drugs":
+            x[p.name] = float(lib["drugs"][path[1]]["params"][path[3]]["value"])
+        elif path[0] == "populations":
+            node: Any = lib["populations"][path[1]]
+            rest = path[2:]
+            if rest[0] == "iiv":
+                node, rest = node["iiv"], [".".join(rest[1:])]
+            for k in rest:
+                node = node[k]
+            x[p.name] = float(node)
+        else:
+            raise KeyError(f"params.{p.name}: cannot read {p.writes_to} from the library")
+    disc = {name: float(lib["populations"][name]["discontinuation"]["median_days"])
+            for name in spec.populations}
+    return x, disc

@@ -109,9 +109,57 @@ def arm_metrics(res: sp.PopulationResult, labs: np.ndarray, q_report: float) -> 
     for tag, q in (("lab", 1.0), ("reported", q_report)):
         out[f"any_te_{tag}"], out[f"onset_te_{tag}_median"], out[f"onset_te_{tag}_median_plain"] = \
             event_metrics(te, g, labs, q)
+    # First grade >= 3 lab value while on treatment (the label's DLBCL onset of grade >= 3): grouped
+    # median of its study day among patients with one (smooth in the parameters, like the onset above).
+    g3 = (g >= 3) & on & post
+    first = g3 & (np.cumsum(g3, axis=1) == 1)
+    out["onset_g3_lab_median"] = weighted_grouped_median(labs + 1.0, first.sum(axis=0).astype(float))
     out["any_grade_lab_incl_baseline"] = float((s["worst_grade_lab"] >= 1).mean())
     if "any_grade_lab" in out and abs(out["any_grade_lab"] - out["any_te_lab"]) > 1e-12:
         raise RuntimeError("treatment-emergent any grade differs from the package's any_grade_lab")
     for key in ("t_onset_g1_days", "t_nadir_days", "nadir", "days_on_treatment"):
         out[f"{key}_median_all"] = float(s[key].median())
     return out
+
+
+RECOVERY_LEVEL = 75.0  # a count back at grade <= 1 (CTCAE: >= 75 x 10^9/L)
+DAILY_STEP = 0.25      # days between the values of an arm observed "daily"
+
+
+def daily_grid(days: float) -> np.ndarray:
+    """Observation times (days) of an arm observed ``"daily"``: four a day."""
+    return np.arange(0.0, days + 1e-9, DAILY_STEP)
+
+
+def recovery_metrics(res: sp.PopulationResult, grid: np.ndarray) -> dict[str, float]:
+    """Recovery after the dose rules stop selinexor (an arm whose rules stop it at a low count).
+
+    For each patient stopped by the rules: days from the stop (the lab visit that stopped it, the
+    engine's ``days_on_treatment``) to the first value >= ``RECOVERY_LEVEL`` after the count's
+    lowest point after the stop, on ``grid``.
+
+    Returns
+    -------
+    dict
+        ``n``; ``stopped`` (fraction stopped by the rules); ``recovery_days_median`` and its
+        quartiles (``_q1``, ``_q3``) over the stopped patients (never recovered counts as
+        infinitely long); ``nadir_after_stop_days_median`` (days from the stop to the lowest count).
+    """
+    s = res.subjects
+    traj = res.trajectories
+    stopped = s["stopped_by_rule"].to_numpy().astype(bool)
+    t_stop = s["days_on_treatment"].to_numpy()
+    rec, low = [], []
+    for i in np.flatnonzero(stopped):
+        after = grid >= t_stop[i] - 1e-9
+        p = np.where(after, traj[i], np.inf)
+        j = int(np.argmin(p))
+        low.append(grid[j] - t_stop[i])
+        up = (grid > grid[j]) & (traj[i] >= RECOVERY_LEVEL)
+        rec.append(grid[int(np.argmax(up))] - t_stop[i] if up.any() else math.inf)
+    r = np.array(rec) if rec else np.array([math.nan])
+    return {"n": float(len(s)), "stopped": float(stopped.mean()),
+            "recovery_days_median": float(np.median(r)), "recovery_days_q1": float(np.percentile(r, 25)),
+            "recovery_days_q3": float(np.percentile(r, 75)),
+            "nadir_after_stop_days_median": float(np.median(low)) if low else math.nan,
+            "days_on_treatment_median": float(np.median(t_stop))}

@@ -15,7 +15,7 @@ import selinexor_pkpd as sp
 
 from .cohort import Cohort
 from .library import typical_params
-from .metrics import arm_metrics, lab_days
+from .metrics import arm_metrics, daily_grid, lab_days, recovery_metrics
 from .physiology import stability_penalty, typical_checks, typical_penalty
 from .targets import Spec
 
@@ -23,6 +23,7 @@ SEARCH_DAYS_BOSTON = 182.0  # BOSTON horizon in stages A and B (cheaper); stage 
 
 # simulated metrics recorded in the history of every evaluation
 HISTORY_METRICS = ("g3_lab", "g4_lab", "g3plus_lab", "any_te_reported", "onset_te_reported_median")
+EXTRA_METRICS = ("onset_g3_lab_median", "recovery_days_median")
 
 
 class Evaluator:
@@ -71,7 +72,8 @@ class Evaluator:
 
     def days(self, arm: str) -> float:
         """Days simulated for ``arm`` (shortened BOSTON horizon when ``short``)."""
-        return SEARCH_DAYS_BOSTON if (self.short and arm != "storm") else self.spec.arms[arm].days
+        days = self.spec.arms[arm].days
+        return min(SEARCH_DAYS_BOSTON, days) if (self.short and arm != "storm") else days
 
     def simulate_arm(self, arm: str, x: dict[str, float]) -> dict[str, float]:
         """Metrics (``calib.metrics.arm_metrics``) of ``arm`` under candidate ``x``."""
@@ -79,6 +81,11 @@ class Evaluator:
         c = self.cohorts[a.population]
         pop = sp.Population.from_table(c.table(x, self.disc_median[a.population]), base=c.base)
         days = self.days(arm)
+        if a.observe == "daily":
+            grid = daily_grid(days)
+            res = sp.simulate_population(a.regimen, pop, days=days, seed=self.seed, dose_rules=a.rules,
+                                         params=typical_params(x), observe=grid, threads=self.threads)
+            return recovery_metrics(res, grid)
         labs = self.labs[arm][self.labs[arm] < days]
         res = sp.simulate_population(a.regimen, pop, days=days, seed=self.seed, dose_rules=a.rules,
                                      params=typical_params(x), observe=labs, threads=self.threads)
@@ -128,7 +135,8 @@ class Evaluator:
         total = sum(terms.values()) + prior + pen
         rec = {"eval": self.n_evals, "total": total, "fit": sum(terms.values()), "prior": prior, "penalty": pen,
                **{f"x.{k}": x[k] for k in free}, **{f"t.{k}": v for k, v in terms.items()},
-               **{f"sim.{a}.{m}": sims[a][m] for a in arms for m in HISTORY_METRICS},
+               **{f"sim.{a}.{m}": sims[a][m] for a in arms for m in HISTORY_METRICS if m in sims[a]},
+               **{f"sim.{a}.{m}": sims[a][m] for a in arms for m in EXTRA_METRICS if m in sims[a]},
                **{f"chk.{k}": v for k, v in chk.items()}}
         self.history.append(rec)
         return total, rec

@@ -27,6 +27,18 @@ WITHDRAW_MAX = 2.5              # 4 weeks of 80 mg BIW then 12 weeks off: soft p
 WITHDRAW_LAST = (0.92, 1.4)     # ... and within 0.92-1.4 x baseline on day 112 (tests ask 0.9-1.5)
 WITHDRAW_NADIR_DAYS = (29.0, 49.0)  # ... with its nadir after the last dose (tests ask days 29-55 and 21-49)
 AMPLIFY_SOFT = 0.1              # soft penalty: late trough (days 150-280) deeper than the earlier one (days 0-150) by more than this
+# XPO1 occupancy (PMC5746399, mouse tumours with human-equivalent flat doses stated by the authors):
+# "full occupancy occurred by 6 hours at all doses", and "10-15 mg/kg in mice (~50-75 mg human flat
+# dose) was necessary to maintain XPO1 occupancy up to 48 hours". ASSUMPTION (reading): "full" is
+# X >= 0.9; "all doses" includes 20 mg, the lowest flat dose in clinical use; "maintained" at 48 h
+# means still full (X >= 0.9) at 50 mg, and "necessary" means not full at half that dose (25 mg).
+# Single doses in the typical patient; hinge penalties with scale 0.02.
+OCCUPANCY_FULL = 0.9
+OCCUPANCY_CHECKS = (  # (mg, hours after the dose, "min": X >= FULL or "max": X < FULL)
+    (20.0, 6.0, "min"),
+    (50.0, 48.0, "min"),
+    (25.0, 48.0, "max"),
+)
 
 
 def typical_checks(x: dict[str, float] | None, library: Any = None) -> dict[str, float]:
@@ -64,6 +76,10 @@ def typical_checks(x: dict[str, float] | None, library: Any = None) -> dict[str,
     out.update({"withdraw_nadir_rel": float(w.min()), "withdraw_t_nadir_days": float(dw["DAY"].iloc[int(np.argmin(w))]),
                 "withdraw_max_rel": float(w.max()), "withdraw_t_max_days": float(dw["DAY"].iloc[int(np.argmax(w))]),
                 "withdraw_day112_rel": float(w[-1])})
+    for mg, h, _ in OCCUPANCY_CHECKS:
+        one = sp.Regimen.weekly("selinexor", mg, weekdays=(1,), cycle_days=28, cycles=1)
+        dx = sp.simulate(one, days=h / 24.0, times=[h], params=params, library=library)
+        out[f"x_{mg:.0f}mg_{h:.0f}h"] = float(dx["X"].iloc[-1])
     for reg in ("vd_boston", "svd_100_qw"):
         dv = sp.simulate(reg, days=280, dt_h=2.0, params=params, library=library)
         q = dv["PLT"].to_numpy() / dv["PLT"].iloc[0]
@@ -88,6 +104,17 @@ def typical_penalty(chk: dict[str, float]) -> float:
     pen += (max(0.0, chk["withdraw_day112_rel"] - WITHDRAW_LAST[1]) / 0.01) ** 2
     pen += (max(0.0, WITHDRAW_NADIR_DAYS[0] - chk["withdraw_t_nadir_days"]) / 1.0) ** 2
     pen += (max(0.0, chk["withdraw_t_nadir_days"] - WITHDRAW_NADIR_DAYS[1]) / 1.0) ** 2
+    pen += occupancy_penalty(chk)
+    return pen
+
+
+def occupancy_penalty(chk: dict[str, float]) -> float:
+    """Hinge penalty of the XPO1 occupancy checks (``OCCUPANCY_CHECKS``)."""
+    pen = 0.0
+    for mg, h, kind in OCCUPANCY_CHECKS:
+        x = chk[f"x_{mg:.0f}mg_{h:.0f}h"]
+        miss = OCCUPANCY_FULL - x if kind == "min" else x - OCCUPANCY_FULL
+        pen += (max(0.0, miss) / 0.02) ** 2
     return pen
 
 

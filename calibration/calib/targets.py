@@ -21,7 +21,9 @@ TARGETS_TOML = ROOT / "calibration" / "targets.toml"
 
 @dataclass(frozen=True)
 class Arm:
-    """A trial arm as its protocol ran it, and its observed median time on treatment."""
+    """A trial arm as its protocol ran it, and its observed median time on treatment (None: not
+    matched). ``observe`` is ``"labs"`` (the regimen's lab visits, as trials grade) or ``"daily"``
+    (four values a day, for the recovery metrics)."""
 
     key: str
     label: str
@@ -29,8 +31,9 @@ class Arm:
     rules: str | None
     population: str
     days: float
-    time_on_treatment_days: float
-    time_on_treatment_source: str
+    time_on_treatment_days: float | None
+    time_on_treatment_source: str | None
+    observe: str = "labs"
 
 
 @dataclass(frozen=True)
@@ -184,11 +187,15 @@ def load(path: Path = TARGETS_TOML) -> Spec:
     """
     d = tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
     arms = {k: Arm(k, a["label"], a["regimen"], a.get("dose_rules"), a["population"], float(a["days"]),
-                   float(a["time_on_treatment_days"]), a["time_on_treatment_source"])
+                   float(a["time_on_treatment_days"]) if "time_on_treatment_days" in a else None,
+                   a.get("time_on_treatment_source"), a.get("observe", "labs"))
             for k, a in d["arms"].items()}
+    for a in arms.values():
+        if a.observe not in ("labs", "daily"):
+            raise ValueError(f"arm {a.key}: observe must be 'labs' or 'daily', not {a.observe!r}")
     pops = {k: Population(k, float(p["discontinuation_median_days"]), p["discontinuation_source"])
             for k, p in d["populations"].items()}
-    targets = [Target(t["key"], t["arm"], t["metric"], t.get("k"), t["n"], t["description"], t["source"],
+    targets = [Target(t["key"], t["arm"], t["metric"], t.get("k"), t.get("n", 0), t["description"], t["source"],
                       t.get("fit", True), t.get("value"), t.get("se")) for t in d["targets"]]
     params = {k: _param(k, p) for k, p in d["params"].items()}
     for t in targets:

@@ -39,8 +39,10 @@ CALIBRATION = load()  # calibration/targets.toml
 # label median time to onset, study day; SE an ASSUMPTION (no interval given)
 ONSET_DAYS = next((t.value, t.se) for t in CALIBRATION.targets if t.metric == "onset_te_reported_median")
 
-# arm: (regimen, dose rules, population, days simulated)
-ARMS = {k: (a.regimen, a.rules, a.population, a.days) for k, a in CALIBRATION.arms.items()}
+# arm: (regimen, dose rules, population, days simulated); the recovery arm is tested on its own
+ARMS = {k: (a.regimen, a.rules, a.population, a.days) for k, a in CALIBRATION.arms.items() if a.observe == "labs"}
+RECOVERY = next(t for t in CALIBRATION.targets if t.metric == "recovery_days_median")
+DLBCL_ONSET = next(t for t in CALIBRATION.targets if t.metric == "onset_g3_lab_median")
 
 # (arm, summary key or "any_te_lab", k, n, what): the observed counts
 TARGETS = [(t.arm, t.metric, t.k, t.n, f"{t.description}, {t.source}") for t in CALIBRATION.targets if t.k is not None]
@@ -74,6 +76,10 @@ def arms() -> dict[str, dict[str, float]]:
         first = p * np.hstack([np.ones((len(p), 1)), none_yet[:, :-1]])
         summ["any_te_reported"] = float(1.0 - none_yet[:, -1].mean())
         summ["onset_weights"] = (labs + 1.0, first.sum(axis=0))
+        # first lab value of grade 3-4 while on treatment (the label's DLBCL onset of grade >= 3)
+        g3 = (g >= 3) & on
+        first_g3 = g3 & (np.cumsum(g3, axis=1) == 1)
+        summ["onset_g3_weights"] = (labs + 1.0, first_g3.sum(axis=0).astype(float))
         out[key] = summ
     return out
 
@@ -82,10 +88,10 @@ def arms() -> dict[str, dict[str, float]]:
 # simulated value must stay within `tol` of the observed proportion, so that a regression fails
 # and a fix shows up here. Move a target out of this table once it is inside its interval.
 KNOWN_GAPS: dict[tuple[str, str, int], float] = {
-    # Empty since the calibration of 2026-11-22 (adverse-event reporting model, fit cohort of 1000):
-    # all eight targets are inside their intervals in the final check (n = 1000, seed 777), and with
-    # this test's patients (n = 500, seed 4242) the label-pool grade 3-4 is 0.542 against
-    # [0.538, 0.677]: one simulated grade 3-4 serves STORM (0.585) and the label pool (0.609).
+    # The eight targets of the shipped fit (2026-11-22) are inside their intervals. The DLBCL pool
+    # was added later and not fitted: its grade 4 is 0.298 in the check (n = 1000, seed 777)
+    # against 0.179 (24/134) [0.118, 0.255] (docs/calibration.md, "Targets added after the fit").
+    ("dlbcl", "g4_lab", 24): 0.16,
 }
 
 
@@ -106,14 +112,79 @@ def test_reporting_only_removes_grade_1_2_events(arms):
     assert s["g3plus_lab"] <= s["any_te_reported"] <= s["any_te_lab"]
 
 
-def test_label_median_time_to_onset_within_assumed_ci(arms):
-    # grouped median of the study day of the first reported event (events spread evenly between visits)
-    days, w = arms["storm"]["onset_weights"]
+def grouped_median(days: np.ndarray, w: np.ndarray) -> float:
+    """Grouped median of events with weights ``w`` on the visit days (events spread evenly between visits)."""
     cdf = np.cumsum(w) / w.sum()
     k = int(np.searchsorted(cdf, 0.5))
-    median = days[0] if k == 0 else days[k - 1] + (0.5 - cdf[k - 1]) / (cdf[k] - cdf[k - 1]) * (days[k] - days[k - 1])
+    return days[0] if k == 0 else days[k - 1] + (0.5 - cdf[k - 1]) / (cdf[k] - cdf[k - 1]) * (days[k] - days[k - 1])
+
+
+def test_label_median_time_to_onset_within_assumed_ci(arms):
+    median = grouped_median(*arms["storm"]["onset_weights"])
     obs, se = ONSET_DAYS
     assert obs - 1.96 * se <= median <= obs + 1.96 * se, f"median onset {median:.1f} (study day) vs {obs:.0f}"
+
+
+# Value targets the current calibration misses (docs/calibration.md): the simulated value must stay
+# within `tol` of the observed one. Move a target out once it is inside its interval.
+KNOWN_VALUE_GAPS: dict[str, float] = {
+    # added after the shipped fit, not fitted (docs/calibration.md): check n = 1000, seed 777
+    "dlbcl_onset_g3": 11.0,  # simulated 24.8 days vs 33 (27.1-38.9)
+    "recovery": 14.0,        # simulated 22.0 days vs 10.5 (7-14)
+}
+
+
+def check_value(key: str, sim: float, obs: float, se: float, what: str) -> None:
+    tol = KNOWN_VALUE_GAPS.get(key)
+    if tol is not None:
+        assert abs(sim - obs) <= tol, f"{what}: simulated {sim:.1f} drifted beyond the known gap ({tol} from {obs})"
+        return
+    assert obs - 1.96 * se <= sim <= obs + 1.96 * se, f"{what}: simulated {sim:.1f} vs {obs} +/- {1.96 * se:.1f}"
+
+
+def test_dlbcl_median_onset_of_grade_3_within_assumed_ci(arms):
+    median = grouped_median(*arms[DLBCL_ONSET.arm]["onset_g3_weights"])
+    check_value(DLBCL_ONSET.key, median, DLBCL_ONSET.value, DLBCL_ONSET.se, "DLBCL median onset of grade >= 3 (study day)")
+
+
+def test_recovery_after_stopping_within_one_to_two_weeks():
+    # Stop selinexor at the first lab < 50 (80 mg BIW + dex, heavily pretreated): days from the stop
+    # to the first count >= 75 after the lowest count, four values a day.
+    a = CALIBRATION.arms[RECOVERY.arm]
+    grid = np.arange(0.0, a.days + 1e-9, 0.25)
+    res = sp.simulate_population(a.regimen, sp.population(a.population, N), days=a.days, seed=SEED,
+                                 dose_rules=a.rules, observe=grid)
+    s = res.subjects
+    stopped = np.flatnonzero(s["stopped_by_rule"].to_numpy())
+    assert len(stopped) > N // 4
+    days = []
+    for i in stopped:
+        t0 = s["days_on_treatment"].iloc[i]
+        p = res.trajectories[i]
+        after = grid >= t0 - 1e-9
+        assert p[after][0] < 50.0  # stopped at a count below 50
+        low = int(np.argmin(np.where(after, p, np.inf)))
+        up = (grid > grid[low]) & (p >= 75.0)
+        days.append(grid[int(np.argmax(up))] - t0 if up.any() else np.inf)
+    check_value(RECOVERY.key, float(np.median(days)), RECOVERY.value, RECOVERY.se, "median days from stopping to >= 75")
+
+
+# ASSUMPTION (calibration/calib/physiology.py): "full" occupancy is X >= 0.9 (PMC5746399: full by 6 h
+# at all doses, held to 48 h only from about 50 mg).
+# Known gaps (not fitted; docs/calibration.md): the shipped engagement is slow in both directions,
+# X is 0.82 at 6 h after 20 mg and 0.78 at 48 h after 50 mg; they must not fall further.
+KNOWN_OCCUPANCY_GAPS = {(50.0, 48.0): 0.15, (20.0, 6.0): 0.12}  # X = 0.78 and 0.82 in the check
+
+
+@pytest.mark.parametrize("mg,hours,full", [(20.0, 6.0, True), (50.0, 48.0, True), (25.0, 48.0, False)])
+def test_xpo1_occupancy_after_one_dose(mg, hours, full):
+    one = sp.Regimen.weekly("selinexor", mg, weekdays=(1,), cycle_days=28, cycles=1)
+    x = float(sp.simulate(one, days=hours / 24.0, times=[hours])["X"].iloc[-1])
+    gap = KNOWN_OCCUPANCY_GAPS.get((mg, hours))
+    if gap is not None:
+        assert x >= 0.9 - gap, f"X = {x:.3f} at {hours:.0f} h after {mg:.0f} mg drifted beyond the known gap"
+        return
+    assert (x >= 0.9) == full, f"X = {x:.3f} at {hours:.0f} h after {mg:.0f} mg"
 
 
 def test_time_on_treatment(arms):
