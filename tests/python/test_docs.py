@@ -2,6 +2,8 @@
 
 import ast
 import re
+import subprocess
+import sys
 import importlib.util
 from pathlib import Path
 
@@ -76,3 +78,11 @@ def test_regimen_document_lists_every_preset():
     text = (ROOT / "docs" / "regimens.md").read_text(encoding="utf-8")
     missing = [p for p in sp.presets() if f"`{p}`" not in text]
     assert not missing, f"docs/regimens.md does not describe {missing}"
+
+
+def test_dose_response_document_is_current():
+    # docs/dose_response.md is generated from the shipped model (calibration/dose_response.py)
+    out = subprocess.run([sys.executable, str(ROOT / "calibration" / "dose_response.py"), "--threads", "2"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.rstrip("\n") == (ROOT / "docs" / "dose_response.md").read_text(encoding="utf-8").rstrip("\n"), \
+        "docs/dose_response.md is stale: run python calibration/dose_response.py --write"
