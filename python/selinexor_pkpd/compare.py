@@ -113,8 +113,10 @@ class CompareResult:
 
     def __init__(self, summary: pd.DataFrame, subjects: Optional[pd.DataFrame], bands: Optional[pd.DataFrame],
                  paired: dict[str, dict[str, _Paired]], inputs: dict[str, Any], seconds: float,
-                 pfs: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None) -> None:
+                 pfs: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None,
+                 vpc: Optional[pd.DataFrame] = None) -> None:
         self.summary = summary
+        self._vpc = vpc
         self._pfs = pfs or {}
         self.subjects = subjects
         self._bands = bands
@@ -165,6 +167,53 @@ class CompareResult:
         if self._bands is None:
             raise error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
         return self._bands
+
+    def vpc(self, arm: str | None = None) -> pd.DataFrame:
+        """Visual predictive check table: the simulated platelet counts at each scheduled lab visit
+        of each arm (the days its dose rules read, :meth:`Regimen.lab_days`), over the patients
+        still on treatment that day (as a trial draws its labs): ``arm``, ``DAY`` (days after the
+        first dose), ``n`` (patients with that visit), ``PLT_p05``, ``PLT_p50``, ``PLT_p95``
+        (5th, 50th, 95th percentiles, 10^9/L; numpy's linear interpolation). The counts are the
+        model's, without the ``lab_error`` observation noise.
+
+        Parameters
+        ----------
+        arm : str, optional
+            One arm (default: all).
+
+        Raises
+        ------
+        ModelError
+            In summary-only runs or when the observation days miss a lab visit (no counts were
+            kept there), or for an unknown arm.
+        """
+        if self._vpc is None:
+            raise error("observe", "no platelet counts at the lab visits were kept (summary-only mode, observe=False, "
+                                   "or observation days that miss a lab visit); run compare with observe=True")
+        if arm is None:
+            return self._vpc
+        if arm not in self.arms:
+            raise error("arm", f"unknown arm {arm!r} (arms: {self.arms})")
+        return self._vpc[self._vpc["arm"] == arm].reset_index(drop=True)
+
+    def plot_vpc(self, path: FilePath | None = None, *, formats: Sequence[str] = ()) -> np.ndarray:
+        """Visual predictive check figure: per arm, the median and 5-95% band of the simulated
+        platelet counts at the lab visits (:meth:`vpc`), with the grade 3 and 4 thresholds.
+
+        Parameters
+        ----------
+        path : path, optional
+            Save the figure there (format from the suffix, PNG by default).
+        formats : sequence of str
+            Extra formats to save beside ``path``.
+
+        Returns
+        -------
+        numpy.ndarray of matplotlib Axes, one per arm.
+        """
+        from .plots import plot_vpc
+
+        return plot_vpc(self.vpc(), self.arms, path, formats=formats)
 
     def kaplan_meier(self, arm: str) -> pd.DataFrame:
         """Kaplan-Meier estimate of progression-free survival of one arm (days), with its 95%
@@ -223,7 +272,8 @@ class CompareResult:
         return plot_compare(self, path, formats=formats)
 
     def to_csv(self, directory: FilePath) -> list[Path]:
-        """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv, inputs.json."""
+        """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv and vpc.csv (if
+        trajectories were kept), inputs.json."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         written = [d / "summary.csv", d / "differences.csv", d / "inputs.json"]
@@ -236,6 +286,9 @@ class CompareResult:
         if self._bands is not None:
             written.append(d / "bands.csv")
             self._bands.to_csv(written[-1], index=False)
+        if self._vpc is not None:
+            written.append(d / "vpc.csv")
+            self._vpc.to_csv(written[-1], index=False)
         return written
 
     def to_parquet(self, directory: FilePath) -> list[Path]:
@@ -470,6 +523,23 @@ def _bands(arm: str, days: np.ndarray, traj: np.ndarray, on_days: np.ndarray) ->
                          "n_on_treatment": n_on.astype(np.int64), "on_treatment": n_on / max(len(on_days), 1)})
 
 
+def _vpc(arm: str, days: np.ndarray, traj: np.ndarray, on_days: np.ndarray,
+         lab_days: np.ndarray) -> Optional[pd.DataFrame]:
+    """Percentiles of the platelet counts at each lab visit over the patients on treatment that
+    day (a visit with no patient on treatment: NaN percentiles, ``n`` 0); None when the
+    observation days miss a lab visit."""
+    idx = np.searchsorted(days, lab_days)
+    if not ((idx < len(days)) & (days[np.minimum(idx, len(days) - 1)] == lab_days)).all():
+        return None
+    rows = []
+    for day, j in zip(lab_days, idx):
+        counts = traj[day <= on_days, j]
+        q = np.quantile(counts, [0.05, 0.5, 0.95]) if counts.size else np.full(3, np.nan)
+        rows.append({"arm": arm, "DAY": float(day), "n": int(counts.size), "PLT_p05": q[0], "PLT_p50": q[1],
+                     "PLT_p95": q[2]})
+    return pd.DataFrame(rows)
+
+
 def _time_on_treatment(tot: Any, labels: list[str]) -> dict[str, float | None]:
     """The per-arm medians of ``time_on_treatment``, checked against the arm labels."""
     if tot is None:
@@ -645,21 +715,26 @@ def compare(
             bar.close()
     subjects = None
     bands = None
+    vpc = None
     if summary_only:
         summary = pd.DataFrame({a: stream[a].result() for a in labels}).T
     else:
         tables = []
         band_rows = []
+        vpc_rows = []
         for a in labels:
             df, traj = concat(parts[a])
             df.insert(0, "arm", a)
             tables.append(df)
             if traj is not None:
-                band_rows.append(_bands(a, np.asarray(runners[a].observe, dtype=float), traj,
-                                        df["days_on_treatment"].to_numpy(dtype=float)))
+                obs_days = np.asarray(runners[a].observe, dtype=float)
+                on_days = df["days_on_treatment"].to_numpy(dtype=float)
+                band_rows.append(_bands(a, obs_days, traj, on_days))
+                vpc_rows.append(_vpc(a, obs_days, traj, on_days, runners[a].regimen.lab_days(days)))
         subjects = pd.concat(tables, ignore_index=True)
         summary = pd.DataFrame({a: stream[a].result() for a in labels}).T
         bands = pd.concat(band_rows, ignore_index=True) if band_rows else None
+        vpc = pd.concat(vpc_rows, ignore_index=True) if vpc_rows and all(v is not None for v in vpc_rows) else None
     summary.index.name = "arm"
     summary.insert(0, "regimen", [runners[a].regimen.name for a in labels])
     summary.insert(1, "planned_mg_week", [runners[a].regimen.weekly_dose("selinexor") for a in labels])
@@ -675,7 +750,7 @@ def compare(
         "lab_error": None if lab_error is None else dict(lab_error),
     }
     pfs = {a: stream[a].pfs_arrays() for a in labels}
-    return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0, pfs=pfs)
+    return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0, pfs=pfs, vpc=vpc)
 
 
 def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = False) -> CompareResult:
