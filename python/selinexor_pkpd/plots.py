@@ -254,7 +254,7 @@ def plot_validation(table: Any, path: FilePath | None = None, formats: Sequence[
     t = table.reset_index(drop=True)
     k = len(t)
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(8.5, 1.2 + 0.55 * k))
+        fig, ax = plt.subplots(figsize=(9.0, 2.0 + 0.55 * k))
         y = np.arange(k)[::-1].astype(float)
         for i, r in t.iterrows():
             yi = y[i]
@@ -277,7 +277,8 @@ def plot_validation(table: Any, path: FilePath | None = None, formats: Sequence[
                            Line2D([], [], color="tab:blue", marker="D", lw=5, alpha=0.6,
                                   label="simulated, 95% PI of a trial of n (covers)"),
                            Line2D([], [], color="tab:red", marker="D", lw=5, alpha=0.6, label="... misses")],
-                  loc="lower right", fontsize=8, frameon=False)
+                  loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.5 / (2.0 + 0.55 * k)), ncol=3, fontsize=8,
+                  frameon=False)
         fig.tight_layout()
         _save(fig, path, formats)
     return ax
