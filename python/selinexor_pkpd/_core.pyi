@@ -209,7 +209,9 @@ class Trial:
             the regimen's and the rules'), ``units_transfused``, ``t_rescue_start_days`` (when
             a ``start`` rule first started a withheld drug, NaN if none). With ``observe_days``,
             also ``PLT_traj``: platelets (10^9/L), float64, shape (end - start,
-            len(observe_days)).
+            len(observe_days)), and ``PLT_lab``: the counts read at the regimen's scheduled lab
+            visits (``Regimen.lab_days``; with the lab error when given), float64, shape
+            (end - start, number of visits), NaN where a subject had no visit.
 
         Raises
         ------

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ._errors import error
 from ._validate import read_text_file
-from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, concat, executor_threads, run_chunks
+from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, concat, executor_threads, pop_array, run_chunks
 from ._typing import DoseRulesLike, FilePath, LibrarySource, Observe, Params, RegimenLike, TrialPlateletModel
 from .population import Population
 from .regimen import Regimen
@@ -169,12 +169,13 @@ class CompareResult:
         return self._bands
 
     def vpc(self, arm: str | None = None) -> pd.DataFrame:
-        """Visual predictive check table: the simulated platelet counts at each scheduled lab visit
-        of each arm (the days its dose rules read, :meth:`Regimen.lab_days`), over the patients
-        still on treatment that day (as a trial draws its labs): ``arm``, ``DAY`` (days after the
+        """Visual predictive check table: the simulated platelet counts read at each scheduled lab
+        visit of each arm (:meth:`Regimen.lab_days`; the counts the grading and the dose rules
+        read, with the ``lab_error`` when one is given), over the patients who had that visit
+        (those still on treatment, as a trial draws its labs): ``arm``, ``DAY`` (days after the
         first dose), ``n`` (patients with that visit), ``PLT_p05``, ``PLT_p50``, ``PLT_p95``
-        (5th, 50th, 95th percentiles, 10^9/L; numpy's linear interpolation). The counts are the
-        model's, without the ``lab_error`` observation noise.
+        (5th, 50th, 95th percentiles, 10^9/L; numpy's linear interpolation). Rechecks between
+        scheduled visits are not included.
 
         Parameters
         ----------
@@ -184,12 +185,12 @@ class CompareResult:
         Raises
         ------
         ModelError
-            In summary-only runs or when the observation days miss a lab visit (no counts were
-            kept there), or for an unknown arm.
+            In summary-only runs or with ``observe=False`` (no per-subject counts were kept), or
+            for an unknown arm.
         """
         if self._vpc is None:
-            raise error("observe", "no platelet counts at the lab visits were kept (summary-only mode, observe=False, "
-                                   "or observation days that miss a lab visit); run compare with observe=True")
+            raise error("observe", "no platelet counts at the lab visits were kept (summary-only mode or observe=False); "
+                                   "run compare with observe=True")
         if arm is None:
             return self._vpc
         if arm not in self.arms:
@@ -523,19 +524,15 @@ def _bands(arm: str, days: np.ndarray, traj: np.ndarray, on_days: np.ndarray) ->
                          "n_on_treatment": n_on.astype(np.int64), "on_treatment": n_on / max(len(on_days), 1)})
 
 
-def _vpc(arm: str, days: np.ndarray, traj: np.ndarray, on_days: np.ndarray,
-         lab_days: np.ndarray) -> Optional[pd.DataFrame]:
-    """Percentiles of the platelet counts at each lab visit over the patients on treatment that
-    day (a visit with no patient on treatment: NaN percentiles, ``n`` 0); None when the
-    observation days miss a lab visit."""
-    idx = np.searchsorted(days, lab_days)
-    if not ((idx < len(days)) & (days[np.minimum(idx, len(days) - 1)] == lab_days)).all():
-        return None
+def _vpc(arm: str, lab_days: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
+    """Percentiles of the platelet counts read at each scheduled lab visit over the patients who
+    had that visit (NaN in ``counts``: no visit; a visit nobody had gets NaN and ``n`` 0)."""
     rows = []
-    for day, j in zip(lab_days, idx):
-        counts = traj[day <= on_days, j]
-        q = np.quantile(counts, [0.05, 0.5, 0.95]) if counts.size else np.full(3, np.nan)
-        rows.append({"arm": arm, "DAY": float(day), "n": int(counts.size), "PLT_p05": q[0], "PLT_p50": q[1],
+    for j, day in enumerate(lab_days):
+        c = counts[:, j]
+        c = c[~np.isnan(c)]
+        q = np.quantile(c, [0.05, 0.5, 0.95]) if c.size else np.full(3, np.nan)
+        rows.append({"arm": arm, "DAY": float(day), "n": int(c.size), "PLT_p05": q[0], "PLT_p50": q[1],
                      "PLT_p95": q[2]})
     return pd.DataFrame(rows)
 
@@ -695,12 +692,15 @@ def compare(
             chunk: dict[str, pd.DataFrame] = {}
             for a, cols in zip(labels, results):
                 traj = cols.pop("PLT_traj", None)
+                labs = cols.pop("PLT_lab", None)
                 df, _ = concat([cols])
                 chunk[a] = df
                 stream[a].add(df)
                 if not summary_only:
                     if traj is not None:
                         cols["PLT_traj"] = traj
+                    if labs is not None:
+                        cols["PLT_lab"] = labs
                     parts[a].append(cols)
                 done = start * len(labels) + (labels.index(a) + 1) * (end - start)
                 if bar is None and progress and time.perf_counter() - t0 > 1.0:
@@ -723,18 +723,19 @@ def compare(
         band_rows = []
         vpc_rows = []
         for a in labels:
+            labs = pop_array(parts[a], "PLT_lab")
             df, traj = concat(parts[a])
             df.insert(0, "arm", a)
             tables.append(df)
             if traj is not None:
-                obs_days = np.asarray(runners[a].observe, dtype=float)
-                on_days = df["days_on_treatment"].to_numpy(dtype=float)
-                band_rows.append(_bands(a, obs_days, traj, on_days))
-                vpc_rows.append(_vpc(a, obs_days, traj, on_days, runners[a].regimen.lab_days(days)))
+                band_rows.append(_bands(a, np.asarray(runners[a].observe, dtype=float), traj,
+                                        df["days_on_treatment"].to_numpy(dtype=float)))
+            if labs is not None:
+                vpc_rows.append(_vpc(a, runners[a].regimen.lab_days(days), labs))
         subjects = pd.concat(tables, ignore_index=True)
         summary = pd.DataFrame({a: stream[a].result() for a in labels}).T
         bands = pd.concat(band_rows, ignore_index=True) if band_rows else None
-        vpc = pd.concat(vpc_rows, ignore_index=True) if vpc_rows and all(v is not None for v in vpc_rows) else None
+        vpc = pd.concat(vpc_rows, ignore_index=True) if vpc_rows else None
     summary.index.name = "arm"
     summary.insert(0, "regimen", [runners[a].regimen.name for a in labels])
     summary.insert(1, "planned_mg_week", [runners[a].regimen.weekly_dose("selinexor") for a in labels])

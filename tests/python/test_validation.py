@@ -224,17 +224,45 @@ def test_vpc_quantiles_equal_numpy_quantiles_of_the_counts_at_lab_visits(cmp):
     pop = sp.population("rrmm_heavily_pretreated", n=40)
     for arm, preset in (("80 BIW", "xd_80_biw"), ("100 QW", "xd_100_qw")):
         v = cmp.vpc(arm)
-        labs = sp.regimen(preset).lab_days(56)
-        assert v["DAY"].tolist() == labs.tolist()
         # the same daily observation grid as compare (output times cut the solver's steps)
         r = sp.simulate_population(preset, pop, days=56, seed=5, dose_rules="label", threads=1, observe=True)
-        on = r.subjects["days_on_treatment"].to_numpy()
-        for j, day in enumerate(labs):
-            counts = r.trajectories[day <= on, list(r.times_days).index(day)]
+        assert v["DAY"].tolist() == r.lab_days.tolist() == sp.regimen(preset).lab_days(56).tolist()
+        assert r.lab_counts.shape == (40, len(r.lab_days))
+        for j in range(len(r.lab_days)):
+            counts = r.lab_counts[~np.isnan(r.lab_counts[:, j]), j]
             assert v.loc[j, "n"] == counts.size
             np.testing.assert_array_equal(v.loc[j, ["PLT_p05", "PLT_p50", "PLT_p95"]].to_numpy(dtype=float),
                                           np.quantile(counts, [0.05, 0.5, 0.95]))
     assert set(cmp.vpc()["arm"]) == {"80 BIW", "100 QW"}
+
+
+def test_lab_counts_are_the_trajectory_at_the_visits_of_patients_on_treatment():
+    """Without lab error, the count read at a visit is the simulated count that day; every patient
+    still on treatment has the visit, and nobody has a visit after the end of their run."""
+    pop = sp.population("rrmm_heavily_pretreated", n=30)
+    r = sp.simulate_population("xd_80_biw", pop, days=84, seed=2, dose_rules="label", threads=1, observe=True)
+    on = r.subjects["days_on_treatment"].to_numpy()
+    for j, day in enumerate(r.lab_days):
+        k = list(r.times_days).index(day)
+        seen = ~np.isnan(r.lab_counts[:, j])
+        np.testing.assert_allclose(r.lab_counts[seen, j], r.trajectories[seen, k], rtol=1e-12)
+        assert seen[day < on].all()
+    assert np.isnan(r.lab_counts).any(), "some patients stop before day 84"
+    # the grading reads these counts (and rechecks): no row's worst scheduled-visit grade exceeds it
+    worst = np.array([sp.ctcae_grade(np.array([np.nanmin(row)]))[0] for row in r.lab_counts])
+    assert (worst <= r.subjects["worst_grade_lab"].to_numpy()).all()
+
+
+def test_vpc_reads_the_noisy_lab_counts():
+    pop = sp.population("rrmm_heavily_pretreated", n=30)
+    kw = dict(days=56, seed=4, threads=1, progress=False)
+    exact = sp.compare(["xd_80_biw"], pop, **kw).vpc()
+    noisy = sp.compare(["xd_80_biw"], pop, lab_error={"prop": 0.2}, **kw).vpc()
+    assert (noisy["PLT_p50"] != exact["PLT_p50"]).any()
+    r = sp.simulate_population("xd_80_biw", pop, days=56, seed=4, dose_rules="label", threads=1, observe=True,
+                               lab_error={"prop": 0.2})
+    counts = r.lab_counts[~np.isnan(r.lab_counts[:, 2]), 2]
+    assert noisy.loc[2, "PLT_p50"] == np.quantile(counts, 0.5)
 
 
 def test_vpc_plot_and_csv(cmp, tmp_path):
@@ -252,7 +280,9 @@ def test_vpc_refused_without_counts_at_the_lab_visits():
     s = sp.compare(["xd_80_biw"], pop, days=28, threads=1, progress=False, summary_only=True)
     expect_model_error(s.vpc, field="observe", contains=["summary-only"])
     expect_model_error(s.plot_vpc, field="observe")
+    none = sp.compare(["xd_80_biw"], pop, days=28, threads=1, progress=False, observe=False)
+    expect_model_error(none.vpc, field="observe", contains=["observe=False"])
     sparse = sp.compare(["xd_80_biw"], pop, days=28, threads=1, progress=False, observe=[0.5, 27.5])
-    expect_model_error(sparse.vpc, field="observe")
+    assert sparse.vpc()["DAY"].tolist() == sp.regimen("xd_80_biw").lab_days(28).tolist()
     expect_model_error(sp.compare(["xd_80_biw"], pop, days=28, threads=1, progress=False).vpc, "xd_100_qw",
                        field="arm")
