@@ -679,7 +679,9 @@ def compare(
         for label, r in arms.items()
     }
     first = runners[labels[0]]
-    kept = 0 if summary_only else pop.n * len(labels) * (SUBJECT_COLUMNS + len(first.observe))
+    # per subject: the columns, the trajectory and (with a trajectory) the lab-visit counts
+    n_labs = len(first.regimen.lab_days(first.inputs["days"])) if first.observe else 0
+    kept = 0 if summary_only else pop.n * len(labels) * (SUBJECT_COLUMNS + len(first.observe) + n_labs)
     check_budget(pop.n * len(labels), first.inputs["days"], executor_threads(executor, first.threads), kept, max_hours)
     t0 = time.perf_counter()
     stream = {a: StreamingSummary() for a in labels}

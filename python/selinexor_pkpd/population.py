@@ -353,7 +353,8 @@ def simulate_population(
                           library=library, linear_pk=linear_pk, stop_at_progression=stop_at_progression,
                           lab_error=lab_error)
     check_budget(runner.n, runner.inputs["days"], executor_threads(executor, runner.threads),
-                 runner.n * (SUBJECT_COLUMNS + len(runner.observe)), max_hours)
+                 runner.n * (SUBJECT_COLUMNS + len(runner.observe)
+                             + (len(runner.regimen.lab_days(runner.inputs["days"])) if runner.observe else 0)), max_hours)
     t0 = time.perf_counter()
     parts: list[dict[str, Any]] = []
     bar = None
