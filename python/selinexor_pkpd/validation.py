@@ -222,6 +222,7 @@ def validate(arms: ArmsLike, *, n_sim: int = N_SIM, seed: int = SEED, threads: i
     """
     if isinstance(n_sim, bool) or not isinstance(n_sim, (int, np.integer)) or n_sim < 1:
         raise error("n_sim", f"must be a whole number >= 1, got {n_sim!r}")
+    _core.clopper_pearson(0, 1, level)  # the engine checks `level` before anything runs
     rows = [_arm(i, a, library) for i, a in enumerate(_read_arms(arms))]
     if not rows:
         raise error("arms", "give at least one arm")
@@ -239,8 +240,10 @@ def validate(arms: ArmsLike, *, n_sim: int = N_SIM, seed: int = SEED, threads: i
                 res = simulate_population(reg, pop, days=row["days"], seed=seed, threads=threads,
                                           dose_rules=row["dose_rules"], library=library)
             except ValueError as e:
-                field = getattr(e, "field", "")
-                name = "dose_rules" if field.startswith("dose_rules") else "regimen"
+                field = str(getattr(e, "field", ""))
+                name = next((k for k in ("dose_rules", "regimen") if field.startswith(k)), None)
+                if name is None:
+                    raise error(f"arms[{i}]", f"arm {row['arm_id']!r} cannot be simulated: {e}") from None
                 raise error(f"arms[{i}].{name}", f"{row[name]!r}: {e}") from None
             sims[key] = res.subjects
         s = sims[key]

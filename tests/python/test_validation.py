@@ -175,6 +175,10 @@ def test_validate_bad_input_shapes():
     expect_model_error(sp.validate, [{k: v for k, v in ARMS[0].items() if k != "endpoint"}],
                        field="arms[0].endpoint")
     expect_model_error(sp.validate, ARMS, n_sim=0, field="n_sim")
+    expect_model_error(sp.validate, ARMS, level=1.5, field="level", contains=["1.5"])
+    # a regimen the engine refuses to simulate with the rules given: named at the arm's dose_rules
+    expect_model_error(sp.validate, [{**ARMS[0], "regimen": "sd_45mgm2_biw"}], n_sim=2, threads=1,
+                       field="arms[0].dose_rules", contains=["label"])
     expect_model_error(core.clopper_pearson, 3, 2, field="events")
     expect_model_error(core.clopper_pearson, -1, 2, field="events", contains=["-1"])
     expect_model_error(core.clopper_pearson, 1, 2, 1.5, field="level")
