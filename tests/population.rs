@@ -365,7 +365,10 @@ fn lab_count_grid_holds_each_scheduled_read_and_nan_without_a_visit() {
                 None => assert!(row[j].is_nan()),
             }
         }
-        assert_eq!(r.labs.len() as u32, r.n_labs);
+        // each read is at a scheduled visit, in order, at most once; rechecks are left out
+        assert!(r.labs.iter().all(|(t, _)| grid.contains(t)));
+        assert!(r.labs.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(r.labs.len() as u32 <= r.n_labs);
     }
     assert!(
         flat.iter().any(|v| v.is_nan()),

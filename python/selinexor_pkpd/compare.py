@@ -175,7 +175,7 @@ class CompareResult:
         (those still on treatment, as a trial draws its labs): ``arm``, ``DAY`` (days after the
         first dose), ``n`` (patients with that visit), ``PLT_p05``, ``PLT_p50``, ``PLT_p95``
         (5th, 50th, 95th percentiles, 10^9/L; numpy's linear interpolation). Rechecks between
-        scheduled visits are not included.
+        scheduled visits (while a dose is held) are not included.
 
         Parameters
         ----------

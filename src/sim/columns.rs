@@ -125,8 +125,8 @@ pub fn subject_columns(rows: &[SubjectResult], param_names: &[String]) -> Vec<(S
 }
 
 /// The platelet counts read at the scheduled lab visits `grid` (h), one row per subject
-/// (row-major, `rows.len() x grid.len()`): the first read at each visit time, NaN where the
-/// subject had no visit (off treatment). Rechecks between scheduled visits are left out.
+/// (row-major, `rows.len() x grid.len()`), NaN where the subject had no visit (after
+/// discontinuation).
 pub fn lab_count_grid(rows: &[SubjectResult], grid: &[f64]) -> Vec<f64> {
     let mut out = vec![f64::NAN; rows.len() * grid.len()];
     for (r, row) in rows.iter().zip(out.chunks_mut(grid.len().max(1))) {

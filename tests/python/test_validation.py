@@ -252,6 +252,9 @@ def test_lab_counts_are_the_trajectory_at_the_visits_of_patients_on_treatment():
         np.testing.assert_allclose(r.lab_counts[seen, j], r.trajectories[seen, k], rtol=1e-12)
         assert seen[day < on].all()
     assert np.isnan(r.lab_counts).any(), "some patients stop before day 84"
+    # scheduled visits until discontinuation: each patient's visits are a prefix of the schedule
+    seen = ~np.isnan(r.lab_counts)
+    assert (seen[:, :-1] >= seen[:, 1:]).all()
     # the grading reads these counts (and rechecks): no row's worst scheduled-visit grade exceeds it
     worst = np.array([sp.ctcae_grade(np.array([np.nanmin(row)]))[0] for row in r.lab_counts])
     assert (worst <= r.subjects["worst_grade_lab"].to_numpy()).all()
