@@ -47,6 +47,10 @@ def _compare(args: argparse.Namespace) -> int:
     br_path = out / "benefit_risk.png"
     res.plot_benefit_risk(br_path, formats=formats)
     files += [br_path] + [br_path.with_suffix("." + f) for f in formats if f != "png"]
+    if not args.summary_only:
+        vpc_path = out / "vpc.png"
+        res.plot_vpc(vpc_path, formats=formats)
+        files += [vpc_path] + [vpc_path.with_suffix("." + f) for f in formats if f != "png"]
     print()
     print(res.report())
     print(f"\n{sum(res.summary['n']):.0f} patient-simulations in {dt:.1f} s. Wrote: " + ", ".join(str(f) for f in files))
@@ -262,8 +266,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         description="Compare selinexor arms on the same virtual patients (common random numbers): prints the "
                     "table (incidences with 95% CIs, a legend), the paired differences against the reference arm "
                     "and a closing finding; writes summary.csv, differences.csv, subjects.csv, bands.csv, "
-                    "inputs.json and the figures compare.png and benefit_risk.png (ORR against grade 3+ "
-                    "thrombocytopenia, Kaplan-Meier PFS per arm) to --out.")
+                    "vpc.csv, inputs.json and the figures compare.png, benefit_risk.png (ORR against grade 3+ "
+                    "thrombocytopenia, Kaplan-Meier PFS per arm) and vpc.png (visual predictive check: median "
+                    "and 5-95% of the simulated platelets at the lab visits per arm; not with --summary-only) "
+                    "to --out.")
     c.add_argument("--arms", metavar="PRESET,...",
                    help="comma-separated regimen presets (see `selinexor-pkpd presets`); default: the six xd_* arms "
                         "100/80/60 mg QW and 80/60/40 mg BIW, each with dexamethasone 20 mg per selinexor dose")

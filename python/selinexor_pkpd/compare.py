@@ -13,7 +13,7 @@ import pandas as pd
 
 from ._errors import error
 from ._validate import read_text_file
-from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, concat, executor_threads, run_chunks
+from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, concat, executor_threads, pop_array, run_chunks
 from ._typing import DoseRulesLike, FilePath, LibrarySource, Observe, Params, RegimenLike, TrialPlateletModel
 from .population import Population
 from .regimen import Regimen
@@ -113,8 +113,10 @@ class CompareResult:
 
     def __init__(self, summary: pd.DataFrame, subjects: Optional[pd.DataFrame], bands: Optional[pd.DataFrame],
                  paired: dict[str, dict[str, _Paired]], inputs: dict[str, Any], seconds: float,
-                 pfs: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None) -> None:
+                 pfs: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None,
+                 vpc: Optional[pd.DataFrame] = None) -> None:
         self.summary = summary
+        self._vpc = vpc
         self._pfs = pfs or {}
         self.subjects = subjects
         self._bands = bands
@@ -165,6 +167,54 @@ class CompareResult:
         if self._bands is None:
             raise error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
         return self._bands
+
+    def vpc(self, arm: str | None = None) -> pd.DataFrame:
+        """Visual predictive check table: the simulated platelet counts read at each scheduled lab
+        visit of each arm (:meth:`Regimen.lab_days`; the counts the grading and the dose rules
+        read, with the ``lab_error`` when one is given), over the patients who had that visit
+        (those still on treatment, as a trial draws its labs): ``arm``, ``DAY`` (days after the
+        first dose), ``n`` (patients with that visit), ``PLT_p05``, ``PLT_p50``, ``PLT_p95``
+        (5th, 50th, 95th percentiles, 10^9/L; numpy's linear interpolation). Rechecks between
+        scheduled visits (while a dose is held) are not included.
+
+        Parameters
+        ----------
+        arm : str, optional
+            One arm (default: all).
+
+        Raises
+        ------
+        ModelError
+            In summary-only runs or with ``observe=False`` (no per-subject counts were kept), or
+            for an unknown arm.
+        """
+        if self._vpc is None:
+            raise error("observe", "no platelet counts at the lab visits were kept (summary-only mode or observe=False); "
+                                   "run compare with observe=True")
+        if arm is None:
+            return self._vpc
+        if arm not in self.arms:
+            raise error("arm", f"unknown arm {arm!r} (arms: {self.arms})")
+        return self._vpc[self._vpc["arm"] == arm].reset_index(drop=True)
+
+    def plot_vpc(self, path: FilePath | None = None, *, formats: Sequence[str] = ()) -> np.ndarray:
+        """Visual predictive check figure: per arm, the median and 5-95% band of the simulated
+        platelet counts at the lab visits (:meth:`vpc`), with the grade 3 and 4 thresholds.
+
+        Parameters
+        ----------
+        path : path, optional
+            Save the figure there (format from the suffix, PNG by default).
+        formats : sequence of str
+            Extra formats to save beside ``path``.
+
+        Returns
+        -------
+        numpy.ndarray of matplotlib Axes, one per arm.
+        """
+        from .plots import plot_vpc
+
+        return plot_vpc(self.vpc(), self.arms, path, formats=formats)
 
     def kaplan_meier(self, arm: str) -> pd.DataFrame:
         """Kaplan-Meier estimate of progression-free survival of one arm (days), with its 95%
@@ -223,7 +273,8 @@ class CompareResult:
         return plot_compare(self, path, formats=formats)
 
     def to_csv(self, directory: FilePath) -> list[Path]:
-        """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv, inputs.json."""
+        """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv and vpc.csv (if
+        trajectories were kept), inputs.json."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         written = [d / "summary.csv", d / "differences.csv", d / "inputs.json"]
@@ -236,6 +287,9 @@ class CompareResult:
         if self._bands is not None:
             written.append(d / "bands.csv")
             self._bands.to_csv(written[-1], index=False)
+        if self._vpc is not None:
+            written.append(d / "vpc.csv")
+            self._vpc.to_csv(written[-1], index=False)
         return written
 
     def to_parquet(self, directory: FilePath) -> list[Path]:
@@ -470,6 +524,19 @@ def _bands(arm: str, days: np.ndarray, traj: np.ndarray, on_days: np.ndarray) ->
                          "n_on_treatment": n_on.astype(np.int64), "on_treatment": n_on / max(len(on_days), 1)})
 
 
+def _vpc(arm: str, lab_days: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
+    """Percentiles of the platelet counts read at each scheduled lab visit over the patients who
+    had that visit (NaN in ``counts``: no visit; a visit nobody had gets NaN and ``n`` 0)."""
+    rows = []
+    for j, day in enumerate(lab_days):
+        c = counts[:, j]
+        c = c[~np.isnan(c)]
+        q = np.quantile(c, [0.05, 0.5, 0.95]) if c.size else np.full(3, np.nan)
+        rows.append({"arm": arm, "DAY": float(day), "n": int(c.size), "PLT_p05": q[0], "PLT_p50": q[1],
+                     "PLT_p95": q[2]})
+    return pd.DataFrame(rows)
+
+
 def _time_on_treatment(tot: Any, labels: list[str]) -> dict[str, float | None]:
     """The per-arm medians of ``time_on_treatment``, checked against the arm labels."""
     if tot is None:
@@ -612,7 +679,9 @@ def compare(
         for label, r in arms.items()
     }
     first = runners[labels[0]]
-    kept = 0 if summary_only else pop.n * len(labels) * (SUBJECT_COLUMNS + len(first.observe))
+    # per subject: the columns, the trajectory and (with a trajectory) the lab-visit counts
+    n_labs = len(first.regimen.lab_days(first.inputs["days"])) if first.observe else 0
+    kept = 0 if summary_only else pop.n * len(labels) * (SUBJECT_COLUMNS + len(first.observe) + n_labs)
     check_budget(pop.n * len(labels), first.inputs["days"], executor_threads(executor, first.threads), kept, max_hours)
     t0 = time.perf_counter()
     stream = {a: StreamingSummary() for a in labels}
@@ -625,12 +694,15 @@ def compare(
             chunk: dict[str, pd.DataFrame] = {}
             for a, cols in zip(labels, results):
                 traj = cols.pop("PLT_traj", None)
+                labs = cols.pop("PLT_lab", None)
                 df, _ = concat([cols])
                 chunk[a] = df
                 stream[a].add(df)
                 if not summary_only:
                     if traj is not None:
                         cols["PLT_traj"] = traj
+                    if labs is not None:
+                        cols["PLT_lab"] = labs
                     parts[a].append(cols)
                 done = start * len(labels) + (labels.index(a) + 1) * (end - start)
                 if bar is None and progress and time.perf_counter() - t0 > 1.0:
@@ -645,21 +717,27 @@ def compare(
             bar.close()
     subjects = None
     bands = None
+    vpc = None
     if summary_only:
         summary = pd.DataFrame({a: stream[a].result() for a in labels}).T
     else:
         tables = []
         band_rows = []
+        vpc_rows = []
         for a in labels:
+            labs = pop_array(parts[a], "PLT_lab")
             df, traj = concat(parts[a])
             df.insert(0, "arm", a)
             tables.append(df)
             if traj is not None:
                 band_rows.append(_bands(a, np.asarray(runners[a].observe, dtype=float), traj,
                                         df["days_on_treatment"].to_numpy(dtype=float)))
+            if labs is not None:
+                vpc_rows.append(_vpc(a, runners[a].regimen.lab_days(days), labs))
         subjects = pd.concat(tables, ignore_index=True)
         summary = pd.DataFrame({a: stream[a].result() for a in labels}).T
         bands = pd.concat(band_rows, ignore_index=True) if band_rows else None
+        vpc = pd.concat(vpc_rows, ignore_index=True) if vpc_rows else None
     summary.index.name = "arm"
     summary.insert(0, "regimen", [runners[a].regimen.name for a in labels])
     summary.insert(1, "planned_mg_week", [runners[a].regimen.weekly_dose("selinexor") for a in labels])
@@ -675,7 +753,7 @@ def compare(
         "lab_error": None if lab_error is None else dict(lab_error),
     }
     pfs = {a: stream[a].pfs_arrays() for a in labels}
-    return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0, pfs=pfs)
+    return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0, pfs=pfs, vpc=vpc)
 
 
 def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = False) -> CompareResult:

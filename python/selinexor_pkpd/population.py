@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._errors import error
 from ._library import resolve_library
-from ._runner import SUBJECT_COLUMNS, check_budget, TrialRunner, concat, executor_threads, run_chunks
+from ._runner import SUBJECT_COLUMNS, check_budget, TrialRunner, concat, executor_threads, pop_array, run_chunks
 from ._typing import (Covariate, DoseRulesLike, LibrarySource, LinearPk, Observe, Params, RegimenLike,
                       TrialPlateletModel)
 from .summary import summarize
@@ -229,6 +229,12 @@ class PopulationResult:
         Observation grid (days) of ``trajectories``.
     trajectories : numpy.ndarray or None
         Platelets (10^9/L), shape (n_subjects, len(times_days)), when ``observe`` was given.
+    lab_days : numpy.ndarray or None
+        The regimen's scheduled lab visits (days), when ``observe`` was given.
+    lab_counts : numpy.ndarray or None
+        The platelet counts read at those visits (10^9/L, with the ``lab_error`` when given:
+        what grading and the dose rules read), shape (n_subjects, len(lab_days)); NaN where a
+        subject had no visit (treatment over). When ``observe`` was given.
     inputs : dict
         Everything needed to reproduce the run.
     """
@@ -238,6 +244,8 @@ class PopulationResult:
         self.subjects = subjects
         self.times_days = times_days
         self.trajectories = trajectories
+        self.lab_days: np.ndarray | None = None
+        self.lab_counts: np.ndarray | None = None
         self.inputs = inputs
         self.seconds = seconds
         self._runner: Any = None
@@ -345,7 +353,8 @@ def simulate_population(
                           library=library, linear_pk=linear_pk, stop_at_progression=stop_at_progression,
                           lab_error=lab_error)
     check_budget(runner.n, runner.inputs["days"], executor_threads(executor, runner.threads),
-                 runner.n * (SUBJECT_COLUMNS + len(runner.observe)), max_hours)
+                 runner.n * (SUBJECT_COLUMNS + len(runner.observe)
+                             + (len(runner.regimen.lab_days(runner.inputs["days"])) if runner.observe else 0)), max_hours)
     t0 = time.perf_counter()
     parts: list[dict[str, Any]] = []
     bar = None
@@ -361,8 +370,12 @@ def simulate_population(
     finally:
         if bar is not None:
             bar.close()
+    labs = pop_array(parts, "PLT_lab")
     subjects, traj = concat(parts)
     result = PopulationResult(subjects, np.asarray(runner.observe, dtype=float), traj, runner.inputs,
                               time.perf_counter() - t0)
+    if labs is not None:
+        result.lab_days = runner.regimen.lab_days(runner.inputs["days"])
+        result.lab_counts = labs
     result._runner = runner  # to re-run subjects (to_nonmem)
     return result

@@ -11,6 +11,7 @@ mod regimen;
 mod simon;
 mod simulate;
 mod trial;
+mod validation;
 
 use pyo3::prelude::*;
 
@@ -42,5 +43,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simulate::simulate_py, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::closed_form, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::exposure_py, m)?)?;
+    m.add_function(wrap_pyfunction!(validation::clopper_pearson, m)?)?;
+    m.add_function(wrap_pyfunction!(validation::binomial_quantile, m)?)?;
+    m.add_function(wrap_pyfunction!(validation::validation_endpoints, m)?)?;
+    m.add_function(wrap_pyfunction!(validation::check_arm, m)?)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Simulation: one patient (outputs, exposure metrics), per-subject metrics accumulated while
 //! the solver runs, dose rules at lab visits, population sampling and virtual trials, and the
-//! myeloma efficacy model (M-protein, IMWG response, progression) on top of the simulated drugs.
+//! myeloma efficacy model (M-protein, IMWG response, progression) on top of the simulated drugs,
+//! and the checks of simulated arms against published ones (validation.rs).
 
 pub mod columns;
 pub mod dataset;
@@ -18,3 +19,4 @@ pub mod simon;
 pub mod simulate;
 pub mod trial;
 pub mod tumour;
+pub mod validation;

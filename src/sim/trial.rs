@@ -117,6 +117,11 @@ pub struct SubjectResult {
     pub t_last_dose: f64,
     /// PLT at the observation times.
     pub trajectory: Vec<f64>,
+    /// The scheduled lab visits of this subject (until discontinuation) as the grading and the
+    /// dose rules read them: (time h, platelet count, with the lab error when there is one), in
+    /// order. Rechecks between scheduled visits are left out (they count in `n_labs` and
+    /// `worst_grade_lab`).
+    pub labs: Vec<(f64, f64)>,
     pub rhs_evals: u64,
     /// The tumour parameters and the efficacy outcome (M-protein, response, progression).
     pub tumour: TumourParams,
@@ -351,6 +356,12 @@ impl TrialSetup {
     }
 
     /// Number of subjects when a patient table is given.
+    /// The scheduled lab visits of the regimen within the horizon, h: every subject's scheduled
+    /// visits are among them (fewer when treatment ends early).
+    pub fn lab_grid(&self) -> Vec<f64> {
+        self.regimen.lab_times(self.horizon_h)
+    }
+
     pub fn table_len(&self) -> Option<usize> {
         self.rows.as_ref().map(Vec::len)
     }
@@ -645,6 +656,10 @@ impl TrialSetup {
             t_recovery_baseline_after_last: obs.cross_base.recovery_after(t_last_dose),
             t_last_dose,
             trajectory: states.iter().map(|y| model.count(&pd, y)).collect(),
+            labs: labs
+                .iter()
+                .filter_map(|&t| ctl.labs.iter().find(|&&(tl, _)| tl == t).copied())
+                .collect(),
             rhs_evals: stats.rhs_evals,
             tumour,
             efficacy,
