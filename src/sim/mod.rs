@@ -2,6 +2,7 @@
 //! the solver runs, dose rules at lab visits, population sampling and virtual trials, and the
 //! myeloma efficacy model (M-protein, IMWG response, progression) on top of the simulated drugs.
 
+pub mod benefit_risk;
 pub mod columns;
 pub mod dataset;
 pub mod escalation;
