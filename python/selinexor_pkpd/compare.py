@@ -369,13 +369,16 @@ class CompareResult:
                  f"paired difference {diff}; median PFS {mpfs(arm)} vs {mpfs(ref)}.")
         unresolved = [name for name, v in (("ORR", o), ("median PFS", p), ("grade 3+ thrombocytopenia", t)) if v == 0]
         n = int(s.loc[arm, "n"])
+        better, worse = (o > 0 or p > 0), (o < 0 or p < 0)
         text = {
             "favours": f"The balance favours {arm}: "
-                       + ("more benefit with no more grade 3+ thrombocytopenia" if (o > 0 or p > 0)
-                          else "less grade 3+ thrombocytopenia with no less benefit"),
+                       + ("more benefit and less grade 3+ thrombocytopenia" if better and t < 0
+                          else "more benefit, and no increase in grade 3+ thrombocytopenia is distinguishable"
+                          if better else "less grade 3+ thrombocytopenia, and no loss of benefit is distinguishable"),
             "disfavours": f"The balance is against {arm}: "
-                          + ("less benefit with no less grade 3+ thrombocytopenia" if (o < 0 or p < 0)
-                             else "more grade 3+ thrombocytopenia with no more benefit"),
+                          + ("less benefit and more grade 3+ thrombocytopenia" if worse and t > 0
+                             else "less benefit, and no reduction in grade 3+ thrombocytopenia is distinguishable"
+                             if worse else "more grade 3+ thrombocytopenia, and no gain in benefit is distinguishable"),
             "trade_off_more_benefit": f"A trade-off: {arm} gives more benefit at more grade 3+ thrombocytopenia",
             "trade_off_less_toxicity": f"A trade-off: {arm} gives less grade 3+ thrombocytopenia at less benefit",
             "mixed": f"The benefit of {arm} is mixed: ORR and median PFS differ in opposite directions",
