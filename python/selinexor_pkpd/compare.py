@@ -315,8 +315,8 @@ class CompareResult:
     def finding(self) -> str:
         """A paragraph computed from the results: the arm with the lowest grade 3+ incidence (lab
         visits) and its delivered dose; the QW vs BIW contrast at matched delivered dose; and
-        benefit against risk for that pair (or, without one, the lowest-incidence arm against the
-        reference): ORR and median PFS differences with their intervals weighed against grade 3+
+        benefit against risk for that pair (or, without one, the arm other than the reference with
+        the lowest incidence against the reference): ORR and median PFS differences with their intervals weighed against grade 3+
         thrombocytopenia, saying which differences the intervals do not resolve (the verdict is
         ``benefit_risk`` of the native module, docs/efficacy.md)."""
         s = self.summary
@@ -333,8 +333,9 @@ class CompareResult:
         pair = self.matched_dose_pair()
         if pair is None:
             out += " No QW and BIW arms delivered matching doses (within 15%)."
-            if best != self.reference:
-                out += " " + self._benefit_risk_text(best, self.reference)
+            others = [a for a in g.sort_values(kind="stable").index if a != self.reference]
+            if others:
+                out += " " + self._benefit_risk_text(str(others[0]), self.reference)
             return out
         q, b = pair
         d = self.differences(reference=b)
