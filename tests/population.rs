@@ -375,3 +375,39 @@ fn lab_count_grid_holds_each_scheduled_read_and_nan_without_a_visit() {
         "some subjects stop before day 84"
     );
 }
+
+#[test]
+fn stopping_at_progression_scales_each_subjects_discontinuation_by_the_ratio_of_medians() {
+    use selinexor_pkpd::spec::population::OtherDiscontinuation;
+    let lib = Library::embedded().unwrap();
+    let mut spec: PopulationSpec = lib.population("rrmm_heavily_pretreated").unwrap().clone();
+    spec.discontinuation = Discontinuation::Exponential { median_days: 40.0 };
+    spec.discontinuation_other = Some(OtherDiscontinuation {
+        median_days: 100.0,
+        source: "test".into(),
+    });
+    let known = |_: &str, _: &str| Ok(());
+    let iiv = spec.iiv_model(&BTreeMap::new(), &known).unwrap();
+    let other = spec.clone().stopping_at_progression();
+    assert_eq!(
+        other.discontinuation,
+        Discontinuation::Exponential { median_days: 100.0 }
+    );
+    for i in 0..50 {
+        let a = spec.sample(&iiv, 9, i);
+        let b = other.sample(&iiv, 9, i);
+        // the same draws (covariates, random effects), the time in the ratio of the medians
+        assert_eq!((&a.patient, &a.etas), (&b.patient, &b.etas));
+        assert!((b.t_disc_h - 2.5 * a.t_disc_h).abs() <= 1e-9 * b.t_disc_h);
+    }
+    // without a split, stopping at progression keeps the overall discontinuation
+    spec.discontinuation_other = None;
+    assert_eq!(spec.clone().stopping_at_progression(), spec);
+    // a bad median names its field
+    spec.discontinuation_other = Some(OtherDiscontinuation {
+        median_days: -1.0,
+        source: String::new(),
+    });
+    let e = spec.validate().unwrap_err();
+    assert_eq!(e.field, "population.discontinuation_other.median_days");
+}

@@ -486,6 +486,13 @@ def weekly_dose(regimen: str, drug: str) -> Optional[float]:
     """Planned weekly dose of ``drug``: amount x doses per week of its first dose line, in the
     line's unit; None when the regimen (JSON) does not dose it."""
 
+def benefit_risk(orr_diff: tuple[float, float], g3_diff: tuple[float, float], pfs_arm: tuple[float, float],
+                 pfs_ref: tuple[float, float]) -> tuple[int, int, int, str]:
+    """Directions (-1 lower, 0 not distinguishable, 1 higher; arm minus reference) of ORR (paired
+    95% interval excludes 0), median PFS (the arms' 95% intervals do not overlap; NaN upper end:
+    not reached) and grade 3+ thrombocytopenia, and the verdict: ``favours``, ``disfavours``,
+    ``trade_off_more_benefit``, ``trade_off_less_toxicity``, ``mixed`` or ``not_distinguishable``."""
+
 def ctcae_grade(platelets: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """CTCAE v4.03 grade (0-4) of each platelet count (10^9/L, 1-D, contiguous; NaN grades 0)."""
 

@@ -367,8 +367,12 @@ class CompareResult:
         return None if best is None else best[1]
 
     def finding(self) -> str:
-        """One sentence computed from the results: the arm with the lowest grade 3+ incidence (lab
-        visits) and its delivered dose, and the QW vs BIW contrast at matched delivered dose."""
+        """A paragraph computed from the results: the arm with the lowest grade 3+ incidence (lab
+        visits) and its delivered dose; the QW vs BIW contrast at matched delivered dose; and
+        benefit against risk for that pair (or, without one, the arm other than the reference with
+        the lowest incidence against the reference): ORR and median PFS differences with their intervals weighed against grade 3+
+        thrombocytopenia, saying which differences the intervals do not resolve (the verdict is
+        ``benefit_risk`` of the native module, docs/efficacy.md)."""
         s = self.summary
         g = s["g3plus_lab"].astype(float)
         best = str(g.idxmin())
@@ -382,7 +386,11 @@ class CompareResult:
         out += "."
         pair = self.matched_dose_pair()
         if pair is None:
-            return out + " No QW and BIW arms delivered matching doses (within 15%)."
+            out += " No QW and BIW arms delivered matching doses (within 15%)."
+            others = [a for a in g.sort_values(kind="stable").index if a != self.reference]
+            if others:
+                out += " " + self._benefit_risk_text(str(others[0]), self.reference)
+            return out
         q, b = pair
         d = self.differences(reference=b)
         r = d[(d["arm"] == q) & (d["metric"] == "g3plus_lab")].iloc[0]
@@ -395,7 +403,46 @@ class CompareResult:
             verdict = f"no difference in grade 3+ thrombocytopenia between {q} and {b} is resolved"
         return (out + f" At matched delivered dose ({q} {di[q]:.0f} vs {b} {di[b]:.0f} mg/week), {verdict}: "
                 f"{_pct_text(s, q)} vs {_pct_text(s, b)}, paired difference "
-                f"{_signed_ci(100 * r['difference'], lo, hi, 1).replace(' (', ' pp (95% CI ', 1)}.")
+                f"{_signed_ci(100 * r['difference'], lo, hi, 1).replace(' (', ' pp (95% CI ', 1)}. "
+                + self._benefit_risk_text(q, b))
+
+    def _benefit_risk_text(self, arm: str, ref: str) -> str:
+        """Benefit against risk of ``arm`` against ``ref``, one or two sentences."""
+        from . import _core
+
+        s = self.summary
+        d = self.differences(reference=ref)
+        row = lambda m: d[(d["arm"] == arm) & (d["metric"] == m)].iloc[0]  # noqa: E731
+        orr, g3 = row("orr"), row("g3plus_lab")
+        pfs = lambda a: (float(s.loc[a, "pfs_median_months_lo"]), float(s.loc[a, "pfs_median_months_hi"]))  # noqa: E731
+        o, p, t, verdict = _core.benefit_risk((float(orr["lo"]), float(orr["hi"])), (float(g3["lo"]), float(g3["hi"])),
+                                              pfs(arm), pfs(ref))
+        diff = _signed_ci(100 * orr["difference"], 100 * orr["lo"], 100 * orr["hi"], 1).replace(" (", " pp (95% CI ", 1)
+        mpfs = lambda a: (f"{_num(s.loc[a, 'pfs_median_months'], 1)} months (95% CI "  # noqa: E731
+                          f"{_num(s.loc[a, 'pfs_median_months_lo'], 1)}-{_num(s.loc[a, 'pfs_median_months_hi'], 1)})")
+        facts = (f"Benefit against risk, {arm} vs {ref}: ORR {_pct_text(s, arm, 'orr')} vs {_pct_text(s, ref, 'orr')}, "
+                 f"paired difference {diff}; median PFS {mpfs(arm)} vs {mpfs(ref)}.")
+        unresolved = [name for name, v in (("ORR", o), ("median PFS", p), ("grade 3+ thrombocytopenia", t)) if v == 0]
+        n = int(s.loc[arm, "n"])
+        better, worse = (o > 0 or p > 0), (o < 0 or p < 0)
+        text = {
+            "favours": f"The balance favours {arm}: "
+                       + ("more benefit and less grade 3+ thrombocytopenia" if better and t < 0
+                          else "more benefit, and no increase in grade 3+ thrombocytopenia is distinguishable"
+                          if better else "less grade 3+ thrombocytopenia, and no loss of benefit is distinguishable"),
+            "disfavours": f"The balance is against {arm}: "
+                          + ("less benefit and more grade 3+ thrombocytopenia" if worse and t > 0
+                             else "less benefit, and no reduction in grade 3+ thrombocytopenia is distinguishable"
+                             if worse else "more grade 3+ thrombocytopenia, and no gain in benefit is distinguishable"),
+            "trade_off_more_benefit": f"A trade-off: {arm} gives more benefit at more grade 3+ thrombocytopenia",
+            "trade_off_less_toxicity": f"A trade-off: {arm} gives less grade 3+ thrombocytopenia at less benefit",
+            "mixed": f"The benefit of {arm} is mixed: ORR and median PFS differ in opposite directions",
+            "not_distinguishable": f"No difference in ORR, median PFS or grade 3+ thrombocytopenia between {arm} and "
+                                   f"{ref} is distinguishable with {n} patients per arm",
+        }[verdict]
+        if unresolved and verdict != "not_distinguishable":
+            text += f"; not distinguishable with {n} patients per arm: {', '.join(unresolved)}"
+        return f"{facts} {text} (ORR and grade 3+: paired 95% CIs; PFS: non-overlapping 95% CIs of the medians)."
 
     def report(self) -> str:
         """The text the command line prints: the table with its legend, the paired differences
@@ -625,7 +672,8 @@ def compare(
         no limit. Full runs whose kept results would exceed 75% of the machine's memory are
         refused too (``summary_only=True`` keeps memory bounded).
     stop_at_progression : bool
-        Stop each patient's treatment at progression (as in :func:`simulate_population`).
+        Stop each patient's treatment at progression (as in :func:`simulate_population`: the
+        population's discontinuation for other reasons then replaces its overall one).
     lab_error : dict, optional
         Observation error of the lab platelet counts, ``{"prop": cv, "add": sd}`` (sd in
         10^9/L): each scheduled lab visit reads ``max(0, PLT (1 + prop e1) + add e2)`` with

@@ -110,9 +110,25 @@ class Population:
         return self._copy(spec=spec)
 
     def with_discontinuation(self, median_days: float | None) -> "Population":
-        """Exponential time on treatment with this median (days); None: treated to the end."""
+        """Exponential time on treatment with this median (days); None: treated to the end.
+
+        The median given holds whether or not the run stops at progression: the preset's
+        discontinuation for other reasons (``discontinuation_other``, used instead of the overall
+        one when ``stop_at_progression=True``) is dropped."""
         spec = copy.deepcopy(self.spec)
         spec["discontinuation"] = {"dist": "none"} if median_days is None else {"dist": "exponential", "median_days": float(median_days)}
+        spec.pop("discontinuation_other", None)
+        return self._copy(spec=spec)
+
+    def with_other_discontinuation(self, median_days: float | None) -> "Population":
+        """Exponential discontinuation for reasons other than progression with this median
+        (days), used instead of the overall discontinuation in runs that stop at progression
+        (``stop_at_progression=True``); None: such runs use the overall one."""
+        spec = copy.deepcopy(self.spec)
+        if median_days is None:
+            spec.pop("discontinuation_other", None)
+        else:
+            spec["discontinuation_other"] = {"median_days": float(median_days), "source": "user"}
         return self._copy(spec=spec)
 
     @classmethod
@@ -330,9 +346,11 @@ def simulate_population(
         Runs whose kept results would exceed 75% of the machine's memory are refused too.
     stop_at_progression : bool
         Stop each patient's treatment at the assessment that shows progression (IMWG, the
-        M-protein model of docs/efficacy.md), on top of the population's discontinuation and the
-        dose rules; the efficacy columns are unchanged, time on treatment, doses and toxicity
-        follow.
+        M-protein model of docs/efficacy.md), on top of the dose rules and of the population's
+        discontinuation for other reasons (``discontinuation_other`` of the preset, or
+        :meth:`Population.with_other_discontinuation`; the overall discontinuation, whose median
+        includes progression, when there is none); the efficacy columns are unchanged, time on
+        treatment, doses and toxicity follow.
     lab_error : dict, optional
         Observation error of the lab platelet counts, ``{"prop": cv, "add": sd}`` (sd in
         10^9/L): each scheduled lab visit reads ``max(0, PLT (1 + prop e1) + add e2)`` with

@@ -134,7 +134,9 @@ impl PyTrial {
                 "needs the efficacy model (efficacy=True)",
             )));
         }
-        setup.stop_at_progression = stop_at_progression;
+        if stop_at_progression {
+            setup = setup.stopping_at_progression();
+        }
         if let Some((add, prop)) = lab_error {
             let e = ErrorModel {
                 output: "PLT".into(),

@@ -3,6 +3,7 @@
 //! myeloma efficacy model (M-protein, IMWG response, progression) on top of the simulated drugs,
 //! and the checks of simulated arms against published ones (validation.rs).
 
+pub mod benefit_risk;
 pub mod columns;
 pub mod dataset;
 pub mod escalation;

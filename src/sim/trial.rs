@@ -247,6 +247,15 @@ impl TrialSetup {
         })
     }
 
+    /// Stops treatment at progression; the population's discontinuation for other reasons
+    /// (`discontinuation_other`), when it has one, replaces its overall one, whose median
+    /// already includes progression ([`PopulationSpec::stopping_at_progression`]).
+    pub fn stopping_at_progression(mut self) -> Self {
+        self.stop_at_progression = true;
+        self.population = self.population.stopping_at_progression();
+        self
+    }
+
     /// Several rule sets in one run, replacing the rules given to [`TrialSetup::new`]: each
     /// sees every lab visit, in order; the first is the primary one (its drug's dose intensity
     /// and rule outcome are the subject's columns). Errors name the set: `dose_rules[k]...`.
