@@ -533,7 +533,7 @@ def compare(
     days : float
         Simulated time per patient.
     seed : int
-    dose_rules : {"label", "label_qw", "label_biw", "label_biw_tpo_rescue", "transfuse_below_10"}, dict, list or None
+    dose_rules : {"label", "label_qw", "label_biw", "label_biw_tpo_rescue", "romiplostim_titration", "transfuse_below_10"}, dict, list or None
         The XPOVIO label rules by default (the ladder follows each arm's schedule).
     threads : int, optional
     progress : bool
