@@ -272,7 +272,12 @@ impl DoseRules {
             ));
         }
         if let Some(m) = self.monitor_days {
-            positive("dose_rules.monitor_days", m)?;
+            if !(m.is_finite() && m >= 1.0) {
+                return Err(ModelError::new(
+                    "dose_rules.monitor_days",
+                    format!("must be at least 1 day (a lab visit a day at most), got {m}"),
+                ));
+            }
         }
         positive("dose_rules.cooldown_days", self.cooldown_days).or_else(|e| {
             if self.cooldown_days == 0.0 {
