@@ -355,7 +355,11 @@ impl TrialSetup {
             ));
         }
         for (i, r) in set.rules.iter().enumerate() {
-            for (field, d) in [("drug", &r.drug), ("while_held", &r.while_held)] {
+            for (field, d) in [
+                ("drug", &r.drug),
+                ("while_held", &r.while_held),
+                ("unless_held", &r.unless_held),
+            ] {
                 if let Some(d) = d {
                     if !dosed.contains(d) {
                         return Err(ModelError::new(
