@@ -521,10 +521,11 @@ impl<'a> RuleController<'a> {
             }
             RuleAction::Start => {
                 let d = r.drug.as_deref().unwrap_or_default();
+                // (a drug with no dose left, e.g. after discontinuation, is not started)
                 if let Some(w) = shared
                     .withheld
                     .iter_mut()
-                    .find(|w| w.name == d && !w.started)
+                    .find(|w| w.name == d && !w.started && w.events.iter().any(|e| e.time >= t))
                 {
                     w.started = true;
                     w.t_started = t;
