@@ -21,7 +21,7 @@ from .population import Population, PopulationResult, population, populations, s
 from .regimen import Regimen, dose
 from .simon import simon, simon_design, simon_oc, simon_simulate
 from .simulate import closed_form, exposure, simulate
-from .supportive import SUPPORTIVE_ARMS, SUPPORTIVE_RULES, compare_supportive
+from .supportive import SUPPORTIVE_ARMS, SUPPORTIVE_RULES, compare_supportive, supportive_table
 from .validation import ValidationResult, validate
 
 __version__ = "0.1.0"
@@ -96,4 +96,5 @@ __all__ = [
     "compare_supportive",
     "ValidationResult",
     "validate",
+    "supportive_table",
 ]

@@ -216,8 +216,10 @@ def plot_benefit_risk(res: "CompareResult", path: FilePath | None = None, format
             r = s.loc[a]
             marker, _ = style[sched[a]]
             x, y = 100 * float(r["g3plus_lab"]), 100 * float(r["orr"])
-            ax.errorbar(x, y, xerr=[[x - 100 * float(r["g3plus_lab_lo"])], [100 * float(r["g3plus_lab_hi"]) - x]],
-                        yerr=[[y - 100 * float(r["orr_lo"])], [100 * float(r["orr_hi"]) - y]],
+            # (a Wilson bound of 0 or n events can round to a hair beyond the estimate: clipped)
+            ax.errorbar(x, y, xerr=[[max(0.0, x - 100 * float(r["g3plus_lab_lo"]))],
+                                    [max(0.0, 100 * float(r["g3plus_lab_hi"]) - x)]],
+                        yerr=[[max(0.0, y - 100 * float(r["orr_lo"]))], [max(0.0, 100 * float(r["orr_hi"]) - y)]],
                         fmt=marker, color=f"C{i}", ms=8, capsize=3, label=f"{a} ({sched[a] or 'other'})")
         ax.set_xlabel("grade 3+ thrombocytopenia at lab visits (%, 95% CI)")
         ax.set_ylabel("overall response rate, PR or better (%, 95% CI)")

@@ -12,6 +12,7 @@ use crate::sim::lab_error::check_lab_error;
 use crate::sim::record::applied_dose_rows;
 use crate::sim::trial::{thread_pool, PatientRow, SubjectResult, TrialSetup};
 use crate::spec::dose_rules::DoseRules;
+use crate::spec::input::from_value;
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::population::PopulationSpec;
@@ -70,9 +71,7 @@ impl PyTrial {
                             .dose_rules_for(&name, &regimen)
                             .map_err(|e| to_py(e.within(&format!("dose_rules[{k}]"))))?
                             .clone(),
-                        other => serde_json::from_value(other).map_err(|e| {
-                            to_py(CoreError::new(format!("dose_rules[{k}]"), e.to_string()))
-                        })?,
+                        other => from_value(other, &format!("dose_rules[{k}]")).map_err(to_py)?,
                     });
                 }
                 sets = Some(v);
