@@ -15,12 +15,14 @@ from .objective import Evaluator
 
 # (name, free parameters, arms, evaluations at --maxiter 100 (scaled), short BOSTON horizon)
 STAGES = [
-    ("0: physiological constraints only (typical patient; priors + penalties)",
-     ["gamma", "tpo_half", "fP", "EC50_btz"], [], 120, False),
-    ("B: bortezomib on BOSTON Vd", ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 25, False),
-    ("A: selinexor + platelet system on STORM / label pool and BOSTON SVd",
-     ["Imax", "kon", "koff", "gamma", "tpo_half", "fP", "cv_kon", "cv_Imax", "P0_heavy", "P0_cv", "q_report"], ["storm", "svd"], 170, True),
-    ("C: joint, all arms, full horizon", ["Imax", "kon", "koff", "cv_kon", "EC50_btz", "P0_early", "q_report"], ["storm", "svd", "vd"], 45, False),
+    ("0: physiological constraints only (typical patient: occupancy, nadir, withdrawal; priors + penalties)",
+     ["kon", "koff", "gamma", "renewal", "EC50_btz"], [], 120, False),
+    ("B: bortezomib on BOSTON Vd", ["EC50_btz"], ["vd"], 25, False),
+    ("A: selinexor + platelet system on STORM / label pool, BOSTON SVd, the DLBCL pool and the recovery experiment",
+     ["Imax", "kon", "koff", "gamma", "renewal", "cv_renewal", "cv_Imax", "P0_heavy", "q_report"],
+     ["storm", "svd", "dlbcl", "recovery"], 170, True),
+    ("C: joint, all arms, full horizon", ["Imax", "kon", "koff", "gamma", "renewal", "cv_renewal", "cv_Imax", "P0_heavy", "EC50_btz", "q_report"],
+     ["storm", "svd", "vd", "dlbcl", "recovery"], 60, False),
 ]
 
 FITTED = frozenset(k for _, free, *_ in STAGES for k in free)
