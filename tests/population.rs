@@ -348,3 +348,66 @@ fn scripted_patient_qw_ladder_walks_100_80_60_40_then_stops() {
     ctl.lab(&s.model, 0, 14.0 * 24.0, &y, &mut pending).unwrap();
     assert_eq!(ctl.outcome.n_reductions + ctl.outcome.n_interruptions, 0);
 }
+
+#[test]
+fn lab_count_grid_holds_each_scheduled_read_and_nan_without_a_visit() {
+    use selinexor_pkpd::sim::columns::lab_count_grid;
+    let s = setup(5, true, 84.0);
+    let rows = s.run_range(0, 20, Some(1)).unwrap();
+    let grid = s.lab_grid();
+    assert_eq!(grid, s.regimen.lab_times(84.0 * 24.0));
+    let flat = lab_count_grid(&rows, &grid);
+    assert_eq!(flat.len(), rows.len() * grid.len());
+    for (r, row) in rows.iter().zip(flat.chunks(grid.len())) {
+        for (j, &t) in grid.iter().enumerate() {
+            match r.labs.iter().find(|&&(tl, _)| tl == t) {
+                Some(&(_, count)) => assert_eq!(row[j].to_bits(), count.to_bits()),
+                None => assert!(row[j].is_nan()),
+            }
+        }
+        // each read is at a scheduled visit, in order, at most once; rechecks are left out
+        assert!(r.labs.iter().all(|(t, _)| grid.contains(t)));
+        assert!(r.labs.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(r.labs.len() as u32 <= r.n_labs);
+    }
+    assert!(
+        flat.iter().any(|v| v.is_nan()),
+        "some subjects stop before day 84"
+    );
+}
+
+#[test]
+fn stopping_at_progression_scales_each_subjects_discontinuation_by_the_ratio_of_medians() {
+    use selinexor_pkpd::spec::population::OtherDiscontinuation;
+    let lib = Library::embedded().unwrap();
+    let mut spec: PopulationSpec = lib.population("rrmm_heavily_pretreated").unwrap().clone();
+    spec.discontinuation = Discontinuation::Exponential { median_days: 40.0 };
+    spec.discontinuation_other = Some(OtherDiscontinuation {
+        median_days: 100.0,
+        source: "test".into(),
+    });
+    let known = |_: &str, _: &str| Ok(());
+    let iiv = spec.iiv_model(&BTreeMap::new(), &known).unwrap();
+    let other = spec.clone().stopping_at_progression();
+    assert_eq!(
+        other.discontinuation,
+        Discontinuation::Exponential { median_days: 100.0 }
+    );
+    for i in 0..50 {
+        let a = spec.sample(&iiv, 9, i);
+        let b = other.sample(&iiv, 9, i);
+        // the same draws (covariates, random effects), the time in the ratio of the medians
+        assert_eq!((&a.patient, &a.etas), (&b.patient, &b.etas));
+        assert!((b.t_disc_h - 2.5 * a.t_disc_h).abs() <= 1e-9 * b.t_disc_h);
+    }
+    // without a split, stopping at progression keeps the overall discontinuation
+    spec.discontinuation_other = None;
+    assert_eq!(spec.clone().stopping_at_progression(), spec);
+    // a bad median names its field
+    spec.discontinuation_other = Some(OtherDiscontinuation {
+        median_days: -1.0,
+        source: String::new(),
+    });
+    let e = spec.validate().unwrap_err();
+    assert_eq!(e.field, "population.discontinuation_other.median_days");
+}

@@ -21,7 +21,8 @@ from .population import Population, PopulationResult, population, populations, s
 from .regimen import Regimen, dose
 from .simon import simon, simon_design, simon_oc, simon_simulate
 from .simulate import closed_form, exposure, simulate
-from .supportive import SUPPORTIVE_ARMS, SUPPORTIVE_RULES, compare_supportive
+from .supportive import SUPPORTIVE_ARMS, SUPPORTIVE_RULES, compare_supportive, supportive_table
+from .validation import ValidationResult, validate
 
 __version__ = "0.1.0"
 
@@ -93,4 +94,7 @@ __all__ = [
     "SUPPORTIVE_ARMS",
     "SUPPORTIVE_RULES",
     "compare_supportive",
+    "ValidationResult",
+    "validate",
+    "supportive_table",
 ]

@@ -209,7 +209,9 @@ class Trial:
             the regimen's and the rules'), ``units_transfused``, ``t_rescue_start_days`` (when
             a ``start`` rule first started a withheld drug, NaN if none). With ``observe_days``,
             also ``PLT_traj``: platelets (10^9/L), float64, shape (end - start,
-            len(observe_days)).
+            len(observe_days)), and ``PLT_lab``: the counts read at the regimen's scheduled lab
+            visits (``Regimen.lab_days``; with the lab error when given), float64, shape
+            (end - start, number of visits), NaN where a subject had no visit.
 
         Raises
         ------
@@ -484,6 +486,13 @@ def weekly_dose(regimen: str, drug: str) -> Optional[float]:
     """Planned weekly dose of ``drug``: amount x doses per week of its first dose line, in the
     line's unit; None when the regimen (JSON) does not dose it."""
 
+def benefit_risk(orr_diff: tuple[float, float], g3_diff: tuple[float, float], pfs_arm: tuple[float, float],
+                 pfs_ref: tuple[float, float]) -> tuple[int, int, int, str]:
+    """Directions (-1 lower, 0 not distinguishable, 1 higher; arm minus reference) of ORR (paired
+    95% interval excludes 0), median PFS (the arms' 95% intervals do not overlap; NaN upper end:
+    not reached) and grade 3+ thrombocytopenia, and the verdict: ``favours``, ``disfavours``,
+    ``trade_off_more_benefit``, ``trade_off_less_toxicity``, ``mixed`` or ``not_distinguishable``."""
+
 def ctcae_grade(platelets: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """CTCAE v4.03 grade (0-4) of each platelet count (10^9/L, 1-D, contiguous; NaN grades 0)."""
 
@@ -615,3 +624,48 @@ class Dataset:
         ModelError
             On invalid parameters or a solver failure (naming the subject).
         """
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson exact two-sided interval ``(lo, hi)`` of ``k`` events in ``n`` at
+    confidence ``level`` (the beta quantiles ``Beta(a/2; k, n-k+1)``, ``Beta(1-a/2; k+1, n-k)``).
+
+    Raises
+    ------
+    ModelError
+        On ``n`` outside 1..100000, ``k`` outside 0..n (field ``events``), ``level`` outside [0.5, 0.999999].
+    """
+
+def binomial_quantile(n: int, p: float, q: float) -> int:
+    """The ``q``-quantile of ``Binomial(n, p)``: the smallest ``k`` with ``P(X <= k) >= q``.
+
+    Raises
+    ------
+    ModelError
+        On ``n`` outside 1..100000, or ``p`` or ``q`` outside [0, 1].
+    """
+
+def validation_endpoints() -> list[str]:
+    """The endpoint names of a validation table: ``g3plus``, ``g4``, ``any_grade`` (worst CTCAE
+    grade at the lab visits), ``orr`` (PR or better), ``vgpr_plus``."""
+
+def check_arm(
+    endpoint: str,
+    n: int,
+    events: int,
+    worst_grade_lab: npt.NDArray[np.int64],
+    responder: npt.NDArray[np.bool_],
+    vgpr_or_better: npt.NDArray[np.bool_],
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """A published arm (``events`` of ``n`` patients with ``endpoint``) against simulated subjects
+    (one value per subject in each array): ``observed``, ``observed_lo``, ``observed_hi``
+    (Clopper-Pearson), ``simulated``, ``sim_events``, ``sim_n``, ``predicted_lo``,
+    ``predicted_hi`` (the ``(1 -+ level)/2`` quantiles of ``Binomial(n, simulated) / n``),
+    ``covers`` (observed inside the prediction interval), ``ci_contains_simulated``.
+
+    Raises
+    ------
+    ModelError
+        On an unknown endpoint, counts out of range, arrays of different lengths or no subjects
+        (field ``n_sim``).
+    """

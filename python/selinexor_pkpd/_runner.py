@@ -274,11 +274,19 @@ def chunks(n: int, chunk_size: int | None, timed: Any) -> Iterator[tuple[int, in
         start = end
 
 
+def pop_array(parts: list[dict[str, Any]], key: str) -> np.ndarray | None:
+    """The 2-D per-subject array ``key`` of the native chunks (``PLT_traj``, ``PLT_lab``), joined
+    and removed from them; None when the chunks have none."""
+    if not parts or key not in parts[0]:
+        return None
+    return np.concatenate([p.pop(key) for p in parts], axis=0)
+
+
 def concat(parts: list[dict[str, Any]]) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """The native chunks' columns joined into one subject table, and the trajectories if any."""
-    traj = None
-    if parts and "PLT_traj" in parts[0]:
-        traj = np.concatenate([p.pop("PLT_traj") for p in parts], axis=0)
+    """The native chunks' columns joined into one subject table, and the trajectories if any
+    (the lab-visit counts ``PLT_lab``, if not taken before with :func:`pop_array`, are dropped)."""
+    traj = pop_array(parts, "PLT_traj")
+    pop_array(parts, "PLT_lab")
     cols: dict[str, Any] = {}
     for k in parts[0]:
         vals = [p[k] for p in parts]
@@ -286,4 +294,4 @@ def concat(parts: list[dict[str, Any]]) -> tuple[pd.DataFrame, np.ndarray | None
     return pd.DataFrame(cols), traj
 
 
-__all__ = ["TrialRunner", "chunks", "concat", "executor_threads", "native_threads", "run_chunks"]
+__all__ = ["TrialRunner", "chunks", "concat", "executor_threads", "native_threads", "pop_array", "run_chunks"]

@@ -17,9 +17,18 @@ def _compare(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from .compare import DEFAULT_ARMS, compare
     from .population import population
+    from .supportive import SUPPORTIVE_ARMS, SUPPORTIVE_RULES
 
-    if args.arms is None:
-        arms: Any = DEFAULT_ARMS
+    rules: Any = None if args.no_rules else _rule_sets(args.rules)
+    if args.scenario == "supportive":
+        for flag, given in [("--arms", args.arms is not None), ("--no-rules", args.no_rules),
+                            ("--rules", args.rules != "label")]:
+            if given:
+                raise error(flag, "--scenario supportive sets the arms and their rules; leave out " + flag)
+        arms: Any = dict(SUPPORTIVE_ARMS)
+        rules = dict(SUPPORTIVE_RULES)
+    elif args.arms is None:
+        arms = DEFAULT_ARMS
     else:
         arms = [a.strip() for a in args.arms.split(",")]
         if not all(arms):
@@ -32,7 +41,7 @@ def _compare(args: argparse.Namespace) -> int:
     client = _dask_client(args.scheduler)
     t0 = time.perf_counter()
     try:
-        res = compare(arms, pop, days=args.days, seed=args.seed, dose_rules=None if args.no_rules else args.rules,
+        res = compare(arms, pop, days=args.days, seed=args.seed, dose_rules=rules,
                       threads=args.threads, progress=not args.quiet, summary_only=args.summary_only,
                       reference=args.reference, stop_at_progression=args.stop_at_progression, executor=client,
                       lab_error=_lab_error(args.lab_cv, args.lab_sd))
@@ -47,10 +56,27 @@ def _compare(args: argparse.Namespace) -> int:
     br_path = out / "benefit_risk.png"
     res.plot_benefit_risk(br_path, formats=formats)
     files += [br_path] + [br_path.with_suffix("." + f) for f in formats if f != "png"]
+    if not args.summary_only:
+        vpc_path = out / "vpc.png"
+        res.plot_vpc(vpc_path, formats=formats)
+        files += [vpc_path] + [vpc_path.with_suffix("." + f) for f in formats if f != "png"]
     print()
     print(res.report())
+    if args.scenario == "supportive" and res.subjects is not None:
+        from .supportive import supportive_table
+
+        print("\nSupportive care (means per patient; rescued: romiplostim started during a selinexor hold):")
+        print(supportive_table(res).round(2).to_string())
     print(f"\n{sum(res.summary['n']):.0f} patient-simulations in {dt:.1f} s. Wrote: " + ", ".join(str(f) for f in files))
     return 0
+
+
+def _rule_sets(text: str) -> str | list[str]:
+    """``--rules``: one preset, or several rule sets joined by ``+`` (``label+transfuse_below_10``)."""
+    names = [n.strip() for n in text.split("+")]
+    if not all(names):
+        raise error("--rules", f"give preset names joined by '+', got {text!r}")
+    return names[0] if len(names) == 1 else names
 
 
 def _lab_error(cv: float | None, sd: float | None) -> dict[str, float] | None:
@@ -262,8 +288,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         description="Compare selinexor arms on the same virtual patients (common random numbers): prints the "
                     "table (incidences with 95% CIs, a legend), the paired differences against the reference arm "
                     "and a closing finding; writes summary.csv, differences.csv, subjects.csv, bands.csv, "
-                    "inputs.json and the figures compare.png and benefit_risk.png (ORR against grade 3+ "
-                    "thrombocytopenia, Kaplan-Meier PFS per arm) to --out.")
+                    "vpc.csv, inputs.json and the figures compare.png, benefit_risk.png (ORR against grade 3+ "
+                    "thrombocytopenia, Kaplan-Meier PFS per arm) and vpc.png (visual predictive check: median "
+                    "and 5-95% of the simulated platelets at the lab visits per arm; not with --summary-only) "
+                    "to --out.")
     c.add_argument("--arms", metavar="PRESET,...",
                    help="comma-separated regimen presets (see `selinexor-pkpd presets`); default: the six xd_* arms "
                         "100/80/60 mg QW and 80/60/40 mg BIW, each with dexamethasone 20 mg per selinexor dose")
@@ -276,8 +304,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     c.add_argument("--days", type=float, default=168.0, help="simulated days per patient (168 = 24 weeks)")
     c.add_argument("--threads", type=int, help="worker threads; default: all cores")
     rules = c.add_mutually_exclusive_group()
-    rules.add_argument("--rules", default="label", help="dose-rules preset: label, label_qw or label_biw")
+    rules.add_argument("--rules", default="label",
+                       help="dose-rules preset (label, label_qw, label_biw, ...), or several rule sets in one run "
+                            "joined by '+' (label+transfuse_below_10); see `selinexor-pkpd presets`")
     rules.add_argument("--no-rules", action="store_true", help="no dose modification")
+    c.add_argument("--scenario", choices=["supportive"],
+                   help="supportive: 80 mg BIW with and without romiplostim rescue during selinexor holds (label "
+                        "titration), and 100 mg QW, each arm with its own rule sets and transfusions below 10 "
+                        "(docs/supportive_care.md); replaces --arms and --rules")
     c.add_argument("--reference", help="reference arm of the paired differences; default: the first arm")
     c.add_argument("--summary-only", action="store_true",
                    help="stream: bounded memory, no subject table nor platelet bands (the figure's platelet panels "

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ._errors import error
 from ._validate import read_text_file
-from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, concat, executor_threads, run_chunks
+from ._runner import SUBJECT_COLUMNS, TrialRunner, check_budget, concat, executor_threads, pop_array, run_chunks
 from ._typing import DoseRulesLike, FilePath, LibrarySource, Observe, Params, RegimenLike, TrialPlateletModel
 from .population import Population
 from .regimen import Regimen
@@ -113,8 +113,10 @@ class CompareResult:
 
     def __init__(self, summary: pd.DataFrame, subjects: Optional[pd.DataFrame], bands: Optional[pd.DataFrame],
                  paired: dict[str, dict[str, _Paired]], inputs: dict[str, Any], seconds: float,
-                 pfs: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None) -> None:
+                 pfs: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None,
+                 vpc: Optional[pd.DataFrame] = None) -> None:
         self.summary = summary
+        self._vpc = vpc
         self._pfs = pfs or {}
         self.subjects = subjects
         self._bands = bands
@@ -165,6 +167,54 @@ class CompareResult:
         if self._bands is None:
             raise error("observe", "no platelet trajectories were kept (summary-only mode or observe=False)")
         return self._bands
+
+    def vpc(self, arm: str | None = None) -> pd.DataFrame:
+        """Visual predictive check table: the simulated platelet counts read at each scheduled lab
+        visit of each arm (:meth:`Regimen.lab_days`; the counts the grading and the dose rules
+        read, with the ``lab_error`` when one is given), over the patients who had that visit
+        (those still on treatment, as a trial draws its labs): ``arm``, ``DAY`` (days after the
+        first dose), ``n`` (patients with that visit), ``PLT_p05``, ``PLT_p50``, ``PLT_p95``
+        (5th, 50th, 95th percentiles, 10^9/L; numpy's linear interpolation). Rechecks between
+        scheduled visits (while a dose is held) are not included.
+
+        Parameters
+        ----------
+        arm : str, optional
+            One arm (default: all).
+
+        Raises
+        ------
+        ModelError
+            In summary-only runs or with ``observe=False`` (no per-subject counts were kept), or
+            for an unknown arm.
+        """
+        if self._vpc is None:
+            raise error("observe", "no platelet counts at the lab visits were kept (summary-only mode or observe=False); "
+                                   "run compare with observe=True")
+        if arm is None:
+            return self._vpc
+        if arm not in self.arms:
+            raise error("arm", f"unknown arm {arm!r} (arms: {self.arms})")
+        return self._vpc[self._vpc["arm"] == arm].reset_index(drop=True)
+
+    def plot_vpc(self, path: FilePath | None = None, *, formats: Sequence[str] = ()) -> np.ndarray:
+        """Visual predictive check figure: per arm, the median and 5-95% band of the simulated
+        platelet counts at the lab visits (:meth:`vpc`), with the grade 3 and 4 thresholds.
+
+        Parameters
+        ----------
+        path : path, optional
+            Save the figure there (format from the suffix, PNG by default).
+        formats : sequence of str
+            Extra formats to save beside ``path``.
+
+        Returns
+        -------
+        numpy.ndarray of matplotlib Axes, one per arm.
+        """
+        from .plots import plot_vpc
+
+        return plot_vpc(self.vpc(), self.arms, path, formats=formats)
 
     def kaplan_meier(self, arm: str) -> pd.DataFrame:
         """Kaplan-Meier estimate of progression-free survival of one arm (days), with its 95%
@@ -223,7 +273,8 @@ class CompareResult:
         return plot_compare(self, path, formats=formats)
 
     def to_csv(self, directory: FilePath) -> list[Path]:
-        """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv, inputs.json."""
+        """Write summary.csv, differences.csv, subjects.csv (if kept), bands.csv and vpc.csv (if
+        trajectories were kept), inputs.json."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         written = [d / "summary.csv", d / "differences.csv", d / "inputs.json"]
@@ -236,6 +287,9 @@ class CompareResult:
         if self._bands is not None:
             written.append(d / "bands.csv")
             self._bands.to_csv(written[-1], index=False)
+        if self._vpc is not None:
+            written.append(d / "vpc.csv")
+            self._vpc.to_csv(written[-1], index=False)
         return written
 
     def to_parquet(self, directory: FilePath) -> list[Path]:
@@ -313,8 +367,12 @@ class CompareResult:
         return None if best is None else best[1]
 
     def finding(self) -> str:
-        """One sentence computed from the results: the arm with the lowest grade 3+ incidence (lab
-        visits) and its delivered dose, and the QW vs BIW contrast at matched delivered dose."""
+        """A paragraph computed from the results: the arm with the lowest grade 3+ incidence (lab
+        visits) and its delivered dose; the QW vs BIW contrast at matched delivered dose; and
+        benefit against risk for that pair (or, without one, the arm other than the reference with
+        the lowest incidence against the reference): ORR and median PFS differences with their intervals weighed against grade 3+
+        thrombocytopenia, saying which differences the intervals do not resolve (the verdict is
+        ``benefit_risk`` of the native module, docs/efficacy.md)."""
         s = self.summary
         g = s["g3plus_lab"].astype(float)
         best = str(g.idxmin())
@@ -328,7 +386,11 @@ class CompareResult:
         out += "."
         pair = self.matched_dose_pair()
         if pair is None:
-            return out + " No QW and BIW arms delivered matching doses (within 15%)."
+            out += " No QW and BIW arms delivered matching doses (within 15%)."
+            others = [a for a in g.sort_values(kind="stable").index if a != self.reference]
+            if others:
+                out += " " + self._benefit_risk_text(str(others[0]), self.reference)
+            return out
         q, b = pair
         d = self.differences(reference=b)
         r = d[(d["arm"] == q) & (d["metric"] == "g3plus_lab")].iloc[0]
@@ -341,7 +403,46 @@ class CompareResult:
             verdict = f"no difference in grade 3+ thrombocytopenia between {q} and {b} is resolved"
         return (out + f" At matched delivered dose ({q} {di[q]:.0f} vs {b} {di[b]:.0f} mg/week), {verdict}: "
                 f"{_pct_text(s, q)} vs {_pct_text(s, b)}, paired difference "
-                f"{_signed_ci(100 * r['difference'], lo, hi, 1).replace(' (', ' pp (95% CI ', 1)}.")
+                f"{_signed_ci(100 * r['difference'], lo, hi, 1).replace(' (', ' pp (95% CI ', 1)}. "
+                + self._benefit_risk_text(q, b))
+
+    def _benefit_risk_text(self, arm: str, ref: str) -> str:
+        """Benefit against risk of ``arm`` against ``ref``, one or two sentences."""
+        from . import _core
+
+        s = self.summary
+        d = self.differences(reference=ref)
+        row = lambda m: d[(d["arm"] == arm) & (d["metric"] == m)].iloc[0]  # noqa: E731
+        orr, g3 = row("orr"), row("g3plus_lab")
+        pfs = lambda a: (float(s.loc[a, "pfs_median_months_lo"]), float(s.loc[a, "pfs_median_months_hi"]))  # noqa: E731
+        o, p, t, verdict = _core.benefit_risk((float(orr["lo"]), float(orr["hi"])), (float(g3["lo"]), float(g3["hi"])),
+                                              pfs(arm), pfs(ref))
+        diff = _signed_ci(100 * orr["difference"], 100 * orr["lo"], 100 * orr["hi"], 1).replace(" (", " pp (95% CI ", 1)
+        mpfs = lambda a: (f"{_num(s.loc[a, 'pfs_median_months'], 1)} months (95% CI "  # noqa: E731
+                          f"{_num(s.loc[a, 'pfs_median_months_lo'], 1)}-{_num(s.loc[a, 'pfs_median_months_hi'], 1)})")
+        facts = (f"Benefit against risk, {arm} vs {ref}: ORR {_pct_text(s, arm, 'orr')} vs {_pct_text(s, ref, 'orr')}, "
+                 f"paired difference {diff}; median PFS {mpfs(arm)} vs {mpfs(ref)}.")
+        unresolved = [name for name, v in (("ORR", o), ("median PFS", p), ("grade 3+ thrombocytopenia", t)) if v == 0]
+        n = int(s.loc[arm, "n"])
+        better, worse = (o > 0 or p > 0), (o < 0 or p < 0)
+        text = {
+            "favours": f"The balance favours {arm}: "
+                       + ("more benefit and less grade 3+ thrombocytopenia" if better and t < 0
+                          else "more benefit, and no increase in grade 3+ thrombocytopenia is distinguishable"
+                          if better else "less grade 3+ thrombocytopenia, and no loss of benefit is distinguishable"),
+            "disfavours": f"The balance is against {arm}: "
+                          + ("less benefit and more grade 3+ thrombocytopenia" if worse and t > 0
+                             else "less benefit, and no reduction in grade 3+ thrombocytopenia is distinguishable"
+                             if worse else "more grade 3+ thrombocytopenia, and no gain in benefit is distinguishable"),
+            "trade_off_more_benefit": f"A trade-off: {arm} gives more benefit at more grade 3+ thrombocytopenia",
+            "trade_off_less_toxicity": f"A trade-off: {arm} gives less grade 3+ thrombocytopenia at less benefit",
+            "mixed": f"The benefit of {arm} is mixed: ORR and median PFS differ in opposite directions",
+            "not_distinguishable": f"No difference in ORR, median PFS or grade 3+ thrombocytopenia between {arm} and "
+                                   f"{ref} is distinguishable with {n} patients per arm",
+        }[verdict]
+        if unresolved and verdict != "not_distinguishable":
+            text += f"; not distinguishable with {n} patients per arm: {', '.join(unresolved)}"
+        return f"{facts} {text} (ORR and grade 3+: paired 95% CIs; PFS: non-overlapping 95% CIs of the medians)."
 
     def report(self) -> str:
         """The text the command line prints: the table with its legend, the paired differences
@@ -470,6 +571,19 @@ def _bands(arm: str, days: np.ndarray, traj: np.ndarray, on_days: np.ndarray) ->
                          "n_on_treatment": n_on.astype(np.int64), "on_treatment": n_on / max(len(on_days), 1)})
 
 
+def _vpc(arm: str, lab_days: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
+    """Percentiles of the platelet counts read at each scheduled lab visit over the patients who
+    had that visit (NaN in ``counts``: no visit; a visit nobody had gets NaN and ``n`` 0)."""
+    rows = []
+    for j, day in enumerate(lab_days):
+        c = counts[:, j]
+        c = c[~np.isnan(c)]
+        q = np.quantile(c, [0.05, 0.5, 0.95]) if c.size else np.full(3, np.nan)
+        rows.append({"arm": arm, "DAY": float(day), "n": int(c.size), "PLT_p05": q[0], "PLT_p50": q[1],
+                     "PLT_p95": q[2]})
+    return pd.DataFrame(rows)
+
+
 def _time_on_treatment(tot: Any, labels: list[str]) -> dict[str, float | None]:
     """The per-arm medians of ``time_on_treatment``, checked against the arm labels."""
     if tot is None:
@@ -533,7 +647,7 @@ def compare(
     days : float
         Simulated time per patient.
     seed : int
-    dose_rules : {"label", "label_qw", "label_biw", "label_biw_tpo_rescue", "transfuse_below_10"}, dict, list or None
+    dose_rules : {"label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "stop_below_50", "transfuse_below_10"}, dict, list or None
         The XPOVIO label rules by default (the ladder follows each arm's schedule).
     threads : int, optional
     progress : bool
@@ -558,7 +672,8 @@ def compare(
         no limit. Full runs whose kept results would exceed 75% of the machine's memory are
         refused too (``summary_only=True`` keeps memory bounded).
     stop_at_progression : bool
-        Stop each patient's treatment at progression (as in :func:`simulate_population`).
+        Stop each patient's treatment at progression (as in :func:`simulate_population`: the
+        population's discontinuation for other reasons then replaces its overall one).
     lab_error : dict, optional
         Observation error of the lab platelet counts, ``{"prop": cv, "add": sd}`` (sd in
         10^9/L): each scheduled lab visit reads ``max(0, PLT (1 + prop e1) + add e2)`` with
@@ -612,7 +727,9 @@ def compare(
         for label, r in arms.items()
     }
     first = runners[labels[0]]
-    kept = 0 if summary_only else pop.n * len(labels) * (SUBJECT_COLUMNS + len(first.observe))
+    # per subject: the columns, the trajectory and (with a trajectory) the lab-visit counts
+    n_labs = len(first.regimen.lab_days(first.inputs["days"])) if first.observe else 0
+    kept = 0 if summary_only else pop.n * len(labels) * (SUBJECT_COLUMNS + len(first.observe) + n_labs)
     check_budget(pop.n * len(labels), first.inputs["days"], executor_threads(executor, first.threads), kept, max_hours)
     t0 = time.perf_counter()
     stream = {a: StreamingSummary() for a in labels}
@@ -625,12 +742,15 @@ def compare(
             chunk: dict[str, pd.DataFrame] = {}
             for a, cols in zip(labels, results):
                 traj = cols.pop("PLT_traj", None)
+                labs = cols.pop("PLT_lab", None)
                 df, _ = concat([cols])
                 chunk[a] = df
                 stream[a].add(df)
                 if not summary_only:
                     if traj is not None:
                         cols["PLT_traj"] = traj
+                    if labs is not None:
+                        cols["PLT_lab"] = labs
                     parts[a].append(cols)
                 done = start * len(labels) + (labels.index(a) + 1) * (end - start)
                 if bar is None and progress and time.perf_counter() - t0 > 1.0:
@@ -645,21 +765,27 @@ def compare(
             bar.close()
     subjects = None
     bands = None
+    vpc = None
     if summary_only:
         summary = pd.DataFrame({a: stream[a].result() for a in labels}).T
     else:
         tables = []
         band_rows = []
+        vpc_rows = []
         for a in labels:
+            labs = pop_array(parts[a], "PLT_lab")
             df, traj = concat(parts[a])
             df.insert(0, "arm", a)
             tables.append(df)
             if traj is not None:
                 band_rows.append(_bands(a, np.asarray(runners[a].observe, dtype=float), traj,
                                         df["days_on_treatment"].to_numpy(dtype=float)))
+            if labs is not None:
+                vpc_rows.append(_vpc(a, runners[a].regimen.lab_days(days), labs))
         subjects = pd.concat(tables, ignore_index=True)
         summary = pd.DataFrame({a: stream[a].result() for a in labels}).T
         bands = pd.concat(band_rows, ignore_index=True) if band_rows else None
+        vpc = pd.concat(vpc_rows, ignore_index=True) if vpc_rows else None
     summary.index.name = "arm"
     summary.insert(0, "regimen", [runners[a].regimen.name for a in labels])
     summary.insert(1, "planned_mg_week", [runners[a].regimen.weekly_dose("selinexor") for a in labels])
@@ -675,7 +801,7 @@ def compare(
         "lab_error": None if lab_error is None else dict(lab_error),
     }
     pfs = {a: stream[a].pfs_arrays() for a in labels}
-    return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0, pfs=pfs)
+    return CompareResult(summary, subjects, bands, paired, inputs, time.perf_counter() - t0, pfs=pfs, vpc=vpc)
 
 
 def from_inputs(inputs: Union[Mapping[str, Any], FilePath], *, progress: bool = False) -> CompareResult:

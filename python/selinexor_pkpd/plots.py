@@ -216,8 +216,10 @@ def plot_benefit_risk(res: "CompareResult", path: FilePath | None = None, format
             r = s.loc[a]
             marker, _ = style[sched[a]]
             x, y = 100 * float(r["g3plus_lab"]), 100 * float(r["orr"])
-            ax.errorbar(x, y, xerr=[[x - 100 * float(r["g3plus_lab_lo"])], [100 * float(r["g3plus_lab_hi"]) - x]],
-                        yerr=[[y - 100 * float(r["orr_lo"])], [100 * float(r["orr_hi"]) - y]],
+            # (a Wilson bound of 0 or n events can round to a hair beyond the estimate: clipped)
+            ax.errorbar(x, y, xerr=[[max(0.0, x - 100 * float(r["g3plus_lab_lo"]))],
+                                    [max(0.0, 100 * float(r["g3plus_lab_hi"]) - x)]],
+                        yerr=[[max(0.0, y - 100 * float(r["orr_lo"]))], [max(0.0, 100 * float(r["orr_hi"]) - y)]],
                         fmt=marker, color=f"C{i}", ms=8, capsize=3, label=f"{a} ({sched[a] or 'other'})")
         ax.set_xlabel("grade 3+ thrombocytopenia at lab visits (%, 95% CI)")
         ax.set_ylabel("overall response rate, PR or better (%, 95% CI)")
@@ -243,3 +245,76 @@ def plot_benefit_risk(res: "CompareResult", path: FilePath | None = None, format
         fig.tight_layout()
         _save(fig, path, formats)
     return np.array([ax, km_ax], dtype=object)
+
+
+def plot_validation(table: Any, path: FilePath | None = None, formats: Sequence[str] = ()) -> Any:
+    """Forest plot of a validation table (:func:`selinexor_pkpd.validate`): per arm and endpoint,
+    the observed proportion with its exact 95% CI (black) and the simulated proportion with the
+    95% prediction interval of a trial of the published size (blue; red when it misses)."""
+    import matplotlib.pyplot as plt
+
+    t = table.reset_index(drop=True)
+    k = len(t)
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(9.0, 2.0 + 0.55 * k))
+        y = np.arange(k)[::-1].astype(float)
+        for i, r in t.iterrows():
+            yi = y[i]
+            color = "tab:blue" if r["covers"] else "tab:red"
+            ax.plot([100 * r["predicted_lo"], 100 * r["predicted_hi"]], [yi - 0.15] * 2, color=color, lw=5,
+                    alpha=0.45, solid_capstyle="butt")
+            ax.plot(100 * r["simulated"], yi - 0.15, "D", color=color, ms=6)
+            ax.errorbar(100 * r["observed"], yi + 0.15,
+                        xerr=[[100 * (r["observed"] - r["observed_lo"])], [100 * (r["observed_hi"] - r["observed"])]],
+                        fmt="o", color="black", ms=5, capsize=3, lw=1.2)
+        ax.set_yticks(y)
+        ax.set_yticklabels([f"{r['arm_id']}\n{r['endpoint']}, n={r['n']}" for _, r in t.iterrows()], fontsize=9)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(-0.7, k - 0.3)
+        ax.set_xlabel("patients with the event, %")
+        ax.set_title("Published arms (not used in training) vs the model", fontsize=11)
+        from matplotlib.lines import Line2D
+
+        ax.legend(handles=[Line2D([], [], color="black", marker="o", label="observed, exact 95% CI"),
+                           Line2D([], [], color="tab:blue", marker="D", lw=5, alpha=0.6,
+                                  label="simulated, 95% PI of a trial of n (covers)"),
+                           Line2D([], [], color="tab:red", marker="D", lw=5, alpha=0.6, label="... misses")],
+                  loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.5 / (2.0 + 0.55 * k)), ncol=3, fontsize=8,
+                  frameon=False)
+        fig.tight_layout()
+        _save(fig, path, formats)
+    return ax
+
+
+def plot_vpc(vpc: Any, arms: Sequence[str], path: FilePath | None = None, formats: Sequence[str] = ()) -> np.ndarray:
+    """Visual predictive check: per arm, the median and 5-95% band of the simulated platelet
+    counts at the lab visits over the patients on treatment (``CompareResult.vpc``)."""
+    import matplotlib.pyplot as plt
+
+    k = len(arms)
+    ncols = min(3, k)
+    nrows = -(-k // ncols)
+    with plt.rc_context(_RC):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), sharex=True, sharey=True,
+                                 squeeze=False)
+        for i, a in enumerate(arms):
+            ax = axes[i // ncols, i % ncols]
+            d = vpc[vpc["arm"] == a]
+            ax.fill_between(d["DAY"], d["PLT_p05"], d["PLT_p95"], color="tab:blue", alpha=0.25, lw=0,
+                            label="5-95% of patients")
+            ax.plot(d["DAY"], d["PLT_p50"], "o-", color="tab:blue", ms=3.5, lw=1.3, label="median")
+            _thresholds(ax)
+            ax.set_title(f"{a} (lab visits)", fontsize=11)
+            if i % ncols == 0:
+                ax.set_ylabel("platelets (10$^9$/L)")
+            if i // ncols == nrows - 1:
+                ax.set_xlabel("day")
+            if i == 0:
+                ax.legend(loc="upper right", fontsize=8, frameon=False)
+        for j in range(k, nrows * ncols):
+            axes[j // ncols, j % ncols].set_visible(False)
+        fig.suptitle("Visual predictive check: simulated platelets at the lab visits, patients on treatment",
+                     fontsize=11)
+        fig.tight_layout()
+        _save(fig, path, formats)
+    return axes.ravel()[:k]

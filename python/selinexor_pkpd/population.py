@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._errors import error
 from ._library import resolve_library
-from ._runner import SUBJECT_COLUMNS, check_budget, TrialRunner, concat, executor_threads, run_chunks
+from ._runner import SUBJECT_COLUMNS, check_budget, TrialRunner, concat, executor_threads, pop_array, run_chunks
 from ._typing import (Covariate, DoseRulesLike, LibrarySource, LinearPk, Observe, Params, RegimenLike,
                       TrialPlateletModel)
 from .summary import summarize
@@ -110,9 +110,25 @@ class Population:
         return self._copy(spec=spec)
 
     def with_discontinuation(self, median_days: float | None) -> "Population":
-        """Exponential time on treatment with this median (days); None: treated to the end."""
+        """Exponential time on treatment with this median (days); None: treated to the end.
+
+        The median given holds whether or not the run stops at progression: the preset's
+        discontinuation for other reasons (``discontinuation_other``, used instead of the overall
+        one when ``stop_at_progression=True``) is dropped."""
         spec = copy.deepcopy(self.spec)
         spec["discontinuation"] = {"dist": "none"} if median_days is None else {"dist": "exponential", "median_days": float(median_days)}
+        spec.pop("discontinuation_other", None)
+        return self._copy(spec=spec)
+
+    def with_other_discontinuation(self, median_days: float | None) -> "Population":
+        """Exponential discontinuation for reasons other than progression with this median
+        (days), used instead of the overall discontinuation in runs that stop at progression
+        (``stop_at_progression=True``); None: such runs use the overall one."""
+        spec = copy.deepcopy(self.spec)
+        if median_days is None:
+            spec.pop("discontinuation_other", None)
+        else:
+            spec["discontinuation_other"] = {"median_days": float(median_days), "source": "user"}
         return self._copy(spec=spec)
 
     @classmethod
@@ -229,6 +245,12 @@ class PopulationResult:
         Observation grid (days) of ``trajectories``.
     trajectories : numpy.ndarray or None
         Platelets (10^9/L), shape (n_subjects, len(times_days)), when ``observe`` was given.
+    lab_days : numpy.ndarray or None
+        The regimen's scheduled lab visits (days), when ``observe`` was given.
+    lab_counts : numpy.ndarray or None
+        The platelet counts read at those visits (10^9/L, with the ``lab_error`` when given:
+        what grading and the dose rules read), shape (n_subjects, len(lab_days)); NaN where a
+        subject had no visit (treatment over). When ``observe`` was given.
     inputs : dict
         Everything needed to reproduce the run.
     """
@@ -238,6 +260,8 @@ class PopulationResult:
         self.subjects = subjects
         self.times_days = times_days
         self.trajectories = trajectories
+        self.lab_days: np.ndarray | None = None
+        self.lab_counts: np.ndarray | None = None
         self.inputs = inputs
         self.seconds = seconds
         self._runner: Any = None
@@ -296,7 +320,7 @@ def simulate_population(
     seed : int
     threads : int, optional
         Worker threads (rayon); all cores when omitted.
-    dose_rules : {"label", "label_qw", "label_biw", "label_biw_tpo_rescue", "transfuse_below_10"}, dict, list or None, optional
+    dose_rules : {"label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "stop_below_50", "transfuse_below_10"}, dict, list or None, optional
         Dose-modification rules evaluated at the regimen's lab visits; ``"label"`` picks the
         XPOVIO label ladder for the regimen's schedule. None: no modification.
     observe : True or sequence of float, optional
@@ -322,9 +346,11 @@ def simulate_population(
         Runs whose kept results would exceed 75% of the machine's memory are refused too.
     stop_at_progression : bool
         Stop each patient's treatment at the assessment that shows progression (IMWG, the
-        M-protein model of docs/efficacy.md), on top of the population's discontinuation and the
-        dose rules; the efficacy columns are unchanged, time on treatment, doses and toxicity
-        follow.
+        M-protein model of docs/efficacy.md), on top of the dose rules and of the population's
+        discontinuation for other reasons (``discontinuation_other`` of the preset, or
+        :meth:`Population.with_other_discontinuation`; the overall discontinuation, whose median
+        includes progression, when there is none); the efficacy columns are unchanged, time on
+        treatment, doses and toxicity follow.
     lab_error : dict, optional
         Observation error of the lab platelet counts, ``{"prop": cv, "add": sd}`` (sd in
         10^9/L): each scheduled lab visit reads ``max(0, PLT (1 + prop e1) + add e2)`` with
@@ -345,7 +371,8 @@ def simulate_population(
                           library=library, linear_pk=linear_pk, stop_at_progression=stop_at_progression,
                           lab_error=lab_error)
     check_budget(runner.n, runner.inputs["days"], executor_threads(executor, runner.threads),
-                 runner.n * (SUBJECT_COLUMNS + len(runner.observe)), max_hours)
+                 runner.n * (SUBJECT_COLUMNS + len(runner.observe)
+                             + (len(runner.regimen.lab_days(runner.inputs["days"])) if runner.observe else 0)), max_hours)
     t0 = time.perf_counter()
     parts: list[dict[str, Any]] = []
     bar = None
@@ -361,8 +388,12 @@ def simulate_population(
     finally:
         if bar is not None:
             bar.close()
+    labs = pop_array(parts, "PLT_lab")
     subjects, traj = concat(parts)
     result = PopulationResult(subjects, np.asarray(runner.observe, dtype=float), traj, runner.inputs,
                               time.perf_counter() - t0)
+    if labs is not None:
+        result.lab_days = runner.regimen.lab_days(runner.inputs["days"])
+        result.lab_counts = labs
     result._runner = runner  # to re-run subjects (to_nonmem)
     return result

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
+from ._errors import error
 from ._typing import LibrarySource
 from .compare import CompareResult, compare
 from .population import Population
@@ -18,10 +21,11 @@ SUPPORTIVE_ARMS: dict[str, str] = {
 }
 
 #: Arm label -> rule sets: the label rules and transfusions; the rescue arm's preset adds the
-#: romiplostim start during a selinexor hold (and its stop at >= 400) to the BIW label rules.
+#: romiplostim start during a selinexor hold to the BIW label rules, and romiplostim's label
+#: titration (ending when selinexor resumes) as a set of its own.
 SUPPORTIVE_RULES: dict[str, Any] = {
     "80 mg BIW": ["label", "transfuse_below_10"],
-    "80 mg BIW + TPO-RA rescue": ["label_biw_tpo_rescue"],
+    "80 mg BIW + TPO-RA rescue": ["label_biw_tpo_rescue", "romiplostim_titration"],
     "100 mg QW": ["label", "transfuse_below_10"],
 }
 
@@ -58,3 +62,37 @@ def compare_supportive(population: Population | None = None, *, days: float = 16
     """
     return compare(dict(SUPPORTIVE_ARMS), population, days=days, seed=seed, dose_rules=dict(SUPPORTIVE_RULES),
                    library=library, **kwargs)
+
+
+def supportive_table(result: CompareResult) -> pd.DataFrame:
+    """Per-arm means of the supportive-care scenario, from the subject table.
+
+    Parameters
+    ----------
+    result : CompareResult
+        A comparison with its subject table (not ``summary_only``), e.g. from
+        :func:`compare_supportive`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per arm: ``mg_week`` (delivered selinexor, mean), ``days_g4`` and ``days_g3plus``
+        (days in grade 4 and grade >= 3, means), ``transfusions`` (per patient, mean) and
+        ``rescued_pct`` (patients in whom a rule started a withheld drug, %).
+
+    Raises
+    ------
+    ModelError
+        When the result has no subject table.
+    """
+    s = result.subjects
+    if s is None:
+        raise error("summary_only", "the supportive table needs the subject table: run without summary_only")
+    g = s.groupby("arm", sort=False)
+    return pd.DataFrame({
+        "mg_week": g["dose_intensity_mg_week"].mean(),
+        "days_g4": g["days_g4"].mean(),
+        "days_g3plus": g["days_g3plus"].mean(),
+        "transfusions": g["n_transfusions"].mean(),
+        "rescued_pct": 100.0 * g["t_rescue_start_days"].apply(lambda x: x.notna().mean()),
+    })

@@ -2,6 +2,7 @@
 //! arrive as JSON text (regimens, patients, overrides) and numpy arrays; outputs leave as dicts
 //! of numpy arrays. They convert and compute nothing; computation runs with the GIL released.
 
+mod benefit_risk;
 mod dataset;
 mod error;
 mod escalation;
@@ -11,6 +12,7 @@ mod regimen;
 mod simon;
 mod simulate;
 mod trial;
+mod validation;
 
 use pyo3::prelude::*;
 
@@ -21,6 +23,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<trial::PyTrial>()?;
     m.add_class::<escalation::PyEscalation>()?;
     m.add_class::<dataset::PyDataset>()?;
+    m.add_function(wrap_pyfunction!(benefit_risk::benefit_risk, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::cmt_map, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::nonmem_covariates, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::nonmem_doses, m)?)?;
@@ -42,5 +45,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simulate::simulate_py, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::closed_form, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::exposure_py, m)?)?;
+    m.add_function(wrap_pyfunction!(validation::clopper_pearson, m)?)?;
+    m.add_function(wrap_pyfunction!(validation::binomial_quantile, m)?)?;
+    m.add_function(wrap_pyfunction!(validation::validation_endpoints, m)?)?;
+    m.add_function(wrap_pyfunction!(validation::check_arm, m)?)?;
     Ok(())
 }

@@ -7,11 +7,12 @@ use crate::engine::model::Model;
 use crate::engine::solver::SolverOptions;
 use crate::error::{in_range, non_negative, ModelError as CoreError};
 use crate::params::Overrides;
-use crate::sim::columns::{subject_columns, Column};
+use crate::sim::columns::{lab_count_grid, subject_columns, Column};
 use crate::sim::lab_error::check_lab_error;
 use crate::sim::record::applied_dose_rows;
 use crate::sim::trial::{thread_pool, PatientRow, SubjectResult, TrialSetup};
 use crate::spec::dose_rules::DoseRules;
+use crate::spec::input::from_value;
 use crate::spec::patient::Patient;
 use crate::spec::platelet_model::PlateletModel;
 use crate::spec::population::PopulationSpec;
@@ -70,9 +71,7 @@ impl PyTrial {
                             .dose_rules_for(&name, &regimen)
                             .map_err(|e| to_py(e.within(&format!("dose_rules[{k}]"))))?
                             .clone(),
-                        other => serde_json::from_value(other).map_err(|e| {
-                            to_py(CoreError::new(format!("dose_rules[{k}]"), e.to_string()))
-                        })?,
+                        other => from_value(other, &format!("dose_rules[{k}]")).map_err(to_py)?,
                     });
                 }
                 sets = Some(v);
@@ -134,7 +133,9 @@ impl PyTrial {
                 "needs the efficacy model (efficacy=True)",
             )));
         }
-        setup.stop_at_progression = stop_at_progression;
+        if stop_at_progression {
+            setup = setup.stopping_at_progression();
+        }
         if let Some((add, prop)) = lab_error {
             let e = ErrorModel {
                 output: "PLT".into(),
@@ -166,7 +167,8 @@ impl PyTrial {
     }
 
     /// Simulates subjects `start..end` (GIL released); returns columns and, with observation
-    /// times, a (n, len(observe)) array `PLT_traj`.
+    /// times, a (n, len(observe)) array `PLT_traj` and a (n, len(lab_days)) array `PLT_lab`
+    /// (the counts read at the scheduled lab visits, NaN where a subject had none).
     #[pyo3(signature = (start, end, threads=None))]
     fn run<'py>(
         &self,
@@ -194,7 +196,17 @@ impl PyTrial {
             (_, Some(e)) => return Err(e),
             (r, None) => r.map_err(to_py)?,
         };
-        subjects_to_dict(py, &rows, &self.param_names(), self.setup.observe.len())
+        let out = subjects_to_dict(py, &rows, &self.param_names(), self.setup.observe.len())?;
+        if !self.setup.observe.is_empty() {
+            let grid = self.setup.lab_grid();
+            let arr = ndarray::Array2::from_shape_vec(
+                (rows.len(), grid.len()),
+                lab_count_grid(&rows, &grid),
+            )
+            .map_err(|e| to_py(CoreError::new("labs", e.to_string())))?;
+            out.set_item("PLT_lab", arr.into_pyarray(py))?;
+        }
+        Ok(out)
     }
 
     /// Subject `id` as given and observed: its dose rows (TIME h, CMT, AMT, RATE, DRUG: the

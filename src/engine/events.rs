@@ -121,9 +121,31 @@ impl Action {
 /// The `drug` of a platelet transfusion's action (not an index into `Model::drugs`).
 pub const TRANSFUSED: usize = usize::MAX - 1;
 
-/// The action of transfusing `units` units at `time`: a jump of `units x platelets.tx_increment`
-/// in the transfused-platelet state.
+/// Weight and height of the patient at whose body surface area (Mosteller, 1.82 m2)
+/// `platelets.tx_increment` is given: the model's reference adult (docs/supportive_care.md).
+pub const TX_REFERENCE_SIZE: (f64, f64) = (70.0, 170.0);
+
+/// The factor of a transfused unit's increment for a patient of `weight` kg and `height` cm:
+/// reference BSA / BSA, as a constant corrected count increment implies (NaN when either is
+/// missing).
+pub fn tx_bsa_factor(weight: f64, height: f64) -> f64 {
+    let (w, h) = TX_REFERENCE_SIZE;
+    ((w * h) / (weight * height)).sqrt()
+}
+
+/// The action of transfusing `units` units at `time`: a jump of `units x platelets.tx_increment
+/// x reference BSA / BSA` in the transfused-platelet state.
 pub fn transfusion_action(model: &Model, time: f64, units: f64) -> Result<Action> {
+    let factor = model.tx_bsa_factor;
+    if !(factor.is_finite() && factor > 0.0) {
+        return Err(ModelError::new(
+            "patient.height",
+            format!(
+                "{TRANSFUSION}: the increment of a unit scales with body surface area, which \
+                 needs the patient's weight and height"
+            ),
+        ));
+    }
     let state = model.pd.and_then(|p| p.ptx).ok_or_else(|| {
         ModelError::new(
             "regimen.drug",
@@ -134,7 +156,7 @@ pub fn transfusion_action(model: &Model, time: f64, units: f64) -> Result<Action
         time,
         kind: ActionKind::Jump {
             state,
-            amount: units * model.pp.tx_increment,
+            amount: units * model.pp.tx_increment * factor,
         },
         drug: TRANSFUSED,
         given_at: time,

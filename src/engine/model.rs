@@ -137,6 +137,10 @@ pub struct Model {
     /// A constant extra inhibition of the TPO signal (0..1), on top of the drugs: for steady-state
     /// and what-if studies (0 by default).
     pub fixed_inhibition: f64,
+    /// A transfused unit's increment relative to `platelets.tx_increment` (given at the
+    /// reference body surface area): reference BSA / the patient's BSA (NaN when the patient's
+    /// size is missing; [`crate::engine::events::transfusion_action`] then refuses).
+    pub tx_bsa_factor: f64,
     /// `x^gamma` of the platelet feedback (`platelets.gamma` for the TPO model,
     /// `friberg.gamma` for Friberg's), with its tables.
     pub(super) power: Power,
@@ -171,6 +175,7 @@ impl Model {
         let drugs = self.drugs.iter().map(|d| (d.name.clone(), d.pk)).collect();
         let mut m = Self::build(drugs, self.platelet_model, self.pp, true);
         m.fixed_inhibition = self.fixed_inhibition;
+        m.tx_bsa_factor = self.tx_bsa_factor;
         m
     }
 
@@ -284,6 +289,7 @@ impl Model {
             pp,
             rates: rates(&pp),
             fixed_inhibition: 0.0,
+            tx_bsa_factor: 1.0,
             power: Power::new(match platelet_model {
                 PlateletModel::Tpo => pp.gamma,
                 PlateletModel::None => 0.0,

@@ -124,6 +124,23 @@ pub fn subject_columns(rows: &[SubjectResult], param_names: &[String]) -> Vec<(S
     out
 }
 
+/// The platelet counts read at the scheduled lab visits `grid` (h), one row per subject
+/// (row-major, `rows.len() x grid.len()`), NaN where the subject had no visit (after
+/// discontinuation).
+pub fn lab_count_grid(rows: &[SubjectResult], grid: &[f64]) -> Vec<f64> {
+    let mut out = vec![f64::NAN; rows.len() * grid.len()];
+    for (r, row) in rows.iter().zip(out.chunks_mut(grid.len().max(1))) {
+        for &(t, count) in &r.labs {
+            if let Some(j) = grid.iter().position(|&g| g == t) {
+                if row[j].is_nan() {
+                    row[j] = count;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The efficacy columns: tumour parameters, M-protein, IMWG response, progression and PFS.
 fn efficacy_columns(rows: &[SubjectResult], push: &mut dyn FnMut(&str, Column)) {
     let f = |g: &dyn Fn(&SubjectResult) -> f64| Column::F64(rows.iter().map(g).collect());

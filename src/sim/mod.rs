@@ -1,7 +1,9 @@
 //! Simulation: one patient (outputs, exposure metrics), per-subject metrics accumulated while
 //! the solver runs, dose rules at lab visits, population sampling and virtual trials, and the
-//! myeloma efficacy model (M-protein, IMWG response, progression) on top of the simulated drugs.
+//! myeloma efficacy model (M-protein, IMWG response, progression) on top of the simulated drugs,
+//! and the checks of simulated arms against published ones (validation.rs).
 
+pub mod benefit_risk;
 pub mod columns;
 pub mod dataset;
 pub mod escalation;
@@ -18,3 +20,4 @@ pub mod simon;
 pub mod simulate;
 pub mod trial;
 pub mod tumour;
+pub mod validation;

@@ -30,7 +30,7 @@ pub fn applied_dose_rows(
                 rows.push(DoseRow {
                     time: a.given_at,
                     cmt: platelet_cmt(drugs.len()),
-                    amt: amount / rec.model.pp.tx_increment,
+                    amt: amount / (rec.model.pp.tx_increment * rec.model.tx_bsa_factor),
                     rate: 0.0,
                     ii: 0.0,
                     ss: 0,

@@ -14,6 +14,8 @@ use crate::spec::regimen::DoseEvent;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleOutcome {
     pub n_reductions: u32,
+    /// Increases by `increase` rules (a titrated drug).
+    pub n_increases: u32,
     pub n_interruptions: u32,
     /// Stopped for good by the rules (reduced past the last level).
     pub stopped: bool,
@@ -27,6 +29,7 @@ impl Default for RuleOutcome {
     fn default() -> Self {
         Self {
             n_reductions: 0,
+            n_increases: 0,
             n_interruptions: 0,
             stopped: false,
             final_level: 0,
@@ -55,13 +58,32 @@ impl Default for SupportOutcome {
     }
 }
 
-/// A drug whose regimen doses are withheld until a `start` rule starts it.
+/// A drug whose regimen doses are withheld until a `start` rule starts it. A rule that stops
+/// it ends its course; a later `start` begins a new one at the regimen's dose.
 #[derive(Debug, Clone)]
 pub struct Withheld {
     pub name: String,
     /// Its administrations (already cut at discontinuation).
     pub events: Vec<DoseEvent>,
+    /// Whether it is being given (started and not stopped since).
     pub started: bool,
+    /// When its current course started, h (NaN before the first).
+    pub t_started: f64,
+    /// Courses started so far.
+    pub courses: u32,
+}
+
+impl Withheld {
+    /// A drug withheld until a rule starts it.
+    pub fn new(name: impl Into<String>, events: Vec<DoseEvent>) -> Self {
+        Self {
+            name: name.into(),
+            events,
+            started: false,
+            t_started: f64::NAN,
+            courses: 0,
+        }
+    }
 }
 
 /// What the rule sets share at one lab visit.
@@ -77,11 +99,24 @@ pub struct RuleController<'a> {
     rules: Option<&'a DoseRules>,
     /// Events of the ruled drug at each level (already cut at discontinuation).
     level_events: Vec<Vec<DoseEvent>>,
+    /// Levels above the regimen's own (the next higher first), reached by `increase` rules:
+    /// (amount per dose in the ladder's unit, events).
+    above: Vec<(f64, Vec<DoseEvent>)>,
+    /// Amount per dose of each of `level_events`, in the ladder's unit.
+    amounts: Vec<f64>,
     drug: usize,
     plt_index: usize,
+    /// Levels below the regimen's own (0: the regimen's dose or above).
     level: usize,
+    /// Levels above the regimen's own (0 unless an increase rule acted).
+    up: usize,
     interrupted: Option<usize>,
+    /// The last reduction or increase, h.
     last_reduction: f64,
+    /// Consecutive lab visits at which each rule's condition held.
+    streak: Vec<u32>,
+    /// The course of a drug that rules start that this controller is following.
+    course: u32,
     t_end: f64,
     /// Amounts of the ruled drug still scheduled, (time, mg).
     pub schedule: Vec<(f64, f64)>,
@@ -102,19 +137,39 @@ impl<'a> RuleController<'a> {
             .first()
             .map(|v| v.iter().map(|e| (e.time, e.amount)).collect())
             .unwrap_or_default();
+        let n_rules = rules.map_or(0, |r| r.rules.len());
         Self {
             rules,
             level_events,
+            above: Vec::new(),
+            amounts: Vec::new(),
             drug,
             plt_index,
             level: 0,
+            up: 0,
             interrupted: None,
             last_reduction: f64::NEG_INFINITY,
+            streak: vec![0; n_rules],
+            course: 0,
             t_end,
             schedule,
             labs: Vec::new(),
             outcome: RuleOutcome::default(),
         }
+    }
+
+    /// The levels that `increase` rules reach: `above`, the levels above the regimen's own
+    /// (the next higher first) with their amounts, and `amounts`, the amount of each level of
+    /// `level_events` (all in the ladder's unit; [`DoseRules::levels_above_for`],
+    /// [`DoseRules::level_amounts`]).
+    pub fn set_levels_above(&mut self, above: Vec<(f64, Vec<DoseEvent>)>, amounts: Vec<f64>) {
+        self.above = above;
+        self.amounts = amounts;
+    }
+
+    /// The name of the drug the set rules (None without rules).
+    pub fn drug_name(&self) -> Option<&str> {
+        self.rules.map(|r| r.drug.as_str())
     }
 
     /// The ruled drug's name, when it is held by an interrupt rule.
@@ -130,12 +185,34 @@ impl<'a> RuleController<'a> {
     }
 
     fn schedule_level(&mut self, model: &Model, t: f64, pending: &mut Vec<Action>) -> Result<()> {
-        for e in self.level_events[self.level].iter().filter(|e| e.time >= t) {
+        let events = match self.up {
+            0 => &self.level_events[self.level],
+            k => &self.above[k - 1].1,
+        };
+        for e in events.iter().filter(|e| e.time >= t) {
             dose_actions(model, e, pending)?;
             self.schedule.push((e.time, e.amount));
         }
         self.outcome.final_level = self.level;
         Ok(())
+    }
+
+    /// Moves `n` levels down (from above the regimen's own dose first); false when that is
+    /// past the last level.
+    fn step_down(&mut self, n: usize) -> bool {
+        let from_above = n.min(self.up);
+        self.up -= from_above;
+        self.level += n - from_above;
+        self.level < self.level_events.len()
+    }
+
+    /// The amount per dose, in the ladder's unit, one level up (None at the top).
+    fn amount_one_up(&self) -> Option<f64> {
+        if self.level > 0 {
+            self.amounts.get(self.level - 1).copied()
+        } else {
+            self.above.get(self.up).map(|l| l.0)
+        }
     }
 
     /// An extra lab visit at `time` (a recheck while selinexor is held), if within the run.
@@ -166,12 +243,11 @@ impl<'a> RuleController<'a> {
         pending: &mut Vec<Action>,
     ) -> Result<()> {
         self.interrupted = None;
-        self.level += down;
-        if self.level >= self.level_events.len() {
+        if self.step_down(down) {
+            self.schedule_level(model, t, pending)
+        } else {
             self.stop(t, pending);
             Ok(())
-        } else {
-            self.schedule_level(model, t, pending)
         }
     }
 
@@ -203,6 +279,64 @@ impl<'a> RuleController<'a> {
         held: &[String],
         shared: &mut Shared,
     ) -> Result<()> {
+        self.visit_rules(model, t, y, pending, held, shared)?;
+        if self.outcome.stopped {
+            // A stopped drug that rules start may be started again (a new course).
+            let name = self.rules.map(|r| r.drug.as_str());
+            if let Some(w) = shared
+                .withheld
+                .iter_mut()
+                .find(|w| Some(w.name.as_str()) == name && w.courses == self.course)
+            {
+                w.started = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows the course of a drug that rules start: before a course, its planned doses are
+    /// not given; a new course restarts the set at the regimen's dose. Returns whether the
+    /// set's dose rules act at this visit (during a course, from the visit after its start).
+    fn follow_course(&mut self, t: f64, shared: &Shared) -> bool {
+        let Some(rules) = self.rules else {
+            return true;
+        };
+        let Some(w) = shared.withheld.iter().find(|w| w.name == rules.drug) else {
+            return true;
+        };
+        if !w.started {
+            self.schedule.retain(|&(s, _)| s < t);
+            return false;
+        }
+        if w.courses != self.course {
+            self.course = w.courses;
+            self.level = 0;
+            self.up = 0;
+            self.interrupted = None;
+            self.last_reduction = f64::NEG_INFINITY;
+            self.streak.iter_mut().for_each(|s| *s = 0);
+            self.outcome.stopped = false;
+            self.outcome.t_stopped = f64::INFINITY;
+            self.schedule.retain(|&(s, _)| s < w.t_started);
+            self.schedule.extend(
+                w.events
+                    .iter()
+                    .filter(|e| e.time >= w.t_started)
+                    .map(|e| (e.time, e.amount)),
+            );
+        }
+        t > w.t_started
+    }
+
+    fn visit_rules(
+        &mut self,
+        model: &Model,
+        t: f64,
+        y: &[f64],
+        pending: &mut Vec<Action>,
+        held: &[String],
+        shared: &mut Shared,
+    ) -> Result<()> {
         let count = match &model.pd {
             Some(pd) if pd.plt == self.plt_index => model.count(pd, y),
             _ => y[self.plt_index],
@@ -215,13 +349,18 @@ impl<'a> RuleController<'a> {
             return Ok(());
         }
         let value = self.quantity(rules, model, y, count)?;
-        let applies = |r: &Rule| {
+        let is_held = |d: &String| held.iter().any(|h| h == d);
+        let condition = |r: &Rule| {
             value < r.below
                 && r.at_or_above.is_none_or(|a| value >= a)
-                && r.while_held
-                    .as_ref()
-                    .is_none_or(|d| held.iter().any(|h| h == d))
+                && r.while_held.as_ref().is_none_or(is_held)
+                && !r.unless_held.as_ref().is_some_and(is_held)
         };
+        for (k, r) in rules.rules.iter().enumerate() {
+            self.streak[k] = if condition(r) { self.streak[k] + 1 } else { 0 };
+        }
+        let streak = self.streak.clone();
+        let applies = |k: usize, r: &Rule| condition(r) && streak[k] >= r.consecutive;
         // Supportive actions (start, transfuse, and stopping a drug other than the set's own):
         // every rule that applies acts, also while the set's drug is held.
         let own = rules.drug.as_str();
@@ -230,73 +369,112 @@ impl<'a> RuleController<'a> {
             RuleAction::Stop => r.drug.as_deref().is_some_and(|d| d != own),
             _ => false,
         };
-        let support: Vec<&Rule> = rules
+        let support: Vec<(usize, &Rule)> = rules
             .rules
             .iter()
-            .filter(|r| is_support(r) && applies(r))
+            .enumerate()
+            .filter(|&(k, r)| is_support(r) && applies(k, r))
             .collect();
-        for r in support {
+        for (k, r) in support {
             self.support(model, t, r, pending, shared)?;
+            self.streak[k] = 0;
         }
-        if self.outcome.stopped {
+        if !self.follow_course(t, shared) || self.outcome.stopped {
             return Ok(());
         }
-        if let Some(resume_rule) = self.interrupted {
-            let r = &rules.rules[resume_rule];
-            if value >= r.resume_at_or_above.unwrap_or(f64::INFINITY) {
+        let first = |action: &dyn Fn(RuleAction) -> bool| {
+            rules
+                .rules
+                .iter()
+                .enumerate()
+                .find(|&(k, r)| action(r.action) && !is_support(r) && applies(k, r))
+        };
+        if let Some(i) = self.interrupted {
+            let r = &rules.rules[i];
+            let recovered = match r.resume_below {
+                Some(b) => value < b,
+                None => value >= r.resume_at_or_above.unwrap_or(f64::INFINITY),
+            };
+            if recovered {
                 self.resume(model, t, r.resume_levels_down, pending)?;
-            } else if let Some(rr) = rules
-                .rules
-                .iter()
-                .find(|r| r.action == RuleAction::Resume && applies(r))
-            {
+            } else if let Some((k, rr)) = first(&|a| a == RuleAction::Resume) {
+                self.streak[k] = 0;
                 self.resume(model, t, rr.resume_levels_down, pending)?;
-            } else if let Some(rs) = rules
-                .rules
-                .iter()
-                .find(|r| r.action == RuleAction::Stop && !is_support(r) && applies(r))
-            {
+            } else if let Some((k, rs)) = first(&|a| a == RuleAction::Stop) {
+                self.streak[k] = 0;
                 self.stop_rule(model, t, rs, pending, shared);
             } else {
                 self.schedule_recheck(t + rules.recheck_days * 24.0, pending);
             }
+            self.monitor(rules, t, pending);
             return Ok(());
         }
-        let Some((i, rule)) = rules.rules.iter().enumerate().find(|(_, r)| {
+        let Some((i, rule)) = first(&|a| {
             matches!(
-                r.action,
-                RuleAction::Interrupt | RuleAction::Reduce | RuleAction::Stop
-            ) && !is_support(r)
-                && applies(r)
+                a,
+                RuleAction::Interrupt
+                    | RuleAction::Reduce
+                    | RuleAction::Stop
+                    | RuleAction::Increase
+            )
         }) else {
+            self.monitor(rules, t, pending);
             return Ok(());
         };
+        let cooling = t - self.last_reduction < rules.cooldown_days * 24.0 - 1e-9;
         match rule.action {
             RuleAction::Interrupt => {
+                self.streak[i] = 0;
                 self.cancel_from(t, pending);
                 self.interrupted = Some(i);
                 self.outcome.n_interruptions += 1;
                 self.schedule_recheck(t + rules.recheck_days * 24.0, pending);
             }
-            RuleAction::Reduce => {
-                if t - self.last_reduction < rules.cooldown_days * 24.0 - 1e-9 {
-                    return Ok(());
-                }
+            RuleAction::Reduce if !cooling => {
+                self.streak[i] = 0;
                 self.last_reduction = t;
                 self.outcome.n_reductions += 1;
                 self.cancel_from(t, pending);
-                self.level += 1;
-                if self.level >= self.level_events.len() {
-                    self.stop(t, pending);
+                if self.step_down(1) {
+                    self.schedule_level(model, t, pending)?;
                 } else {
+                    self.stop(t, pending);
+                }
+            }
+            RuleAction::Increase if !cooling => {
+                let max = rule.maximum.unwrap_or(f64::NEG_INFINITY);
+                if self
+                    .amount_one_up()
+                    .is_some_and(|a| a <= max * (1.0 + 1e-9))
+                {
+                    self.streak[i] = 0;
+                    self.last_reduction = t;
+                    self.outcome.n_increases += 1;
+                    self.cancel_from(t, pending);
+                    if self.level > 0 {
+                        self.level -= 1;
+                    } else {
+                        self.up += 1;
+                    }
                     self.schedule_level(model, t, pending)?;
                 }
             }
-            RuleAction::Stop => self.stop_rule(model, t, rule, pending, shared),
-            RuleAction::Resume | RuleAction::Start | RuleAction::Transfuse => {}
+            RuleAction::Stop => {
+                self.streak[i] = 0;
+                self.stop_rule(model, t, rule, pending, shared);
+            }
+            _ => {}
         }
         self.outcome.final_level = self.level;
+        self.monitor(rules, t, pending);
         Ok(())
+    }
+
+    /// While the set's drug is given, the next monitoring visit (`monitor_days`).
+    fn monitor(&self, rules: &DoseRules, t: f64, pending: &mut Vec<Action>) {
+        if let Some(m) = rules.monitor_days.filter(|_| !self.outcome.stopped) {
+            self.schedule_recheck(t + m * 24.0, pending);
+        }
     }
 
     /// A `stop` rule: the set's drug for good, or another (withheld or not) drug from `t` on.
@@ -313,8 +491,9 @@ impl<'a> RuleController<'a> {
             None => self.stop(t, pending),
             Some(d) if Some(d) == own => self.stop(t, pending),
             Some(d) => {
+                // Ends the course of a drug that rules start (a later start begins a new one).
                 if let Some(w) = shared.withheld.iter_mut().find(|w| w.name == d) {
-                    w.started = true; // never (re)started after a stop
+                    w.started = false;
                 }
                 if let Some((i, _)) = model.drug(d) {
                     pending.retain(|a| !(a.drug == i && a.given_at >= t && a.kind.is_dose()));
@@ -342,12 +521,15 @@ impl<'a> RuleController<'a> {
             }
             RuleAction::Start => {
                 let d = r.drug.as_deref().unwrap_or_default();
+                // (a drug with no dose left, e.g. after discontinuation, is not started)
                 if let Some(w) = shared
                     .withheld
                     .iter_mut()
-                    .find(|w| w.name == d && !w.started)
+                    .find(|w| w.name == d && !w.started && w.events.iter().any(|e| e.time >= t))
                 {
                     w.started = true;
+                    w.t_started = t;
+                    w.courses += 1;
                     for e in w.events.iter().filter(|e| e.time >= t) {
                         dose_actions(model, e, pending)?;
                     }

@@ -1,7 +1,8 @@
 //! Single-subject simulation: resolve parameters, expand the regimen, integrate, sample outputs.
 
 use crate::engine::events::{
-    dose_actions, Action, ActionKind, LabController, NoController, NoObserver, StepObserver,
+    dose_actions, tx_bsa_factor, Action, ActionKind, LabController, NoController, NoObserver,
+    StepObserver,
 };
 use crate::engine::model::Model;
 use crate::engine::solver::{self, SolverOptions, SolverStats};
@@ -38,7 +39,9 @@ pub fn build_model(
         patient.platelets,
         etas.and_then(|e| e.get("platelets")),
     )?;
-    Ok(Model::new(resolved, platelet_model, pp))
+    let mut model = Model::new(resolved, platelet_model, pp);
+    model.tx_bsa_factor = tx_bsa_factor(patient.weight, patient.height);
+    Ok(model)
 }
 
 /// Output of [`simulate`]: the model, the dose events and the state at each time.

@@ -14,7 +14,7 @@ use crate::engine::model::Model;
 use crate::engine::solver::SolverOptions;
 use crate::error::{non_negative, ModelError, Result};
 use crate::params::Overrides;
-use crate::spec::dose_rules::DoseRules;
+use crate::spec::dose_rules::{DoseRules, RuleAction};
 use crate::spec::grading::ctcae_grade;
 use crate::spec::library::Library;
 use crate::spec::patient::Patient;
@@ -73,7 +73,15 @@ pub struct TrialSetup {
     partner_kill: Vec<(String, f64, f64)>,
     /// Rule sets after the first ([`TrialSetup::with_rule_sets`]), each with its reduced levels.
     more_rules: Vec<(DoseRules, Vec<Regimen>)>,
+    /// Per rule set (the primary first): the levels its increase rules reach above the
+    /// regimen's dose, with their amounts, and the amounts of its own and reduced levels
+    /// (empty for a set without increase rules).
+    above_levels: Vec<AboveLevels>,
 }
+
+/// The levels above a regimen's dose that a set's increase rules reach ((amount, regimen),
+/// the next higher first), and the amounts of the regimen's own and reduced levels.
+type AboveLevels = (Vec<(f64, Regimen)>, Vec<f64>);
 
 /// What one subject was given and showed ([`TrialSetup::run_recorded`]).
 #[derive(Debug, Clone)]
@@ -117,6 +125,11 @@ pub struct SubjectResult {
     pub t_last_dose: f64,
     /// PLT at the observation times.
     pub trajectory: Vec<f64>,
+    /// The scheduled lab visits of this subject (until discontinuation) as the grading and the
+    /// dose rules read them: (time h, platelet count, with the lab error when there is one), in
+    /// order. Rechecks between scheduled visits are left out (they count in `n_labs` and
+    /// `worst_grade_lab`).
+    pub labs: Vec<(f64, f64)>,
     pub rhs_evals: u64,
     /// The tumour parameters and the efficacy outcome (M-protein, response, progression).
     pub tumour: TumourParams,
@@ -232,14 +245,25 @@ impl TrialSetup {
             assessments,
             partner_kill,
             more_rules: Vec::new(),
+            above_levels: Vec::new(),
         })
         .and_then(|mut t: Self| {
             if let Some(r) = t.rules.clone() {
                 t.check_rule_set(&r)?;
                 t.check_transfused_quantity(&r)?;
+                t.above_levels = vec![t.levels_above_of(&r)?];
             }
             Ok(t)
         })
+    }
+
+    /// Stops treatment at progression; the population's discontinuation for other reasons
+    /// (`discontinuation_other`), when it has one, replaces its overall one, whose median
+    /// already includes progression ([`PopulationSpec::stopping_at_progression`]).
+    pub fn stopping_at_progression(mut self) -> Self {
+        self.stop_at_progression = true;
+        self.population = self.population.stopping_at_progression();
+        self
     }
 
     /// Several rule sets in one run, replacing the rules given to [`TrialSetup::new`]: each
@@ -250,10 +274,13 @@ impl TrialSetup {
         let mut more = Vec::new();
         self.rules = None;
         self.reduced_levels = Vec::new();
+        self.above_levels = Vec::new();
         for (k, set) in sets.into_iter().enumerate() {
             set.validate().map_err(name(k))?;
             self.check_rule_set(&set).map_err(name(k))?;
             let levels = self.levels_of(&set).map_err(name(k))?;
+            let above = self.levels_above_of(&set).map_err(name(k))?;
+            self.above_levels.push(above);
             if k == 0 {
                 self.reduced_levels = levels;
                 self.rules = Some(set);
@@ -294,6 +321,18 @@ impl TrialSetup {
         }
     }
 
+    /// The levels a set's increase rules reach, and its levels' amounts (none without them).
+    fn levels_above_of(&self, set: &DoseRules) -> Result<AboveLevels> {
+        if set.rules.iter().any(|r| r.action == RuleAction::Increase) {
+            Ok((
+                set.levels_above_for(&self.regimen)?,
+                set.level_amounts(&self.regimen)?,
+            ))
+        } else {
+            Ok((Vec::new(), Vec::new()))
+        }
+    }
+
     /// Checks a rule set against the run: the drugs it names are dosed, its quantity is
     /// simulated; a set that transfuses turns on the transfused-platelet state.
     fn check_rule_set(&mut self, set: &DoseRules) -> Result<()> {
@@ -330,7 +369,11 @@ impl TrialSetup {
             ));
         }
         for (i, r) in set.rules.iter().enumerate() {
-            for (field, d) in [("drug", &r.drug), ("while_held", &r.while_held)] {
+            for (field, d) in [
+                ("drug", &r.drug),
+                ("while_held", &r.while_held),
+                ("unless_held", &r.unless_held),
+            ] {
                 if let Some(d) = d {
                     if !dosed.contains(d) {
                         return Err(ModelError::new(
@@ -351,6 +394,12 @@ impl TrialSetup {
     }
 
     /// Number of subjects when a patient table is given.
+    /// The scheduled lab visits of the regimen within the horizon, h: every subject's scheduled
+    /// visits are among them (fewer when treatment ends early).
+    pub fn lab_grid(&self) -> Vec<f64> {
+        self.regimen.lab_times(self.horizon_h)
+    }
+
     pub fn table_len(&self) -> Option<usize> {
         self.rows.as_ref().map(Vec::len)
     }
@@ -518,6 +567,19 @@ impl TrialSetup {
                 self.horizon_h,
             ));
         }
+        // The levels above the regimen's dose that increase rules reach.
+        for (ctl, (above, amounts)) in sets.iter_mut().zip(&self.above_levels) {
+            if above.is_empty() {
+                continue;
+            }
+            let drug = ctl.drug_name().unwrap_or_default().to_string();
+            let mut up = Vec::with_capacity(above.len());
+            for (a, l) in above {
+                let ev = cut(l.expand(&s.patient, self.horizon_h, &route)?);
+                up.push((*a, ev.into_iter().filter(|e| e.drug == drug).collect()));
+            }
+            ctl.set_levels_above(up, amounts.clone());
+        }
         // Drugs that a rule starts are withheld until it does.
         let mut all = all;
         let mut withheld: Vec<Withheld> = Vec::new();
@@ -530,11 +592,7 @@ impl TrialSetup {
             if withheld.iter().all(|w| w.name != d) {
                 let events = all.iter().filter(|e| e.drug == d).cloned().collect();
                 all.retain(|e| e.drug != d);
-                withheld.push(Withheld {
-                    name: d,
-                    events,
-                    started: false,
-                });
+                withheld.push(Withheld::new(d, events));
             }
         }
         let regimen_units: (u32, f64) = all
@@ -645,6 +703,10 @@ impl TrialSetup {
             t_recovery_baseline_after_last: obs.cross_base.recovery_after(t_last_dose),
             t_last_dose,
             trajectory: states.iter().map(|y| model.count(&pd, y)).collect(),
+            labs: labs
+                .iter()
+                .filter_map(|&t| ctl.labs.iter().find(|&&(tl, _)| tl == t).copied())
+                .collect(),
             rhs_evals: stats.rhs_evals,
             tumour,
             efficacy,

@@ -1,7 +1,7 @@
 //! Declarative dose-modification rules: thresholds on a simulated quantity (platelets by
 //! default; any output: `C_<drug>`, `X`, `TPO`, ...), actions (reduce one level, interrupt,
-//! resume lower once recovered, stop, start a drug, transfuse platelets), and a dose-level
-//! ladder. The XPOVIO label rules ship as presets (`data/dose_rules.toml`); `sim::rules`
+//! resume lower once recovered, stop, start a drug, transfuse platelets, increase one level up
+//! to a maximum), and a dose-level ladder. The XPOVIO label rules ship as presets (`data/dose_rules.toml`); `sim::rules`
 //! applies them, several sets in one run, at lab visits (docs/supportive_care.md).
 
 use super::regimen::{DoseUnit, Regimen};
@@ -33,6 +33,8 @@ pub enum RuleAction {
     Start,
     /// Transfuse `units` units of platelets (`platelets.tx_increment` each).
     Transfuse,
+    /// Go one level up the ladder, never above the rule's `maximum` amount per dose.
+    Increase,
 }
 
 impl RuleAction {
@@ -44,7 +46,7 @@ impl RuleAction {
     pub fn needs_ladder(self) -> bool {
         matches!(
             self,
-            RuleAction::Reduce | RuleAction::Interrupt | RuleAction::Resume
+            RuleAction::Reduce | RuleAction::Interrupt | RuleAction::Resume | RuleAction::Increase
         )
     }
 }
@@ -73,6 +75,17 @@ pub struct Rule {
     /// Interrupt only: levels down on resuming (label: 1).
     #[serde(default = "one")]
     pub resume_levels_down: usize,
+    /// Interrupt only, instead of `resume_at_or_above`: resume when the quantity has fallen
+    /// below this (a hold on a high count: romiplostim above 400, resumed below 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_below: Option<f64>,
+    /// Increase only: the highest amount per dose (in the ladder's unit) it may reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
+    /// The rule applies only when its condition has held at this many consecutive lab visits
+    /// of the set, this one included (romiplostim: above 200 for 2 consecutive weeks).
+    #[serde(default = "one_visit", skip_serializing_if = "is_one_visit")]
+    pub consecutive: u32,
     /// The drug the action acts on: required by `start`; otherwise the rule set's drug.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drug: Option<String>,
@@ -83,10 +96,23 @@ pub struct Rule {
     /// during a selinexor hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub while_held: Option<String>,
+    /// The rule applies only while this drug is not held by a rule (e.g. stop the rescue drug
+    /// once selinexor has resumed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unless_held: Option<String>,
 }
 
 fn one() -> usize {
     1
+}
+fn one_visit() -> u32 {
+    1
+}
+fn is_one_visit(n: &u32) -> bool {
+    *n == 1
+}
+fn is_mg(u: &DoseUnit) -> bool {
+    *u == DoseUnit::Mg
 }
 fn fourteen() -> f64 {
     14.0
@@ -113,8 +139,12 @@ pub struct DoseRules {
     #[serde(default = "plt")]
     pub quantity: String,
     /// Levels in decreasing intensity. The regimen enters at its own dose; reductions walk down
-    /// the levels whose weekly dose is below the current one.
+    /// the levels whose weekly dose is below the current one, increases up those above it.
     pub ladder: Vec<DoseLevel>,
+    /// The unit of the ladder's amounts: the regimen's unit for the drug (`mg` or `mg/kg`,
+    /// `mg/m2`: a per-size ladder such as romiplostim's 1-10 ug/kg).
+    #[serde(default, skip_serializing_if = "is_mg")]
+    pub unit: DoseUnit,
     /// Checked in order; the first that applies acts.
     pub rules: Vec<Rule>,
     /// No second reduction within this many days of the last (time for counts to respond).
@@ -123,19 +153,28 @@ pub struct DoseRules {
     /// While interrupted, an extra lab visit every this many days.
     #[serde(default = "seven")]
     pub recheck_days: f64,
+    /// While the set's drug is given (for a drug that a rule starts: from its start until it
+    /// is stopped), a lab visit every this many days (Nplate: weekly counts during titration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_days: Option<f64>,
     #[serde(default)]
     pub source: String,
 }
 
 /// Highest resume threshold accepted: a count platelets can reach (10^9/L).
 const MAX_RESUME: f64 = 1000.0;
+/// Most consecutive lab visits a rule may require.
+const MAX_CONSECUTIVE: u32 = 52;
 /// Most platelet units one rule may transfuse at once.
 pub use super::regimen::MAX_UNITS;
 
 impl DoseRules {
-    /// Whether every rule is a reduce or an interrupt (the label presets' kind).
+    /// Whether every rule is a reduce or an interrupt of the label's kind (the label presets).
     pub fn only_dose_changes(&self) -> bool {
-        self.rules.iter().all(|r| r.action.is_dose_change())
+        self.monitor_days.is_none()
+            && self.rules.iter().all(|r| {
+                r.action.is_dose_change() && r.resume_below.is_none() && r.consecutive == 1
+            })
     }
 
     /// Whether a rule transfuses.
@@ -197,6 +236,9 @@ impl DoseRules {
                 }
             }
             match r.action {
+                RuleAction::Interrupt if r.resume_below.is_some() => {
+                    self.validate_resume_below(r, &f)?
+                }
                 RuleAction::Interrupt => match r.resume_at_or_above {
                     None if has_resume_rule => {}
                     Some(x) if x.is_finite() && x >= r.below && x <= MAX_RESUME => {}
@@ -217,7 +259,24 @@ impl DoseRules {
                     if r.resume_at_or_above.is_some() {
                         return Err(ModelError::new(format!("{f}.resume_at_or_above"), "only interrupt rules resume"));
                     }
+                    if r.resume_below.is_some() {
+                        return Err(ModelError::new(format!("{f}.resume_below"), "only interrupt rules resume"));
+                    }
                 }
+            }
+        }
+        if self.unit == DoseUnit::Units {
+            return Err(ModelError::new(
+                "dose_rules.unit",
+                "a ladder is in mg, mg/kg or mg/m2, not units",
+            ));
+        }
+        if let Some(m) = self.monitor_days {
+            if !(m.is_finite() && m >= 1.0) {
+                return Err(ModelError::new(
+                    "dose_rules.monitor_days",
+                    format!("must be at least 1 day (a lab visit a day at most), got {m}"),
+                ));
             }
         }
         positive("dose_rules.cooldown_days", self.cooldown_days).or_else(|e| {
@@ -244,6 +303,51 @@ impl DoseRules {
         };
         named("drug", &r.drug)?;
         named("while_held", &r.while_held)?;
+        named("unless_held", &r.unless_held)?;
+        if r.unless_held.is_some() && r.unless_held == r.while_held {
+            return Err(ModelError::new(
+                format!("{f}.unless_held"),
+                "the same drug as while_held: the rule could never apply",
+            ));
+        }
+        if !(1..=MAX_CONSECUTIVE).contains(&r.consecutive) {
+            return Err(ModelError::new(
+                format!("{f}.consecutive"),
+                format!(
+                    "must be 1..{MAX_CONSECUTIVE} lab visits, got {}",
+                    r.consecutive
+                ),
+            ));
+        }
+        match (r.action, r.maximum) {
+            (RuleAction::Increase, Some(m)) if m.is_finite() && m > 0.0 => {
+                if !self.ladder.iter().any(|l| l.amount <= m) {
+                    return Err(ModelError::new(
+                        format!("{f}.maximum"),
+                        format!("{m} is below every level of the ladder: the rule could never increase"),
+                    ));
+                }
+            }
+            (RuleAction::Increase, Some(m)) => {
+                return Err(ModelError::new(
+                    format!("{f}.maximum"),
+                    format!("must be a positive amount per dose, got {m}"),
+                ))
+            }
+            (RuleAction::Increase, None) => {
+                return Err(ModelError::new(
+                    format!("{f}.maximum"),
+                    "an increase rule needs a maximum (the highest amount per dose, in the ladder's unit)",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(ModelError::new(
+                    format!("{f}.maximum"),
+                    "only increase rules have a maximum",
+                ))
+            }
+            (_, None) => {}
+        }
         match r.action {
             RuleAction::Start if r.drug.is_none() => {
                 return Err(ModelError::new(
@@ -283,23 +387,82 @@ impl DoseRules {
         Ok(())
     }
 
+    /// An interrupt's `resume_below`: in (0, at_or_above], on a rule that holds from a lower
+    /// bound (a hold on a high count), and not next to `resume_at_or_above`.
+    fn validate_resume_below(&self, r: &Rule, f: &str) -> Result<()> {
+        let x = r.resume_below.unwrap_or(f64::NAN);
+        if r.resume_at_or_above.is_some() {
+            return Err(ModelError::new(
+                format!("{f}.resume_below"),
+                "give resume_below or resume_at_or_above, not both",
+            ));
+        }
+        match r.at_or_above {
+            Some(a) if x.is_finite() && x > 0.0 && x <= a => Ok(()),
+            Some(a) => Err(ModelError::new(
+                format!("{f}.resume_below"),
+                format!("must be in (0, {a}] (the interrupt's at_or_above), got {x}"),
+            )),
+            None => Err(ModelError::new(
+                format!("{f}.resume_below"),
+                format!("{x}: resuming below a threshold needs an interrupt from a lower bound (at_or_above)"),
+            )),
+        }
+    }
+
     /// The regimen at each level it can take: its own dose first, then the ladder levels with
     /// a lower weekly dose. Returns the per-level regimens.
     pub fn levels_for(&self, regimen: &Regimen) -> Result<Vec<Regimen>> {
+        Ok(self
+            .levels_with_amounts(regimen, false)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// The levels an increase rule may reach: the ladder levels with a higher weekly dose than
+    /// the regimen's own and an amount at most the largest `maximum` of the set's increase
+    /// rules, the next higher first, with their amounts (in the ladder's unit).
+    pub fn levels_above_for(&self, regimen: &Regimen) -> Result<Vec<(f64, Regimen)>> {
+        let cap = self
+            .rules
+            .iter()
+            .filter(|r| r.action == RuleAction::Increase)
+            .filter_map(|r| r.maximum)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut up = self.levels_with_amounts(regimen, true)?;
+        up.retain(|(a, _)| *a <= cap);
+        Ok(up)
+    }
+
+    /// The amount per dose of each level of [`DoseRules::levels_for`], in the ladder's unit.
+    pub fn level_amounts(&self, regimen: &Regimen) -> Result<Vec<f64>> {
+        Ok(self
+            .levels_with_amounts(regimen, false)?
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect())
+    }
+
+    /// The regimen's own level and those below it (`above` false), or the levels above it in
+    /// increasing weekly dose (`above` true), each with its amount per dose.
+    fn levels_with_amounts(&self, regimen: &Regimen, above: bool) -> Result<Vec<(f64, Regimen)>> {
         let (amount, per_week, unit) = regimen.planned_dosing(&self.drug)?.ok_or_else(|| {
             ModelError::new(
                 "dose_rules.drug",
                 format!("{:?} is not dosed in the regimen", self.drug),
             )
         })?;
-        if unit != DoseUnit::Mg {
+        if unit != self.unit {
             return Err(ModelError::new(
                 "dose_rules.ladder",
                 format!(
-                    "the ladder's amounts are in mg but the regimen doses {} per size ({}): give \
-                     the regimen in mg or dose rules with a ladder of its own",
+                    "the ladder's amounts are in {} but the regimen doses {} in {}: give the \
+                     regimen in {} or a ladder in its unit (dose_rules.unit)",
+                    self.unit.name(),
                     self.drug,
-                    unit.name()
+                    unit.name(),
+                    self.unit.name()
                 ),
             ));
         }
@@ -312,8 +475,27 @@ impl DoseRules {
                 }
         };
         let start = amount * per_week;
-        let mut out = vec![regimen.clone()];
-        for l in self.ladder.iter().filter(|l| weekly(l) < start - 1e-9) {
+        let tol = 1e-9 * start.max(1e-3);
+        let mut out = if above {
+            Vec::new()
+        } else {
+            vec![(amount, regimen.clone())]
+        };
+        let mut chosen: Vec<&DoseLevel> = self
+            .ladder
+            .iter()
+            .filter(|l| {
+                if above {
+                    weekly(l) > start + tol
+                } else {
+                    weekly(l) < start - 1e-9
+                }
+            })
+            .collect();
+        if above {
+            chosen.sort_by(|a, b| weekly(a).total_cmp(&weekly(b)));
+        }
+        for l in chosen {
             let mut r = regimen.clone();
             for d in r
                 .blocks
@@ -328,7 +510,7 @@ impl DoseRules {
                     d.days.clear();
                 }
             }
-            out.push(r);
+            out.push((l.amount, r));
         }
         Ok(out)
     }

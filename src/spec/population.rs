@@ -137,6 +137,18 @@ pub enum Discontinuation {
     Exponential { median_days: f64 },
 }
 
+/// Exponential discontinuation for reasons other than progression, with its provenance: the
+/// time on treatment of a run that stops at progression (`stop_at_progression`), where
+/// progression comes from the efficacy model instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherDiscontinuation {
+    pub median_days: f64,
+    /// Citation, `derived: ...` or `ASSUMPTION: ...`.
+    #[serde(default)]
+    pub source: String,
+}
+
 /// A population definition (as in `data/populations.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,6 +169,11 @@ pub struct PopulationSpec {
     #[serde(default)]
     pub omega: Option<Omega>,
     pub discontinuation: Discontinuation,
+    /// Discontinuation for reasons other than progression, replacing `discontinuation` (whose
+    /// median includes progression) in runs that stop at progression; absent: `discontinuation`
+    /// is used there too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discontinuation_other: Option<OtherDiscontinuation>,
     #[serde(default)]
     pub source: String,
     /// The efficacy model's drug sensitivity of this population relative to the library's
@@ -216,6 +233,24 @@ impl PopulationSpec {
         if let Some(p) = &self.tumour_sensitivity {
             positive("population.tumour_sensitivity.value", p.value)?;
         }
+        if let Some(d) = &self.discontinuation_other {
+            positive(
+                "population.discontinuation_other.median_days",
+                d.median_days,
+            )?;
+        }
         Ok(())
+    }
+
+    /// The population as a run that stops at progression sees it: its discontinuation for
+    /// other reasons, when it has one, in place of the overall one (the same uniform draw per
+    /// subject, so each subject's time can only grow and the random streams are unchanged).
+    pub fn stopping_at_progression(mut self) -> Self {
+        if let Some(d) = &self.discontinuation_other {
+            self.discontinuation = Discontinuation::Exponential {
+                median_days: d.median_days,
+            };
+        }
+        self
     }
 }

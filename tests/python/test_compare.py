@@ -30,7 +30,8 @@ ARMS = list(sp.DEFAULT_ARMS)  # 100/80/60 mg QW, 80/60/40 mg BIW
 INCIDENCES = ["g3plus_lab", "g3_lab", "g4_lab", "g3plus", "g3", "g4", "any_grade", "interrupted", "reduced",
               "modified"]
 INCIDENCE_COLS = ["n"] + [f"{k}{s}" for k in INCIDENCES for s in ("", "_lo", "_hi")]
-OUTPUT_FILES = ["summary.csv", "differences.csv", "subjects.csv", "bands.csv", "inputs.json", "compare.png"]
+OUTPUT_FILES = ["summary.csv", "differences.csv", "subjects.csv", "bands.csv", "vpc.csv", "inputs.json", "compare.png",
+                "vpc.png"]
 compare_module = importlib.import_module("selinexor_pkpd.compare")  # the module (sp.compare is the function)
 
 
@@ -138,6 +139,11 @@ def test_cli_compare_files(cli_run, res):
     assert inputs["population"]["n"] == N and inputs["days"] == DAYS and inputs["dose_rules"] == "label"
     assert list(inputs["arms"]) == ARMS
     _assert_png(out / "compare.png")
+    _assert_png(out / "vpc.png")
+    vpc = pd.read_csv(out / "vpc.csv")
+    assert list(vpc.columns) == ["arm", "DAY", "n", "PLT_p05", "PLT_p50", "PLT_p95"]
+    assert list(dict.fromkeys(vpc["arm"])) == ARMS
+    assert (vpc["PLT_p05"] <= vpc["PLT_p50"]).all() and (vpc["PLT_p50"] <= vpc["PLT_p95"]).all()
 
 
 def test_cli_help():
@@ -372,11 +378,13 @@ def test_plot_summary_only(res_summary_only, tmp_path):
 
 def test_to_csv_then_from_inputs_is_bit_identical(res, tmp_path):
     written = res.to_csv(tmp_path)
-    assert {p.name for p in written} == {"summary.csv", "differences.csv", "subjects.csv", "bands.csv", "inputs.json"}
+    assert {p.name for p in written} == {"summary.csv", "differences.csv", "subjects.csv", "bands.csv", "vpc.csv",
+                                         "inputs.json"}
     again = sp.from_inputs(tmp_path / "inputs.json")
     pd.testing.assert_frame_equal(again.summary, res.summary, check_exact=True)
     pd.testing.assert_frame_equal(again.subjects, res.subjects, check_exact=True)
     pd.testing.assert_frame_equal(again.bands(), res.bands(), check_exact=True)
+    pd.testing.assert_frame_equal(again.vpc(), res.vpc(), check_exact=True)
     # the CSV round trip is exact too
     back = pd.read_csv(tmp_path / "summary.csv", index_col="arm")
     np.testing.assert_array_equal(back.drop(columns="regimen").to_numpy(float),

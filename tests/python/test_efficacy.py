@@ -242,8 +242,12 @@ def test_benefit_risk_figure(benefit_risk, tmp_path):
 
 
 def test_stop_at_progression_ends_treatment_there_and_keeps_the_efficacy():
-    base = _run("xd_80_biw", n=200, days=300, dose_rules="label")
-    stop = _run("xd_80_biw", n=200, days=300, dose_rules="label", stop_at_progression=True)
+    # One discontinuation for both runs (without the preset's other-reason split, which stopping
+    # at progression would use instead: tests/python/test_discontinuation_split.py).
+    pop = sp.population("rrmm_early_relapse", n=200).with_other_discontinuation(None)
+    run = lambda **kw: sp.simulate_population("xd_80_biw", pop, days=300, seed=7, dose_rules="label",  # noqa: E731
+                                              **kw).subjects
+    base, stop = run(), run(stop_at_progression=True)
     pd.testing.assert_frame_equal(base[EFFICACY_COLUMNS], stop[EFFICACY_COLUMNS])
     assert (stop["days_on_treatment"] <= base["days_on_treatment"] + 1e-9).all()
     prog = stop["progressed"].to_numpy()

@@ -141,13 +141,21 @@ def rule_sets(draw):
     quantity = draw(st.sampled_from(["PLT", "X", "TPO", "C_selinexor", "PLT_TX", "PROL", "C_nope"]))
     rules = []
     for _ in range(draw(st.integers(1, 4))):
-        action = draw(st.sampled_from(["reduce", "interrupt", "resume", "stop", "start", "transfuse"]))
+        action = draw(st.sampled_from(["reduce", "interrupt", "resume", "stop", "start", "transfuse", "increase"]))
         lo = draw(st.floats(0.0, 500.0))
         rule = {"below": lo + draw(st.floats(0.0, 300.0)), "action": action}
         if draw(st.booleans()):
             rule["at_or_above"] = lo
         if action == "interrupt" and draw(st.booleans()):
             rule["resume_at_or_above"] = draw(st.floats(0.0, 500.0))
+        elif action == "interrupt" and draw(st.booleans()):
+            rule["resume_below"] = draw(st.floats(0.0, 500.0))
+        if action == "increase" or draw(st.integers(0, 5)) == 0:
+            rule["maximum"] = draw(st.floats(0.0, 150.0))
+        if draw(st.integers(0, 3)) == 0:
+            rule["consecutive"] = draw(st.integers(0, 3))
+        if draw(st.integers(0, 3)) == 0:
+            rule["unless_held"] = draw(st.sampled_from(["selinexor", "dexamethasone"]))
         if action in ("start", "stop") or draw(st.booleans()):
             rule["drug"] = draw(st.sampled_from(["dexamethasone", "selinexor", "romiplostim"]))
         if action == "transfuse":
@@ -156,9 +164,13 @@ def rule_sets(draw):
             rule["while_held"] = "selinexor"
         rules.append(rule)
     lower = sorted(draw(st.lists(st.floats(10.0, 79.0), max_size=3)), reverse=True)
-    ladder = [{"amount": a, "weekdays": [1, 3]} for a in [80.0, *lower]] if draw(st.integers(0, 5)) else []
-    return {"drug": "selinexor", "quantity": quantity, "ladder": ladder, "rules": rules,
-            "cooldown_days": draw(st.floats(0.0, 60.0)), "recheck_days": draw(st.floats(1.0, 14.0))}
+    upper = [100.0] if draw(st.booleans()) else []
+    ladder = [{"amount": a, "weekdays": [1, 3]} for a in [*upper, 80.0, *lower]] if draw(st.integers(0, 5)) else []
+    out = {"drug": "selinexor", "quantity": quantity, "ladder": ladder, "rules": rules,
+           "cooldown_days": draw(st.floats(0.0, 60.0)), "recheck_days": draw(st.floats(1.0, 14.0))}
+    if draw(st.integers(0, 3)) == 0:
+        out["monitor_days"] = draw(st.floats(0.0, 14.0))
+    return out
 
 
 @settings(max_examples=80, deadline=None)

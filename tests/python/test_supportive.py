@@ -177,3 +177,90 @@ def test_hostile_supportive_inputs():
                        dose_rules={"ladder": [], "rules": [{"below": 25, "action": "transfuse", "units": 1,
                                                             "unit": 1}]}, field="dose_rules.rules[0].unit",
                        contains=["units"])
+
+
+@pytest.mark.parametrize("rule,field,words", [
+    ({"below": 50, "action": "increase"}, "dose_rules.rules[0].maximum", ["maximum"]),
+    ({"below": 50, "action": "increase", "maximum": 0.0005}, "dose_rules.rules[0].maximum", ["0.0005"]),
+    ({"below": 50, "action": "increase", "maxmum": 0.01}, "dose_rules.rules[0].maxmum", ["maximum"]),
+    ({"below": 1e5, "at_or_above": 400, "action": "interrupt", "resume_below": 450}, "dose_rules.rules[0].resume_below",
+     ["450", "400"]),
+    ({"below": 25, "action": "interrupt", "resume_below": 20}, "dose_rules.rules[0].resume_below", ["at_or_above"]),
+    ({"below": 1e5, "at_or_above": 200, "action": "reduce", "consecutive": 0}, "dose_rules.rules[0].consecutive",
+     ["0"]),
+    ({"below": 1e5, "action": "stop", "unless_held": "selinexor", "while_held": "selinexor"},
+     "dose_rules.rules[0].unless_held", ["while_held"]),
+    ({"below": 1e5, "action": "stop", "unless_held": "lenalidomide"}, "dose_rules.rules[0].unless_held",
+     ["lenalidomide", "not dosed"]),
+    ({"below": 50, "action": "increase", "maximum": 0.002}, "dose_rules.monitor_days", ["0.5"]),
+])
+def test_bad_titration_rules_are_named_errors(rule, field, words):
+    titration = {"drug": "romiplostim", "unit": "mg/kg", "ladder": [{"amount": 0.002}, {"amount": 0.001}],
+                 "rules": [rule]}
+    if field == "dose_rules.monitor_days":
+        titration["monitor_days"] = 0.5
+    expect_model_error(sp.simulate_population, "xd_80_biw_romiplostim_rescue", small(2), days=7,
+                       dose_rules=["label", titration], field="dose_rules[1]." + field.removeprefix("dose_rules."),
+                       contains=words)
+
+
+def test_a_ladder_in_another_unit_than_the_regimen_is_a_named_error():
+    mg_ladder = {"drug": "romiplostim", "ladder": [{"amount": 0.002}, {"amount": 0.001}],
+                 "rules": [{"below": 50, "action": "increase", "maximum": 0.002}]}
+    expect_model_error(sp.simulate_population, "xd_80_biw_romiplostim_rescue", small(2), days=7,
+                       dose_rules=["label", mg_ladder], field="dose_rules[1].ladder", contains=["mg/kg", "unit"])
+
+
+def test_romiplostim_rescue_titration_in_a_virtual_trial():
+    # The rescue arm's romiplostim doses (NONMEM dose rows, as given after the rules): from
+    # 1 ug/kg, in steps of 1 ug/kg, never above 10 ug/kg, only to rescued patients, and none
+    # given outside a course (each course starts during a selinexor hold).
+    pop = small(40)
+    res = sp.simulate_population("xd_80_biw_romiplostim_rescue", pop, days=112, seed=5, threads=2,
+                                 dose_rules=["label_biw_tpo_rescue", "romiplostim_titration"], observe=[111.0])
+    s = res.subjects
+    rescued = s["t_rescue_start_days"].notna()
+    assert rescued.any(), "no rescue started: the test checks nothing"
+    rows = sp.to_nonmem(res)
+    rom = rows[(rows["DRUG"] == "romiplostim") & (rows["EVID"] == 1)]
+    ug_per_kg = rom["AMT"] / rom["WT"] * 1000.0
+    steps = np.round(ug_per_kg.to_numpy(), 9)
+    assert np.allclose(steps, np.round(steps)) and steps.min() >= 1 and steps.max() <= 10
+    # Every rescued patient is dosed (a start with no dose left, after discontinuation, is none).
+    assert set(rom["ID"]) == set(np.flatnonzero(rescued.to_numpy()) + 1)
+    first = rom.groupby("ID")["TIME"].min() / 24.0
+    start = s["t_rescue_start_days"].to_numpy()
+    for i, day in first.items():
+        assert day == pytest.approx(start[i - 1]), i
+    # Each subject's first dose is the starting dose, 1 ug/kg.
+    assert (ug_per_kg.groupby(rom["ID"]).first().round(9) == 1.0).all()
+
+
+def test_cli_supportive_scenario(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "selinexor_pkpd.cli", "compare", "--scenario", "supportive", "--n", "12",
+           "--days", "56", "--out", str(tmp_path / "o"), "--quiet", "--threads", "2"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**__import__("os").environ,
+                                                                               "MPLBACKEND": "Agg"})
+    assert p.returncode == 0, p.stderr
+    for arm in sp.SUPPORTIVE_ARMS:
+        assert arm in p.stdout
+    assert "Supportive care" in p.stdout and "rescued_pct" in p.stdout
+    bad = subprocess.run(cmd[:-2] + ["--arms", "xd_80_biw"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--arms" in bad.stderr and "Traceback" not in bad.stderr
+    several = subprocess.run([sys.executable, "-m", "selinexor_pkpd.cli", "compare", "--rules",
+                              "label+transfuse_below_10", "--arms", "xd_80_biw", "--n", "4", "--days", "14",
+                              "--out", str(tmp_path / "p"), "--quiet", "--threads", "1"],
+                             capture_output=True, text=True, timeout=300, env={**__import__("os").environ,
+                                                                               "MPLBACKEND": "Agg"})
+    assert several.returncode == 0, several.stderr
+
+
+def test_supportive_table_needs_the_subject_table():
+    res = sp.compare_supportive(small(4), days=14, progress=False, threads=1, summary_only=True)
+    expect_model_error(sp.supportive_table, res, field="summary_only")
+    t = sp.supportive_table(sp.compare_supportive(small(4), days=14, progress=False, threads=1))
+    assert list(t.index) == list(sp.SUPPORTIVE_ARMS)
+    assert list(t.columns) == ["mg_week", "days_g4", "days_g3plus", "transfusions", "rescued_pct"]
