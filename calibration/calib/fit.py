@@ -15,17 +15,25 @@ from .objective import Evaluator
 
 # (name, free parameters, arms, evaluations at --maxiter 100 (scaled), short BOSTON horizon)
 STAGES = [
-    ("0: physiological constraints only (typical patient: occupancy, nadir, withdrawal; priors + penalties)",
-     ["kon", "koff", "gamma", "renewal", "EC50_btz"], [], 120, False),
-    ("B: bortezomib on BOSTON Vd", ["EC50_btz"], ["vd"], 25, False),
-    ("A: selinexor + platelet system on STORM / label pool, BOSTON SVd, the DLBCL pool and the recovery experiment",
-     ["Imax", "kon", "koff", "gamma", "renewal", "cv_renewal", "cv_Imax", "P0_heavy", "q_report"],
-     ["storm", "svd", "dlbcl", "recovery"], 170, True),
-    ("C: joint, all arms, full horizon", ["Imax", "kon", "koff", "gamma", "renewal", "cv_renewal", "cv_Imax", "P0_heavy", "EC50_btz", "q_report"],
-     ["storm", "svd", "vd", "dlbcl", "recovery"], 60, False),
+    ("0: physiological constraints only (typical patient; priors + penalties)",
+     ["gamma", "tpo_half", "fP", "EC50_btz"], [], 120, False),
+    ("B: bortezomib on BOSTON Vd", ["EC50_btz", "Emax_btz", "P0_early"], ["vd"], 25, False),
+    ("A: selinexor + platelet system on STORM / label pool and BOSTON SVd",
+     ["Imax", "kon", "koff", "gamma", "tpo_half", "fP", "cv_kon", "cv_Imax", "P0_heavy", "P0_cv", "q_report"], ["storm", "svd"], 170, True),
+    ("C: joint, all arms, full horizon", ["Imax", "kon", "koff", "cv_kon", "EC50_btz", "P0_early", "q_report"], ["storm", "svd", "vd"], 45, False),
 ]
 
 FITTED = frozenset(k for _, free, *_ in STAGES for k in free)
+
+
+def stages_of(spec: Any) -> list[tuple[str, list[str], list[str], int, bool]]:
+    """The stages of the search: the targets file's own ``[[stages]]`` when it has them, else ``STAGES``."""
+    return spec.stages or STAGES
+
+
+def fitted(spec: Any) -> frozenset[str]:
+    """The parameters free in some stage of ``spec``."""
+    return frozenset(k for _, free, *_ in stages_of(spec) for k in free)
 
 
 def solve_discontinuation(ev: Evaluator, x: dict[str, float], log: Log) -> dict[str, float]:
@@ -140,7 +148,7 @@ def fit(ev: Evaluator, x: dict[str, float], maxiter: int, log: Log) -> dict[str,
     all_params = list(ev.spec.params)
     f0, rec0 = ev.objective(x, list(ev.spec.arms), all_params)
     log(f"start: f={f0:.2f} " + " ".join(f"{k}={v:.3f}" for k, v in rec0.items() if k.startswith("sim.")))
-    for name, free, arms, fev, short in STAGES:
+    for name, free, arms, fev, short in stages_of(ev.spec):
         if name.startswith("C"):
             log("Time on treatment before stage C:")
             solve_discontinuation(ev, x, log)
