@@ -42,6 +42,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import selinexor_pkpd as sp
 
@@ -68,6 +69,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--write", action="store_true", help="write data/*.toml, docs/calibration.md, calibration/report.csv")
     ap.add_argument("--verify", action="store_true", help="only check the shipped defaults (no overrides)")
     ap.add_argument("--quick", action="store_true", help="smoke run: tiny n and budget, no writing")
+    ap.add_argument("--targets", default=None,
+                    help="targets file (default calibration/targets.toml; e.g. a structure experiment in calibration/experiments/)")
     ap.add_argument("--intervals", action="store_true",
                     help="only the approximate 95%% intervals of the shipped values (Gauss-Newton, search cohort)")
     ap.add_argument("--init", default=None,
@@ -80,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
-    spec = targets.load()
+    spec = targets.load(Path(args.targets)) if args.targets else targets.load()
+    if args.targets and args.write:
+        ap.error("--write needs the shipped targets file (an experiment's fit is not written)")
 
     if args.verify:
         ok = check.verify(spec, args.check_n, args.check_seed, args.threads, log)
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     intervals = None
     if not args.quick:
         log("Approximate 95% intervals (Gauss-Newton):")
-        intervals = uncertainty.fisher_intervals(ev, x, list(spec.params), log)
+        intervals = uncertainty.fisher_intervals(ev, x, [k for k in spec.params if k in fit.fitted(spec)], log)
         for k, v in intervals.items():
             log(f"  {k}: {x[k]:.4g} [{v['lo']:.4g}, {v['hi']:.4g}]  largest correlation {v['corr'][0]:+.2f} with {v['corr'][1]}")
 
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"wall time {wall / 60:.1f} min")
 
     if args.write:
-        writers.write_library(ROOT / "data", spec, x, ev.disc_median, fit.FITTED, log)
+        writers.write_library(ROOT / "data", spec, x, ev.disc_median, fit.fitted(spec), log)
         writers.write_ae_reporting(x["q_report"], log)
         writers.write_tables(ROOT / "calibration", spec, rows, x, ev.history, log)
         run = {"wall_s": wall, "command": "python " + " ".join(["calibration/calibrate.py"] + (argv if argv is not None else sys.argv[1:])),

@@ -44,6 +44,7 @@ class Cohort:
         self.z_kon = rng.standard_normal(n)
         self.z_imax = rng.standard_normal(n)
         self.u_disc = rng.random(n)
+        self.z_renewal = np.random.default_rng([seed, 7927, len(population)]).standard_normal(n)
         self.base = base
 
     def table(self, x: dict[str, float], disc_median: float | None) -> pd.DataFrame:
@@ -64,6 +65,9 @@ class Cohort:
         t["platelets.kon"] = x["kon"] * np.exp(sk * self.z_kon)
         si = math.sqrt(math.log(1 + x["cv_Imax"] ** 2))
         t["platelets.Imax"] = special.expit(special.logit(x["Imax"]) + si * self.z_imax)
+        if "cv_renewal" in x:
+            sr = math.sqrt(math.log(1 + x["cv_renewal"] ** 2))
+            t["platelets.renewal"] = special.expit(special.logit(x["renewal"]) + sr * self.z_renewal)
         t["disc_days"] = self.disc_days(disc_median)
         return t
 

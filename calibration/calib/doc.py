@@ -9,7 +9,7 @@ from typing import Any
 import selinexor_pkpd as sp
 
 from . import ROOT, Log
-from .fit import STAGES
+from .fit import fitted, stages_of
 from .library import fmt
 from .metrics import lab_days
 from .objective import SEARCH_DAYS_BOSTON
@@ -55,10 +55,13 @@ def write_doc(spec: Spec, x: dict[str, float], disc_median: dict[str, float], ro
     a("## What is calibrated, and against what")
     a("")
     n_fit = sum(1 for t in spec.targets if t.fit)
-    a(f"{len(spec.params)} free parameters ({', '.join(f'`{p}`' for p in spec.params)}) are fitted to {n_fit} training targets")
-    a(f"and {len(OCCUPANCY_CHECKS)} occupancy constraints, all listed in `calibration/targets.toml`. Everything else keeps its sourced")
-    a("value (PK, `MTT`, `lifespan`, `platelets.P0` of the typical patient, `platelets.renewal`; docs/parameters.md). Each arm")
-    a("is simulated as its protocol ran it:")
+    free = [p for p in spec.params if p in fitted(spec)]
+    held = [p for p in spec.params if p not in fitted(spec)]
+    a(f"{len(free)} free parameters ({', '.join(f'`{p}`' for p in free)}) are fitted to {n_fit} training targets")
+    a(f"and {len(OCCUPANCY_CHECKS)} occupancy constraints, all listed in `calibration/targets.toml`"
+      + (f"; {', '.join(f'`{p}`' for p in held)} are held at their start values" if held else "") + ". Everything else keeps")
+    a("its library value (PK, `MTT`, `lifespan`, `platelets.P0` of the typical patient, and typical values that are not free")
+    a("parameters, e.g. `tpo_half`, `fP` and bortezomib's `Emax`; docs/parameters.md). Each arm is simulated as its protocol ran it:")
     a("")
     a("| arm | regimen preset | dose rules | population | simulated days | lab visits (days after first dose) |")
     a("|---|---|---|---|---|---|")
@@ -120,7 +123,7 @@ def write_doc(spec: Spec, x: dict[str, float], disc_median: dict[str, float], ro
     a("- STORM grade 3-4 (58.5%) equals grade 3 + grade 4 and is reported, not fitted a second time; the label pool (n = 202)")
     a("  contains the STORM patients and is simulated with the same arm.")
     a("- Nelder-Mead (scipy, adaptive) on a bounded logit transform of each parameter (on log scale where marked), in stages:")
-    for name, free, arms, fev, short in STAGES:
+    for name, free, arms, fev, short in stages_of(spec):
         a(f"  {name} ({', '.join(free)}; arms {', '.join(arms)}; up to {int(fev * run['maxiter'] / 100)} evaluations"
           + (f"; BOSTON simulated for {SEARCH_DAYS_BOSTON:.0f} days" if short else "") + ");")
     a(f"  {run['n_evals']} evaluations in all.")
@@ -135,7 +138,7 @@ def write_doc(spec: Spec, x: dict[str, float], disc_median: dict[str, float], ro
     ci = run.get("intervals") or {}
     for p in spec.params.values():
         pr = "flat" if p.prior_sd is None else (f"{p.prior_sd:.3g} ({'log' if p.scale == 'log' else 'linear'})")
-        st = ", ".join(name.split(":")[0] for name, free, *_ in STAGES if p.name in free) or "held at start"
+        st = ", ".join(name.split(":")[0] for name, free, *_ in stages_of(spec) if p.name in free) or "held at start"
         iv = ci.get(p.name)
         iv_s = f"{fmt(iv['lo'])} - {fmt(iv['hi'])} (r = {iv['corr'][0]:+.2f} with {iv['corr'][1]})" if iv else "not computed"
         a(f"| {p.name}: {p.meaning} | `{p.writes_to}` | {fmt(p.start)} | {fmt(p.lo)} - {fmt(p.hi)} | {pr} | {st} | **{fmt(x[p.name])}** | {iv_s} |")

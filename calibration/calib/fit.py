@@ -26,6 +26,16 @@ STAGES = [
 FITTED = frozenset(k for _, free, *_ in STAGES for k in free)
 
 
+def stages_of(spec: Any) -> list[tuple[str, list[str], list[str], int, bool]]:
+    """The stages of the search: the targets file's own ``[[stages]]`` when it has them, else ``STAGES``."""
+    return spec.stages or STAGES
+
+
+def fitted(spec: Any) -> frozenset[str]:
+    """The parameters free in some stage of ``spec``."""
+    return frozenset(k for _, free, *_ in stages_of(spec) for k in free)
+
+
 def solve_discontinuation(ev: Evaluator, x: dict[str, float], log: Log) -> dict[str, float]:
     """Choose the exponential discontinuation median of each population so that the simulated median
     days on treatment, min(discontinuation, stop by the dose rules, horizon), matches the arms' observed
@@ -138,7 +148,7 @@ def fit(ev: Evaluator, x: dict[str, float], maxiter: int, log: Log) -> dict[str,
     all_params = list(ev.spec.params)
     f0, rec0 = ev.objective(x, list(ev.spec.arms), all_params)
     log(f"start: f={f0:.2f} " + " ".join(f"{k}={v:.3f}" for k, v in rec0.items() if k.startswith("sim.")))
-    for name, free, arms, fev, short in STAGES:
+    for name, free, arms, fev, short in stages_of(ev.spec):
         if name.startswith("C"):
             log("Time on treatment before stage C:")
             solve_discontinuation(ev, x, log)

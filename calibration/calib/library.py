@@ -39,6 +39,8 @@ def library_override(x: dict[str, float], disc_median: dict[str, float]) -> dict
         spec = sp.population(name, 1).spec
         spec["covariates"]["platelets"] = {**spec["covariates"]["platelets"], "median": rnd(x[param]), "cv": rnd(x["P0_cv"])}
         spec["iiv"] = {**spec.get("iiv", {}), "platelets.kon": rnd(x["cv_kon"]), "platelets.Imax": rnd(x["cv_Imax"])}
+        if "cv_renewal" in x:
+            spec["iiv"]["platelets.renewal"] = rnd(x["cv_renewal"])
         spec["discontinuation"] = {"dist": "exponential", "median_days": disc_median[name]}
         pops[name] = spec
     return {

@@ -142,6 +142,7 @@ class Spec:
     populations: dict[str, Population]
     targets: list[Target]
     params: dict[str, Param]
+    stages: list[tuple[str, list[str], list[str], int, bool]] | None = None
 
     @property
     def start(self) -> dict[str, float]:
@@ -204,4 +205,10 @@ def load(path: Path = TARGETS_TOML) -> Spec:
     for a in arms.values():
         if a.population not in pops:
             raise ValueError(f"arm {a.key}: population {a.population!r} has no [populations] entry")
-    return Spec(arms, pops, targets, params)
+    stages = [(s["name"], list(s["free"]), list(s["arms"]), int(s["evaluations"]), bool(s.get("short_boston", False)))
+              for s in d.get("stages", [])] or None
+    for name, free, s_arms, _, _ in stages or []:
+        unknown = [k for k in free if k not in params] + [a for a in s_arms if a not in arms]
+        if unknown:
+            raise ValueError(f"stage {name!r}: unknown parameters or arms {unknown}")
+    return Spec(arms, pops, targets, params, stages)

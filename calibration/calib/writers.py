@@ -68,11 +68,11 @@ def set_value(doc: TOMLDocument, path: str, value: float, source: str) -> None:
 
 
 def set_population(table: Table, median: float, cv: float, cv_kon: float, cv_imax: float,
-                   disc_median: float, note: str) -> None:
+                   disc_median: float, note: str, cv_renewal: float | None = None) -> None:
     """Set the calibrated entries of a ``[populations.<name>]`` table.
 
     The baseline-platelet ``median`` and ``cv`` of ``covariates.platelets``, the IIV (CV) of kon and
-    Imax, the discontinuation ``median_days``, and the text of its ``# calibrated:`` comment line
+    Imax (and of renewal when given), the discontinuation ``median_days``, and the text of its ``# calibrated:`` comment line
     (which must exist, once) become ``note``.
     """
     platelets = table["covariates"]["platelets"]
@@ -80,6 +80,8 @@ def set_population(table: Table, median: float, cv: float, cv_kon: float, cv_ima
     platelets["cv"] = tomlkit.value(fmt(cv))
     table["iiv"]["platelets.kon"] = tomlkit.value(fmt(cv_kon))
     table["iiv"]["platelets.Imax"] = tomlkit.value(fmt(cv_imax))
+    if cv_renewal is not None:
+        table["iiv"]["platelets.renewal"] = tomlkit.value(fmt(cv_renewal))
     table["discontinuation"]["median_days"] = tomlkit.value(fmt(disc_median))
     comments = [item for _, item in table.value.body
                 if isinstance(item, Comment) and item.trivia.comment.startswith(CALIBRATED_COMMENT)]
@@ -118,14 +120,16 @@ def write_library(data_dir: Path, spec: Spec, x: dict[str, float], disc_median: 
                 set_value(doc, p.writes_to, x[p.name], p.source.replace("{calibrated}", cal))
         _write(data_dir / f"{stem}.toml", edit, log)
 
-    what = ["baseline-platelet median"] + (["cv"] if "P0_cv" in fitted else []) + ["IIV of kon and Imax"]
+    what = ["baseline-platelet median"] + (["cv"] if "P0_cv" in fitted else []) + \
+        ["IIV of Imax and renewal" if "cv_renewal" in x else "IIV of kon and Imax"]
     cv_note = "" if "P0_cv" in fitted else f"; baseline-platelet cv {fmt(spec.params['P0_cv'].start)} (start value, not fitted)"
 
     def edit_populations(doc: TOMLDocument) -> None:
         for name, pop in spec.populations.items():
-            note = f"{', '.join(what)} {cal}{cv_note}; discontinuation median: {pop.discontinuation_source}"
+            held = "" if BASELINE_MEDIAN[name] in fitted else f"; baseline-platelet median {fmt(x[BASELINE_MEDIAN[name]])} held (not fitted in this run)"
+            note = f"{', '.join(w for w in what if BASELINE_MEDIAN[name] in fitted or w != 'baseline-platelet median')} {cal}{cv_note}{held}; discontinuation median: {pop.discontinuation_source}"
             set_population(doc["populations"][name], x[BASELINE_MEDIAN[name]], x["P0_cv"], x["cv_kon"], x["cv_Imax"],
-                           disc_median[name], note)
+                           disc_median[name], note, x.get("cv_renewal"))
 
     _write(data_dir / "populations.toml", edit_populations, log)
 

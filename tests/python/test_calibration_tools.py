@@ -177,3 +177,30 @@ def test_command_line_help():
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
     for flag in ("--write", "--verify", "--n", "--seed", "--maxiter", "--check-n", "--check-seed", "--quick", "--intervals"):
         assert flag in out
+
+
+def test_experiment_targets_file_carries_its_own_stages():
+    # calibration/experiments/marrow_reserve.toml: a structure experiment run with --targets
+    exp = targets.load(ROOT / "calibration" / "experiments" / "marrow_reserve.toml")
+    assert exp.stages and [s[0][0] for s in exp.stages] == ["0", "B", "A", "C"]
+    free = fit.fitted(exp)
+    assert {"renewal", "cv_renewal"} <= free <= set(exp.params)
+    assert "tpo_half" not in exp.params  # held at the library value
+    assert all(t.fit for t in exp.targets if t.key != "storm_g3plus")
+    # the shipped file has none: the default stages
+    assert targets.load().stages is None and fit.stages_of(targets.load()) == fit.STAGES
+
+
+def test_a_stage_naming_an_unknown_parameter_is_refused(tmp_path):
+    text = (ROOT / "calibration" / "experiments" / "marrow_reserve.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('free = ["EC50_btz"]', 'free = ["EC50_btz", "nope"]'), encoding="utf-8")
+    with pytest.raises(ValueError, match="nope"):
+        targets.load(bad)
+
+
+def test_experiment_is_never_written():
+    out = subprocess.run([sys.executable, str(ROOT / "calibration" / "calibrate.py"), "--targets",
+                          str(ROOT / "calibration" / "experiments" / "marrow_reserve.toml"), "--write"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode != 0 and "--write needs the shipped targets file" in out.stderr
