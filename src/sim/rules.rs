@@ -215,7 +215,8 @@ impl<'a> RuleController<'a> {
         }
     }
 
-    /// An extra lab visit at `time` (a recheck while selinexor is held), if within the run.
+    /// An extra lab visit at `time` (a recheck while selinexor is held), if the patient is still
+    /// on treatment then (`t_end`: discontinuation or the end of the run).
     fn schedule_recheck(&self, time: f64, pending: &mut Vec<Action>) {
         if time <= self.t_end {
             pending.push(Action {

@@ -550,7 +550,7 @@ impl TrialSetup {
             level_events,
             ruled_idx,
             pd.plt,
-            self.horizon_h,
+            t_treat,
         )];
         for (set, reduced) in &self.more_rules {
             let mut levels = vec![all.iter().filter(|e| e.drug == set.drug).cloned().collect()];
@@ -559,13 +559,7 @@ impl TrialSetup {
                 levels.push(ev.into_iter().filter(|e| e.drug == set.drug).collect());
             }
             let idx = model.drug(&set.drug).map_or(usize::MAX, |(i, _)| i);
-            sets.push(RuleController::new(
-                Some(set),
-                levels,
-                idx,
-                pd.plt,
-                self.horizon_h,
-            ));
+            sets.push(RuleController::new(Some(set), levels, idx, pd.plt, t_treat));
         }
         // The levels above the regimen's dose that increase rules reach.
         for (ctl, (above, amounts)) in sets.iter_mut().zip(&self.above_levels) {
