@@ -164,3 +164,25 @@ def test_exposure_metrics_agree_between_linear_pk_paths():
         assert np.allclose(exact[col], ode[col], rtol=1e-3), col
     assert np.allclose(exact["days_x_above"], ode["days_x_above"], rtol=1e-3, atol=1e-3)
     assert (exact["x_max"] > 0.5).all() and (exact["days_x_above"] > 1).all()
+
+
+def test_dose_rules_stop_with_treatment():
+    # One sensitive patient on 80 mg BIW with the label rules: grade 2 at the day-21 lab (reduce),
+    # grade 4 at day 28 (interrupt, recheck a week later). Discontinued on day 30, the recheck of
+    # day 35 falls after the end of treatment: it is not a lab visit and cannot resume or reduce.
+    base = sp.population("rrmm_heavily_pretreated", 1)
+
+    def subject(disc_days):
+        table = pd.DataFrame({"weight": [75.0], "height": [170.0], "age": [65.0], "sex": ["male"], "crcl": [80.0],
+                              "platelets": [90.0], "platelets.Imax": [0.99], "disc_days": [disc_days]})
+        res = sp.simulate_population("xd_80_biw", sp.Population.from_table(table, base=base), days=168, seed=1,
+                                     dose_rules="label")
+        return res.subjects.iloc[0]
+
+    on = subject(1000.0)
+    assert on["n_interruptions"] >= 1 and on["n_labs"] > 6  # on treatment, the recheck and later visits happen
+    off = subject(30.0)
+    assert off["days_on_treatment"] == 30.0
+    assert off["n_labs"] == 5  # days 0, 7, 14, 21, 28: no recheck after day 30
+    assert (off["n_reductions"], off["n_interruptions"], off["final_level"]) == (1, 1, 1)
+    assert not off["stopped_by_rule"]
