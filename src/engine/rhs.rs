@@ -25,8 +25,12 @@ pub struct Forcing {
     pub(super) keep_other: f64,
     /// Selinexor concentration (mg/L).
     pub(super) c_sel: f64,
-    /// TPO-receptor agonists' stimulation, in multiples of the baseline TPO production.
+    /// Stimulation by TPO-receptor agonists without receptor-mediated clearance, in multiples of
+    /// the baseline TPO production.
     pub(super) agonist: f64,
+    /// Signal of TPO-receptor agonists with receptor-mediated clearance, in multiples of the
+    /// baseline TPO signal.
+    pub(super) agonist_signal: f64,
     /// `exp(phi)` and `exp(-phi)` (see [`Segment::lawson`]).
     pub(super) ephi: f64,
     pub(super) emphi: f64,
@@ -82,7 +86,7 @@ impl Model {
         conc: impl Fn(usize) -> f64,
         lawson: Option<(f64, f64)>,
     ) -> Forcing {
-        let (mut release, mut kkill, mut agonist) = (1.0, 0.0, 0.0);
+        let (mut release, mut kkill, mut agonist, mut agonist_signal) = (1.0, 0.0, 0.0, 0.0);
         let mut keep_other = 1.0 - self.fixed_inhibition;
         for &(d, kind) in &self.effects {
             let s = &self.drugs[d];
@@ -91,6 +95,10 @@ impl Model {
                 EffectKind::Release => release *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c),
                 EffectKind::Kill => kkill += s.pk.e1 * c,
                 EffectKind::Signal => keep_other *= 1.0 - s.pk.e1 * c / (s.pk.e2 + c),
+                // An agonist whose PK carries its receptor-mediated clearance (Michaelis-Menten,
+                // scaled by the count) has its platelet sink there: its signal adds to TPO's.
+                // Without it, the stimulation adds to TPO's production, which platelets clear.
+                EffectKind::Agonist if s.pk.mm => agonist_signal += s.pk.e1 * c / (s.pk.e2 + c),
                 EffectKind::Agonist => agonist += s.pk.e1 * c / (s.pk.e2 + c),
                 EffectKind::Xpo1 => {}
             }
@@ -103,6 +111,7 @@ impl Model {
             keep_other,
             c_sel,
             agonist,
+            agonist_signal,
             ephi,
             emphi,
         }
@@ -230,7 +239,8 @@ impl Model {
         let (growth, ktr, kout, renewal) = match pd.tpo {
             Some(it) => {
                 let tpo = y[it];
-                let signal = (tpo * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
+                let signal =
+                    ((tpo + f.agonist_signal) * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
                 (self.power.pow(signal), r.ktr, r.kcirc, self.pp.renewal)
             }
             None => {
@@ -245,7 +255,7 @@ impl Model {
                 // A TPO-receptor agonist multiplies the drive (1 + A) (ASSUMPTION: Friberg's
                 // feedback has no TPO to add to; docs/supportive_care.md).
                 (
-                    (1.0 - edrug) * keep_other * feedback * (1.0 + f.agonist),
+                    (1.0 - edrug) * keep_other * feedback * (1.0 + f.agonist + f.agonist_signal),
                     ktr,
                     ktr,
                     1.0,

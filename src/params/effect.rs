@@ -14,10 +14,12 @@ pub enum EffectKind {
     Kill,
     /// Inhibits the TPO signal: I_other = Imax*C/(IC50+C) (ruxolitinib).
     Signal,
-    /// Stimulates c-MPL like TPO (TPO-receptor agonists: romiplostim, eltrombopag): adds
-    /// `Smax*C/(SC50+C)` times the baseline TPO production to the production of the TPO-equivalent
-    /// signal, which platelets clear and selinexor's engagement blunts like TPO's
-    /// (docs/supportive_care.md).
+    /// Stimulates c-MPL like TPO (TPO-receptor agonists: romiplostim, eltrombopag) by
+    /// `A = Smax*C/(SC50+C)`. An agonist with receptor-mediated clearance (Michaelis-Menten
+    /// elimination, scaled by the count: romiplostim) adds `A` to the TPO signal, in multiples of
+    /// its baseline: its platelet sink is in its PK. One without (eltrombopag) adds `A` times the
+    /// baseline TPO production to the TPO-equivalent signal, which platelets clear. Selinexor's
+    /// engagement blunts both like TPO (docs/supportive_care.md).
     Agonist,
 }
 
