@@ -200,6 +200,30 @@ def test_shipped_table_is_valid_and_has_its_sources():
     assert len(res.table) == 1
 
 
+def test_shipped_table_uses_library_presets_once_per_arm_and_endpoint():
+    t = pd.read_csv(TABLE)
+    assert not t.duplicated(["arm_id", "endpoint"]).any()
+    assert set(t["regimen"]) <= set(sp.presets())
+    assert set(t["population"]) <= {"rrmm_heavily_pretreated", "rrmm_early_relapse"}
+    assert ((t["events"] >= 0) & (t["events"] <= t["n"])).all()
+
+
+def test_coverage_summary_counts_families_and_names_the_side_of_each_miss():
+    from selinexor_pkpd.validation import _coverage_summary
+
+    t = pd.DataFrame({
+        "arm_id": ["a", "a", "b", "c"], "endpoint": ["g3plus", "g4", "orr", "orr"],
+        "observed": [0.6, 0.1, 0.2, 0.5], "predicted_lo": [0.3, 0.15, 0.1, 0.2],
+        "predicted_hi": [0.5, 0.3, 0.4, 0.6], "covers": [False, False, True, True]})
+    text = _coverage_summary(t)
+    assert "Thrombocytopenia (the platelet model): 0 of 2 arm-endpoints covered (1 arm; endpoints `g3plus`, `g4`)" in text
+    assert "Response (the M-protein model): 2 of 2 arm-endpoints covered (2 arms; endpoints `orr`)" in text
+    assert "`a` (g3plus): observed 60.0% lies above" in text and "too few events" in text
+    assert "`a` (g4): observed 10.0% lies below" in text and "too many events" in text
+    none = _coverage_summary(t[t["endpoint"] == "orr"])
+    assert "Thrombocytopenia (the platelet model): no arm-endpoint" in none and "Misses: none." in none
+
+
 def test_docs_generator_writes_the_page(tmp_path):
     from selinexor_pkpd.validation import main
 
