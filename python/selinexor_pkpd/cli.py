@@ -30,9 +30,7 @@ def _compare(args: argparse.Namespace) -> int:
     elif args.arms is None:
         arms = DEFAULT_ARMS
     else:
-        arms = [a.strip() for a in args.arms.split(",")]
-        if not all(arms):
-            raise error("--arms", f"give comma-separated preset names, got {args.arms!r}")
+        arms, rules = _arms_and_rules(args.arms, rules)
     formats = _formats(args.format)
     out = output_dir(args.out)
     pop = population(args.population, n=args.n)
@@ -69,6 +67,26 @@ def _compare(args: argparse.Namespace) -> int:
         print(supportive_table(res).round(2).to_string())
     print(f"\n{sum(res.summary['n']):.0f} patient-simulations in {dt:.1f} s. Wrote: " + ", ".join(str(f) for f in files))
     return 0
+
+
+def _arms_and_rules(text: str, rules: Any) -> tuple[list[str], Any]:
+    """``--arms``: comma-separated presets, each optionally with its own rule sets after ``=``
+    (``xd_80_biw=label+transfuse_below_10``, ``=none`` for no rules); the other arms keep
+    ``rules`` (``--rules`` / ``--no-rules``)."""
+    arms: list[str] = []
+    own: dict[str, Any] = {}
+    for item in text.split(","):
+        name, sep, arm_rules = (part.strip() for part in item.partition("="))
+        if not name or (sep and not arm_rules):
+            raise error("--arms", f"give comma-separated preset names, each optionally with '=RULES', got {text!r}")
+        if name in arms:
+            raise error("--arms", f"preset {name!r} is given twice in {text!r}")
+        arms.append(name)
+        if sep:
+            own[name] = None if arm_rules == "none" else _rule_sets(arm_rules)
+    if not own:
+        return arms, rules
+    return arms, {name: own.get(name, rules) for name in arms}
 
 
 def _rule_sets(text: str) -> str | list[str]:
@@ -292,9 +310,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     "thrombocytopenia, Kaplan-Meier PFS per arm) and vpc.png (visual predictive check: median "
                     "and 5-95% of the simulated platelets at the lab visits per arm; not with --summary-only) "
                     "to --out.")
-    c.add_argument("--arms", metavar="PRESET,...",
-                   help="comma-separated regimen presets (see `selinexor-pkpd presets`); default: the six xd_* arms "
-                        "100/80/60 mg QW and 80/60/40 mg BIW, each with dexamethasone 20 mg per selinexor dose")
+    c.add_argument("--arms", metavar="PRESET[=RULES],...",
+                   help="comma-separated regimen presets (see `selinexor-pkpd presets`), each optionally with its own "
+                        "dose rules after '=' (xd_100_qw=label+transfuse_below_10; =none: no rules; the others "
+                        "follow --rules); default: the six xd_* arms 100/80/60 mg QW and 80/60/40 mg BIW, each with "
+                        "dexamethasone 20 mg per selinexor dose")
     c.add_argument("--n", type=int, default=1000, help="patients per arm (the same patients in every arm)")
     c.add_argument("--population", default="rrmm_heavily_pretreated", help="population preset")
     c.add_argument("--platelets-median", type=float, metavar="PLT",

@@ -229,6 +229,24 @@ def test_cli_bad_arm_is_a_clean_error(tmp_path):
     assert "Traceback" not in p.stderr
 
 
+def test_cli_per_arm_rules(tmp_path):
+    """``--arms PRESET=RULES``: each arm with its own rule sets, the same run as compare's per-arm dict."""
+    out = tmp_path / "o"
+    p = _run(["compare", "--arms", "xd_80_biw=none,xd_100_qw=label+transfuse_below_10", "--n", "40", "--days", "84",
+              "--out", str(out), "--quiet", "--threads", "1"])
+    assert p.returncode == 0, p.stderr
+    cli = pd.read_csv(out / "subjects.csv")
+    api = sp.compare(["xd_80_biw", "xd_100_qw"], sp.population("rrmm_heavily_pretreated", n=40), days=84,
+                     dose_rules={"xd_80_biw": None, "xd_100_qw": ["label", "transfuse_below_10"]}, threads=1).subjects
+    for col in ("n_interruptions", "n_reductions", "n_transfusions", "days_g4"):
+        np.testing.assert_allclose(cli[col].to_numpy(), api[col].to_numpy(), rtol=1e-12, err_msg=col)
+    per_arm = cli.groupby("arm")[["n_interruptions", "n_reductions"]].sum().sum(axis=1)
+    assert per_arm["xd_80_biw"] == 0 and per_arm["xd_100_qw"] > 0
+    for bad, words in [("xd_80_biw=,xd_100_qw", "'=RULES'"), ("xd_80_biw,xd_80_biw=label", "twice")]:
+        p = _run(["compare", "--arms", bad, "--n", "5", "--days", "14", "--out", str(out), "--quiet"])
+        assert p.returncode == 2 and "--arms" in p.stderr and words in p.stderr, p.stderr
+
+
 # --------------------------------------------------------------------------------------------------
 # (b) identical arms: exactly zero differences
 # --------------------------------------------------------------------------------------------------
