@@ -769,7 +769,10 @@ fn romiplostim_alone_against_published_repeated_and_single_doses() {
     for &(top, published) in &tops[..2] {
         assert!((top / published - 1.0).abs() < 0.25, "{top} vs {published}");
     }
-    assert!(tops[1].0 > 1.6 * tops[0].0 && tops[2].0 > 1.4 * tops[1].0, "{tops:?}");
+    assert!(
+        tops[1].0 > 1.6 * tops[0].0 && tops[2].0 > 1.4 * tops[1].0,
+        "{tops:?}"
+    );
     // One dose of 1 ug/kg from a count of 30: no rise before the progenitors mature (day 3), a
     // rise by day 8, a single peak. Healthy volunteers peak on days 12-16 (Wang B et al., Clin
     // Pharmacol Ther 2004;76:628; Wang YC et al., AAPS J 2010;12:729); the model peaks on day

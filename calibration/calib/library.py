@@ -11,8 +11,9 @@ import selinexor_pkpd as sp
 # (dlbcl_relapsed: ASSUMPTION, the baseline distribution of rrmm_early_relapse; data/populations.toml)
 BASELINE_MEDIAN = {"rrmm_heavily_pretreated": "P0_heavy", "rrmm_early_relapse": "P0_early",
                    "dlbcl_relapsed": "P0_early"}
-# typical values a candidate may set (those it does not hold keep the library's value)
-PLATELET_KEYS = ("Imax", "kon", "koff", "gamma", "renewal", "tpo_half", "fP")
+# typical values a candidate may set: every parameter of the library's `platelets` namespace (those
+# it does not hold keep the library's value)
+PLATELET_KEYS = tuple(sp.Library().to_dict()["platelets"])
 BORTEZOMIB_KEYS = {"Emax_btz": "Emax", "EC50_btz": "EC50"}
 
 

@@ -239,9 +239,23 @@ impl Model {
         let (growth, ktr, kout, renewal) = match pd.tpo {
             Some(it) => {
                 let tpo = y[it];
-                let signal =
-                    ((tpo + f.agonist_signal) * (1.0 - self.pp.imax * x) * keep_other).max(0.0);
-                (self.power.pow(signal), r.ktr, r.kcirc, self.pp.renewal)
+                let keep_sel = (1.0 - self.pp.imax * x).max(0.0);
+                let d = self.pp.downstream;
+                let growth = if d == 0.0 {
+                    self.power
+                        .pow(((tpo + f.agonist_signal) * keep_sel * keep_other).max(0.0))
+                } else {
+                    let up = if d == 1.0 {
+                        1.0
+                    } else {
+                        keep_sel.powf(1.0 - d)
+                    };
+                    let down = if d == 1.0 { keep_sel } else { keep_sel.powf(d) };
+                    self.power
+                        .pow(((tpo + f.agonist_signal) * up * keep_other).max(0.0))
+                        * down
+                };
+                (growth, r.ktr, r.kcirc, self.pp.renewal)
             }
             None => {
                 // Friberg: ktr from friberg.MTT, circulation at ktr, feedback (P0/Circ)^gamma.

@@ -74,6 +74,10 @@ pub struct PlateletParams {
     /// ktr (G - 1) (Friberg form), 0 = pool fed at ktr Prol0 G from upstream cells
     /// (indirect response), values between mix the two (docs/model.md).
     pub renewal: f64,
+    /// Share of selinexor's inhibition acting downstream of the progenitors' response to TPO
+    /// (0-1): the growth factor is `(TPO (1 - Imax X)^(1-d))^gamma (1 - Imax X)^d`; 0 = the
+    /// inhibition scales the signal before the response curve (docs/model.md).
+    pub downstream: f64,
     /// Circulating platelet increment of one transfused unit (10^9/L per unit).
     pub tx_increment: f64,
     /// Mean survival of transfused platelets in the recipient (h): first-order elimination at
@@ -106,6 +110,7 @@ impl PlateletParams {
         in_range("platelets.fP", self.fp, 0.0, 0.999_999)?;
         in_range("platelets.ke0", self.ke0, 0.0, f64::MAX)?;
         in_range("platelets.renewal", self.renewal, 0.0, 1.0)?;
+        in_range("platelets.downstream", self.downstream, 0.0, 1.0)?;
         in_range(
             "platelets.tx_increment",
             self.tx_increment,
