@@ -80,7 +80,7 @@ def _arms_and_rules(text: str, rules: Any) -> tuple[list[str], Any]:
         if not name or (sep and not arm_rules):
             raise error("--arms", f"give comma-separated preset names, each optionally with '=RULES', got {text!r}")
         if name in arms:
-            raise error("--arms", f"preset {name!r} is given twice in {text!r}")
+            raise error("--arms", f"preset {name!r} is given more than once in {text!r}")
         arms.append(name)
         if sep:
             own[name] = None if arm_rules == "none" else _rule_sets(arm_rules)

@@ -242,7 +242,7 @@ def test_cli_per_arm_rules(tmp_path):
         np.testing.assert_allclose(cli[col].to_numpy(), api[col].to_numpy(), rtol=1e-12, err_msg=col)
     per_arm = cli.groupby("arm")[["n_interruptions", "n_reductions"]].sum().sum(axis=1)
     assert per_arm["xd_80_biw"] == 0 and per_arm["xd_100_qw"] > 0
-    for bad, words in [("xd_80_biw=,xd_100_qw", "'=RULES'"), ("xd_80_biw,xd_80_biw=label", "twice")]:
+    for bad, words in [("xd_80_biw=,xd_100_qw", "'=RULES'"), ("xd_80_biw,xd_80_biw=label", "more than once")]:
         p = _run(["compare", "--arms", bad, "--n", "5", "--days", "14", "--out", str(out), "--quiet"])
         assert p.returncode == 2 and "--arms" in p.stderr and words in p.stderr, p.stderr
 
