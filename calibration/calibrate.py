@@ -31,6 +31,7 @@ objective (calib.uncertainty).
     python calibration/calibrate.py --write         # ... and write data/*.toml, docs/calibration.md,
                                                     #     calibration/report.csv
     python calibration/calibrate.py --verify        # check the shipped defaults (no overrides)
+    python calibration/calibrate.py --targets F --check-point '{"kon": 20}'   # check given values
 
 Options: --n (subjects per arm in the search), --seed, --maxiter (evaluations per stage, scaled),
 --check-n and --check-seed (final check), --quick (small smoke run).
@@ -73,6 +74,9 @@ def parser() -> argparse.ArgumentParser:
                     help="targets file (default calibration/targets.toml; e.g. a structure experiment in calibration/experiments/)")
     ap.add_argument("--intervals", action="store_true",
                     help="only the approximate 95%% intervals of the shipped values (Gauss-Newton, search cohort)")
+    ap.add_argument("--check-point", default=None, metavar="JSON",
+                    help="only check these values (JSON object; the targets file's start values for the others): "
+                         "discontinuation medians solved on the search cohort, then the final check at --check-seed")
     ap.add_argument("--init", default=None,
                     help='JSON object of initial values for the search, e.g. \'{"kon": 1.2}\' (priors stay centred on the starting values)')
     return ap
@@ -86,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = targets.load(Path(args.targets)) if args.targets else targets.load()
     if args.targets and args.write:
         ap.error("--write needs the shipped targets file (an experiment's fit is not written)")
+    if args.check_point and args.write:
+        ap.error("--check-point checks values; it writes nothing")
 
     if args.verify:
         ok = check.verify(spec, args.check_n, args.check_seed, args.threads, log)
@@ -108,18 +114,23 @@ def main(argv: list[str] | None = None) -> int:
         args.write = False
 
     x = spec.start
-    if args.init:
-        init = json.loads(args.init)
-        unknown = sorted(set(init) - set(x))
-        if unknown:
-            ap.error(f"--init: unknown parameters {unknown}")
-        x.update({k: float(v) for k, v in init.items()})
-    log(f"Calibration: n={args.n} (STORM), {args.n_boston} (BOSTON), seed {args.seed}, budget {args.maxiter}%")
+    for flag, given in (("--init", args.init), ("--check-point", args.check_point)):
+        if given:
+            values = json.loads(given)
+            unknown = sorted(set(values) - set(x))
+            if unknown:
+                ap.error(f"{flag}: unknown parameters {unknown}")
+            x.update({k: float(v) for k, v in values.items()})
     ev = objective.Evaluator(spec, args.n, args.seed, args.n_boston, threads=args.threads)
-    x = fit.fit(ev, x, args.maxiter, log)
-    log(f"search done after {ev.n_evals} evaluations, {time.perf_counter() - t_start:.0f} s")
+    if args.check_point:
+        log(f"Check of the given values: discontinuation medians on n={args.n}/{args.n_boston}, seed {args.seed}")
+        fit.solve_discontinuation(ev, x, log)
+    else:
+        log(f"Calibration: n={args.n} (STORM), {args.n_boston} (BOSTON), seed {args.seed}, budget {args.maxiter}%")
+        x = fit.fit(ev, x, args.maxiter, log)
+        log(f"search done after {ev.n_evals} evaluations, {time.perf_counter() - t_start:.0f} s")
     intervals = None
-    if not args.quick:
+    if not args.quick and not args.check_point:
         log("Approximate 95% intervals (Gauss-Newton):")
         intervals = uncertainty.fisher_intervals(ev, x, [k for k in spec.params if k in fit.fitted(spec)], log)
         for k, v in intervals.items():

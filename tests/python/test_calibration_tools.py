@@ -14,7 +14,7 @@ import tomlkit
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "calibration"))
 
-from calib import fit, objective, targets, writers  # noqa: E402
+from calib import fit, library, objective, targets, writers  # noqa: E402
 from calib.physiology import occupancy_penalty, typical_checks  # noqa: E402
 from calib.library import fmt  # noqa: E402
 
@@ -197,6 +197,26 @@ def test_a_stage_naming_an_unknown_parameter_is_refused(tmp_path):
     bad.write_text(text.replace('free = ["EC50_btz"]', 'free = ["EC50_btz", "nope"]'), encoding="utf-8")
     with pytest.raises(ValueError, match="nope"):
         targets.load(bad)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "calibration" / "experiments").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_free_platelet_parameter_of_an_experiment_reaches_the_engine(path):
+    """A candidate's `platelets.*` values go to the simulation (``params=``): one that did not would
+    leave the experiment running the library's value whatever the search tried."""
+    exp = targets.load(path)
+    x = {**exp.start}
+    sent = library.typical_params(x)["platelets"]
+    for name, p in exp.params.items():
+        if p.writes_to.startswith("platelets."):
+            assert sent[p.writes_to.split(".", 1)[1]] == x[name], name
+
+
+def test_check_point_refuses_unknown_parameters_and_writing():
+    cmd = [sys.executable, str(ROOT / "calibration" / "calibrate.py"), "--check-point"]
+    out = subprocess.run(cmd + ['{"nope": 1}'], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode != 0 and "unknown parameters ['nope']" in out.stderr
+    out = subprocess.run(cmd + ['{"kon": 1}', "--write"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode != 0 and "writes nothing" in out.stderr
 
 
 def test_experiment_is_never_written():
