@@ -488,7 +488,9 @@ TABLE_LEGEND = (
     "AUC/wk: selinexor AUC per week; Cmax: peak concentration; X>0.5: days with XPO1 engagement above 0.5 "
     "(medians). d: days. ORR: overall response rate (partial response or better, IMWG, confirmed on two consecutive "
     "monthly M-protein assessments); >=VGPR: very good partial response or better; mPFS: median progression-free "
-    "survival in months (Kaplan-Meier, 95% CI; n/a when not reached within the simulated days). Efficacy comes "
+    "survival in months (Kaplan-Meier, 95% CI; n/a when not reached within the simulated days; progression is "
+    "detected at the monthly M-protein assessments, so the median and its bounds fall on assessment days and "
+    "often coincide). Efficacy comes "
     "from the M-protein model of docs/efficacy.md, calibrated to STORM part 2 and BOSTON."
 )
 
