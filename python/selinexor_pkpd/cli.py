@@ -329,8 +329,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                             "joined by '+' (label+transfuse_below_10); see `selinexor-pkpd presets`")
     rules.add_argument("--no-rules", action="store_true", help="no dose modification")
     c.add_argument("--scenario", choices=["supportive"],
-                   help="supportive: 80 mg BIW with and without romiplostim rescue during selinexor holds (label "
-                        "titration), and 100 mg QW, each arm with its own rule sets and transfusions below 10 "
+                   help="supportive: 80 mg BIW without and with a romiplostim rescue (during selinexor holds with "
+                        "the label titration; or 5 ug/kg below 25 until >= 50, as the selinexor consensus "
+                        "recommends), and 100 mg QW, each arm with its own rule sets and transfusions below 10 "
                         "(docs/supportive_care.md); replaces --arms and --rules")
     c.add_argument("--reference", help="reference arm of the paired differences; default: the first arm")
     c.add_argument("--summary-only", action="store_true",

@@ -1,6 +1,7 @@
 """Supportive-care scenarios (docs/supportive_care.md): the same virtual patients on 80 mg BIW
-with and without a TPO-receptor-agonist rescue during selinexor holds, and on 100 mg QW, every arm
-with prophylactic platelet transfusions below 10 x 10^9/L."""
+without and with a TPO-receptor-agonist rescue (during selinexor holds, titrated by the Nplate
+label; or as the selinexor consensus recommends), and on 100 mg QW, every arm with prophylactic
+platelet transfusions below 10 x 10^9/L."""
 
 from __future__ import annotations
 
@@ -17,24 +18,28 @@ from .population import Population
 SUPPORTIVE_ARMS: dict[str, str] = {
     "80 mg BIW": "xd_80_biw",
     "80 mg BIW + TPO-RA rescue": "xd_80_biw_romiplostim_rescue",
+    "80 mg BIW + TPO-RA (consensus)": "xd_80_biw_romiplostim_consensus",
     "100 mg QW": "xd_100_qw",
 }
 
 #: Arm label -> rule sets: the label rules and transfusions; the rescue arm's preset adds the
 #: romiplostim start during a selinexor hold to the BIW label rules, and romiplostim's label
-#: titration (ending when selinexor resumes) as a set of its own.
+#: titration (ending when selinexor resumes) as a set of its own; the consensus arm starts
+#: romiplostim 5 ug/kg weekly below 25 and stops it at the first weekly count >= 50
+#: (Gavriatopoulou M et al., Leukemia 2020;34:2430).
 SUPPORTIVE_RULES: dict[str, Any] = {
     "80 mg BIW": ["label", "transfuse_below_10"],
     "80 mg BIW + TPO-RA rescue": ["label_biw_tpo_rescue", "romiplostim_titration"],
+    "80 mg BIW + TPO-RA (consensus)": ["label_biw_tpo_consensus", "romiplostim_consensus"],
     "100 mg QW": ["label", "transfuse_below_10"],
 }
 
 
 def compare_supportive(population: Population | None = None, *, days: float = 168.0, seed: int = 20261121,
                        library: LibrarySource | None = None, **kwargs: Any) -> CompareResult:
-    """Compare 80 mg BIW with and without TPO-RA rescue during holds, and 100 mg QW.
+    """Compare 80 mg BIW without and with a TPO-RA rescue, and 100 mg QW.
 
-    The three arms of :data:`SUPPORTIVE_ARMS` under the rule sets of :data:`SUPPORTIVE_RULES`, on
+    The four arms of :data:`SUPPORTIVE_ARMS` under the rule sets of :data:`SUPPORTIVE_RULES`, on
     the same virtual patients (common random numbers). The subject table has the supportive-care
     columns ``n_transfusions``, ``units_transfused`` and ``t_rescue_start_days`` next to the
     delivered dose intensity and the days in grade 4.

@@ -138,7 +138,8 @@ def test_supportive_scenario_same_patients_any_threads():
         assert col in s.columns
     rescued = s[s["arm"] == "80 mg BIW + TPO-RA rescue"]["t_rescue_start_days"]
     assert rescued.notna().any(), "no rescue started: the scenario checks nothing"
-    assert s[s["arm"] != "80 mg BIW + TPO-RA rescue"]["t_rescue_start_days"].isna().all()
+    no_agonist = ~s["arm"].isin(["80 mg BIW + TPO-RA rescue", "80 mg BIW + TPO-RA (consensus)"])
+    assert s[no_agonist]["t_rescue_start_days"].isna().all()
     # A rescue starts only during a selinexor hold: at or after the subject's first interruption.
     both = s[s["arm"] == "80 mg BIW + TPO-RA rescue"]
     assert (both.loc[rescued.notna(), "n_interruptions"] >= 1).all()
@@ -234,6 +235,36 @@ def test_romiplostim_rescue_titration_in_a_virtual_trial():
         assert day == pytest.approx(start[i - 1]), i
     # Each subject's first dose is the starting dose, 1 ug/kg.
     assert (ug_per_kg.groupby(rom["ID"]).first().round(9) == 1.0).all()
+
+
+def test_consensus_rescue_in_a_virtual_trial():
+    # The consensus arm (Gavriatopoulou 2020): romiplostim 5 ug/kg weekly from a lab count < 25
+    # until the first weekly count >= 50. Every dose is 5 ug/kg, the first at the rescue start on
+    # a count < 25, and each is given at a weekly visit whose count is < 50 (a count >= 50 stops
+    # the course before its dose).
+    pop = small(60)
+    days = 140
+    res = sp.simulate_population("xd_80_biw_romiplostim_consensus", pop, days=days, seed=5, threads=2,
+                                 dose_rules=["label_biw_tpo_consensus", "romiplostim_consensus"],
+                                 observe=list(range(days)))
+    s = res.subjects
+    rescued = s["t_rescue_start_days"].notna()
+    assert rescued.any(), "no rescue started: the test checks nothing"
+    rows = sp.to_nonmem(res)
+    rom = rows[(rows["DRUG"] == "romiplostim") & (rows["EVID"] == 1)]
+    assert np.allclose(rom["AMT"] / rom["WT"] * 1000.0, 5.0)
+    traj = np.asarray(res.trajectories)
+    grid = np.asarray(res.times_days)
+    start = s["t_rescue_start_days"].to_numpy()
+    for i, t in zip(rom["ID"], rom["TIME"] / 24.0):
+        day = int(np.flatnonzero(np.isclose(grid, t))[0])
+        assert traj[i - 1][day] < 50.0, (i, t, traj[i - 1][day])
+    first = rom.groupby("ID")["TIME"].min() / 24.0
+    for i, t in first.items():
+        assert t == pytest.approx(start[i - 1]), i
+        assert traj[i - 1][int(round(t))] < 25.0, i
+    # Some course ended: a patient with a count >= 50 at a weekly visit after the start had it stopped.
+    assert len(rom) < sum(days // 7 - int(start[i - 1] // 7) for i in set(rom["ID"]))
 
 
 def test_cli_supportive_scenario(tmp_path):
