@@ -245,15 +245,10 @@ impl Model {
                     self.power
                         .pow(((tpo + f.agonist_signal) * keep_sel * keep_other).max(0.0))
                 } else {
-                    let up = if d == 1.0 {
-                        1.0
-                    } else {
-                        keep_sel.powf(1.0 - d)
-                    };
-                    let down = if d == 1.0 { keep_sel } else { keep_sel.powf(d) };
+                    let up = keep_sel.powf(1.0 - d);
                     self.power
                         .pow(((tpo + f.agonist_signal) * up * keep_other).max(0.0))
-                        * down
+                        * keep_sel.powf(d)
                 };
                 (growth, r.ktr, r.kcirc, self.pp.renewal)
             }
