@@ -66,6 +66,8 @@ def render() -> str:
         for k, v in p["covariates"].items():
             lines.append(f"- {k}: {v}")
         lines += [f"- IIV: {p.get('iiv', {})} (plus each drug's own IIV)", f"- discontinuation: {p['discontinuation']}"]
+        for param, t in p.get("typical", {}).items():
+            lines.append(f"- typical `{param}` in this population: {t['value']:g}: {t['source']}")
         if p.get("tumour_sensitivity"):
             t = p["tumour_sensitivity"]
             lines.append(f"- tumour sensitivity (efficacy model): {t['value']:g}: {t['source']}")

@@ -103,6 +103,22 @@ class Population:
         spec["correlations"] = [{"a": a, "b": b, "r": float(r)} for a, b, r in correlations]
         return self._copy(spec=spec)
 
+    def with_typical(self, values: Mapping[str, float], source: str = "user") -> "Population":
+        """Set this population's own typical values by ``namespace.param`` (e.g. ``platelets.Imax``),
+        replacing the library's for its patients; a run's ``params=`` still wins.
+
+        Parameters
+        ----------
+        values : mapping of str to float
+            Typical value of each parameter.
+        source : str
+            Where the values come from (kept in the population's ``typical`` table).
+        """
+        spec = copy.deepcopy(self.spec)
+        spec["typical"] = {**spec.get("typical", {}),
+                           **{k: {"value": float(v), "source": source} for k, v in values.items()}}
+        return self._copy(spec=spec)
+
     def with_omega(self, params: Sequence[str], matrix: Any) -> "Population":
         """Use a full covariance matrix of the random effects (log scale; logit for Imax, fP, F, Emax)."""
         spec = copy.deepcopy(self.spec)

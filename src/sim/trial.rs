@@ -167,6 +167,17 @@ impl TrialSetup {
         regimen.validate()?;
         population.validate()?;
         lib.check_overrides(&over)?;
+        lib.check_overrides(&population.typical_overrides(&Overrides::new())?)
+            .map_err(|e| {
+                ModelError::new(
+                    format!(
+                        "population.typical.{}",
+                        e.field.trim_start_matches("params.")
+                    ),
+                    e.message,
+                )
+            })?;
+        let over = population.typical_overrides(&over)?;
         if let Some(r) = &rules {
             r.validate()?;
         }

@@ -4,6 +4,7 @@
 
 use crate::error::{in_range, non_negative, positive, ModelError, Result};
 use crate::params::resolved::MAX_PLATELETS;
+use crate::params::Overrides;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -168,6 +169,10 @@ pub struct PopulationSpec {
     /// A full covariance matrix instead of `iiv` + `correlations`.
     #[serde(default)]
     pub omega: Option<Omega>,
+    /// Typical values of model parameters in this population (`namespace.param`), replacing the
+    /// library's: the population as a categorical covariate. A run's own `params` override them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub typical: BTreeMap<String, SourcedValue>,
     pub discontinuation: Discontinuation,
     /// Discontinuation for reasons other than progression, replacing `discontinuation` (whose
     /// median includes progression) in runs that stop at progression; absent: `discontinuation`
@@ -224,6 +229,15 @@ impl PopulationSpec {
             split_param(p, &format!("population.iiv.{p}"))?;
             in_range(&format!("population.iiv.{p}"), *cv, 0.0, MAX_CV)?;
         }
+        for (p, v) in &self.typical {
+            split_param(p, &format!("population.typical.{p}"))?;
+            if !v.value.is_finite() {
+                return Err(ModelError::new(
+                    format!("population.typical.{p}"),
+                    format!("must be finite, got {}", v.value),
+                ));
+            }
+        }
         for (i, r) in self.correlations.iter().enumerate() {
             in_range(&format!("population.correlations[{i}].r"), r.r, -1.0, 1.0)?;
         }
@@ -240,6 +254,23 @@ impl PopulationSpec {
             )?;
         }
         Ok(())
+    }
+
+    /// The run-level typical values of a run of this population: the population's `typical`
+    /// values with the run's own `over` on top (a value the run sets wins).
+    pub fn typical_overrides(&self, over: &Overrides) -> Result<Overrides> {
+        let mut merged = Overrides::new();
+        for (p, v) in &self.typical {
+            let (ns, name) = split_param(p, &format!("population.typical.{p}"))?;
+            merged.entry(ns).or_default().insert(name, v.value);
+        }
+        for (ns, params) in over {
+            merged
+                .entry(ns.clone())
+                .or_default()
+                .extend(params.iter().map(|(k, v)| (k.clone(), *v)));
+        }
+        Ok(merged)
     }
 
     /// The population as a run that stops at progression sees it: its discontinuation for
