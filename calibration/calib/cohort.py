@@ -11,7 +11,7 @@ from scipy import special, stats
 
 import selinexor_pkpd as sp
 
-from .library import BASELINE_MEDIAN
+from .library import BASELINE_MEDIAN, population_value
 
 LN2 = math.log(2.0)
 
@@ -61,13 +61,15 @@ class Cohort:
         p0 = med * np.exp(s * stats.norm.ppf(lo + self.u_p0 * (hi - lo)))
         t = self.covariates.copy()
         t["platelets"] = p0
-        sk = math.sqrt(math.log(1 + x["cv_kon"] ** 2))
-        t["platelets.kon"] = x["kon"] * np.exp(sk * self.z_kon)
-        si = math.sqrt(math.log(1 + x["cv_Imax"] ** 2))
-        t["platelets.Imax"] = special.expit(special.logit(x["Imax"]) + si * self.z_imax)
-        if "cv_renewal" in x:
-            sr = math.sqrt(math.log(1 + x["cv_renewal"] ** 2))
-            t["platelets.renewal"] = special.expit(special.logit(x["renewal"]) + sr * self.z_renewal)
+        pop = self.population
+        sk = math.sqrt(math.log(1 + population_value(x, "cv_kon", pop) ** 2))
+        t["platelets.kon"] = population_value(x, "kon", pop) * np.exp(sk * self.z_kon)
+        si = math.sqrt(math.log(1 + population_value(x, "cv_Imax", pop) ** 2))
+        t["platelets.Imax"] = special.expit(special.logit(population_value(x, "Imax", pop)) + si * self.z_imax)
+        cv_renewal = population_value(x, "cv_renewal", pop)
+        if cv_renewal is not None:
+            sr = math.sqrt(math.log(1 + cv_renewal ** 2))
+            t["platelets.renewal"] = special.expit(special.logit(population_value(x, "renewal", pop)) + sr * self.z_renewal)
         t["disc_days"] = self.disc_days(disc_median)
         return t
 

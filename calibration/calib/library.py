@@ -15,12 +15,28 @@ BASELINE_MEDIAN = {"rrmm_heavily_pretreated": "P0_heavy", "rrmm_early_relapse": 
 # it does not hold keep the library's value)
 PLATELET_KEYS = tuple(sp.Library().to_dict()["platelets"])
 BORTEZOMIB_KEYS = {"Emax_btz": "Emax", "EC50_btz": "EC50"}
+# the suffix of a population's own value of a shared free parameter (an IIV that differs between
+# populations: `cv_Imax_heavy` is the IIV of Imax in rrmm_heavily_pretreated, the others keep `cv_Imax`)
+POPULATION_SUFFIX = {"rrmm_heavily_pretreated": "heavy", "rrmm_early_relapse": "early", "dlbcl_relapsed": "dlbcl"}
 
 
-def typical_params(x: dict[str, float]) -> dict[str, dict[str, float]]:
-    """The candidate's typical values, as the ``params=`` argument of the simulation functions."""
+def population_value(x: dict[str, float], name: str, population: str) -> float | None:
+    """The value of free parameter ``name`` in ``population``: its own (``<name>_<suffix>``) if the
+    candidate has one, else the shared ``name``, else None. ``P0_heavy`` and ``P0_early`` are the
+    baseline-platelet medians (``BASELINE_MEDIAN``), not population values of ``platelets.P0``."""
+    own = f"{name}_{POPULATION_SUFFIX[population]}"
+    if own in BASELINE_MEDIAN.values():
+        return x.get(name)
+    return x.get(own, x.get(name))
+
+
+def typical_params(x: dict[str, float], population: str | None = None) -> dict[str, dict[str, float]]:
+    """The candidate's typical values, as the ``params=`` argument of the simulation functions: those
+    of ``population`` (its own values where the candidate has them) or the shared ones (None)."""
+    def value(k: str) -> float | None:
+        return x.get(k) if population is None else population_value(x, k, population)
     return {
-        "platelets": {k: x[k] for k in PLATELET_KEYS if k in x},
+        "platelets": {k: value(k) for k in PLATELET_KEYS if value(k) is not None},
         "bortezomib": {v: x[k] for k, v in BORTEZOMIB_KEYS.items() if k in x},
     }
 
@@ -39,9 +55,15 @@ def library_override(x: dict[str, float], disc_median: dict[str, float]) -> dict
     for name, param in BASELINE_MEDIAN.items():
         spec = sp.population(name, 1).spec
         spec["covariates"]["platelets"] = {**spec["covariates"]["platelets"], "median": rnd(x[param]), "cv": rnd(x["P0_cv"])}
-        spec["iiv"] = {**spec.get("iiv", {}), "platelets.kon": rnd(x["cv_kon"]), "platelets.Imax": rnd(x["cv_Imax"])}
-        if "cv_renewal" in x:
-            spec["iiv"]["platelets.renewal"] = rnd(x["cv_renewal"])
+        spec["iiv"] = {**spec.get("iiv", {})}
+        for param, cv in (("kon", "cv_kon"), ("Imax", "cv_Imax"), ("renewal", "cv_renewal")):
+            value = population_value(x, cv, name)
+            if value is not None:
+                spec["iiv"][f"platelets.{param}"] = rnd(value)
+        own = {f"platelets.{k}": {"value": rnd(population_value(x, k, name)), "source": "calibration candidate"}
+               for k in PLATELET_KEYS if population_value(x, k, name) != x.get(k)}
+        if own:
+            spec["typical"] = {**spec.get("typical", {}), **own}
         spec["discontinuation"] = {"dist": "exponential", "median_days": disc_median[name]}
         pops[name] = spec
     return {
@@ -100,10 +122,15 @@ def shipped_values(spec: Any, q_report: float) -> tuple[dict[str, float], dict[s
         elif path[0] == "populations":
             node: Any = lib["populations"][path[1]]
             rest = path[2:]
-            if rest[0] == "iiv":
-                node, rest = node["iiv"], [".".join(rest[1:])]
+            if rest[0] in ("iiv", "typical"):
+                node, rest = node.get(rest[0], {}), [".".join(rest[1:])]
             for k in rest:
+                if k not in node and path[2] == "typical":  # no own value: the library's
+                    node = lib["platelets"][rest[0].split(".")[1]]
+                    break
                 node = node[k]
+            if isinstance(node, dict):
+                node = node["value"]
             x[p.name] = float(node)
         else:
             raise KeyError(f"params.{p.name}: cannot read {p.writes_to} from the library")

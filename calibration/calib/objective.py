@@ -84,11 +84,11 @@ class Evaluator:
         if a.observe == "daily":
             grid = daily_grid(days)
             res = sp.simulate_population(a.regimen, pop, days=days, seed=self.seed, dose_rules=a.rules,
-                                         params=typical_params(x), observe=grid, threads=self.threads)
+                                         params=typical_params(x, a.population), observe=grid, threads=self.threads)
             return recovery_metrics(res, grid)
         labs = self.labs[arm][self.labs[arm] < days]
         res = sp.simulate_population(a.regimen, pop, days=days, seed=self.seed, dose_rules=a.rules,
-                                     params=typical_params(x), observe=labs, threads=self.threads)
+                                     params=typical_params(x, a.population), observe=labs, threads=self.threads)
         return arm_metrics(res, labs, x["q_report"])
 
     def rule_stops(self, arm: str, x: dict[str, float]) -> np.ndarray:
@@ -98,7 +98,7 @@ class Evaluator:
         c = self.cohorts[a.population]
         pop = sp.Population.from_table(c.table(x, None), base=c.base)
         res = sp.simulate_population(a.regimen, pop, days=a.days, seed=self.seed, dose_rules=a.rules,
-                                     params=typical_params(x), threads=self.threads)
+                                     params=typical_params(x, a.population), threads=self.threads)
         s = res.subjects
         return np.where(s["stopped_by_rule"].to_numpy(), s["days_on_treatment"].to_numpy(), np.inf)
 

@@ -14,7 +14,7 @@ from tomlkit.items import Comment, InlineTable, Table
 from tomlkit.toml_document import TOMLDocument
 
 from . import ROOT, Log
-from .library import BASELINE_MEDIAN, fmt
+from .library import BASELINE_MEDIAN, fmt, population_value
 from .targets import Spec
 
 DATE = "2026-11-22"  # date of the shipped calibration, written into the sources
@@ -128,8 +128,9 @@ def write_library(data_dir: Path, spec: Spec, x: dict[str, float], disc_median: 
         for name, pop in spec.populations.items():
             held = "" if BASELINE_MEDIAN[name] in fitted else f"; baseline-platelet median {fmt(x[BASELINE_MEDIAN[name]])} held (not fitted in this run)"
             note = f"{', '.join(w for w in what if BASELINE_MEDIAN[name] in fitted or w != 'baseline-platelet median')} {cal}{cv_note}{held}; discontinuation median: {pop.discontinuation_source}"
-            set_population(doc["populations"][name], x[BASELINE_MEDIAN[name]], x["P0_cv"], x["cv_kon"], x["cv_Imax"],
-                           disc_median[name], note, x.get("cv_renewal"))
+            set_population(doc["populations"][name], x[BASELINE_MEDIAN[name]], x["P0_cv"],
+                           population_value(x, "cv_kon", name), population_value(x, "cv_Imax", name),
+                           disc_median[name], note, population_value(x, "cv_renewal", name))
 
     _write(data_dir / "populations.toml", edit_populations, log)
 

@@ -224,3 +224,39 @@ def test_experiment_is_never_written():
                           str(ROOT / "calibration" / "experiments" / "marrow_reserve.toml"), "--write"],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode != 0 and "--write needs the shipped targets file" in out.stderr
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "calibration" / "experiments").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_free_iiv_of_an_experiment_reaches_its_populations(path):
+    """An IIV written to one population (``populations.<name>.iiv.<param>``) or to all (``*``) is
+    the one that population's library override and search cohort use; a population's own value
+    takes precedence over the shared one."""
+    exp = targets.load(path)
+    disc = {name: 100.0 for name in library.BASELINE_MEDIAN}
+    for name, p in exp.params.items():
+        parts = p.writes_to.split(".")
+        if parts[0] != "populations" or parts[2] != "iiv":
+            continue
+        x = {**exp.start, name: exp.start[name] * 1.5}
+        iiv_key = ".".join(parts[3:])
+        over = library.library_override(x, disc)["populations"]
+        targeted = library.BASELINE_MEDIAN if parts[1] == "*" else [parts[1]]
+        for pop in targeted:
+            own = f"{name}_{library.POPULATION_SUFFIX[pop]}"
+            expected = x[own] if parts[1] == "*" and own in x else x[name]
+            assert over[pop]["iiv"][iiv_key] == library.rnd(expected), (name, pop)
+
+
+def test_a_population_value_overrides_the_shared_one_in_the_search_cohort():
+    import numpy as np
+    from scipy import special
+
+    from calib.cohort import Cohort
+    x = {"P0_heavy": 110.0, "P0_early": 180.0, "P0_cv": 0.37, "kon": 2.0, "cv_kon": 0.5, "Imax": 0.8,
+         "cv_Imax": 0.4, "cv_Imax_heavy": 2.0}
+    for pop, cv in (("rrmm_heavily_pretreated", 2.0), ("rrmm_early_relapse", 0.4)):
+        c = Cohort(pop, 40, 3)
+        t = c.table(x, None)
+        spread = (special.logit(t["platelets.Imax"].to_numpy()) - special.logit(0.8)) / c.z_imax
+        np.testing.assert_allclose(spread, np.sqrt(np.log(1 + cv ** 2)), rtol=1e-9)
+        assert library.population_value(x, "cv_Imax", pop) == cv
