@@ -122,15 +122,10 @@ def shipped_values(spec: Any, q_report: float) -> tuple[dict[str, float], dict[s
         elif path[0] == "populations":
             node: Any = lib["populations"][path[1]]
             rest = path[2:]
-            if rest[0] in ("iiv", "typical"):
-                node, rest = node.get(rest[0], {}), [".".join(rest[1:])]
+            if rest[0] == "iiv":
+                node, rest = node["iiv"], [".".join(rest[1:])]
             for k in rest:
-                if k not in node and path[2] == "typical":  # no own value: the library's
-                    node = lib["platelets"][rest[0].split(".")[1]]
-                    break
                 node = node[k]
-            if isinstance(node, dict):
-                node = node["value"]
             x[p.name] = float(node)
         else:
             raise KeyError(f"params.{p.name}: cannot read {p.writes_to} from the library")

@@ -260,3 +260,16 @@ def test_a_population_value_overrides_the_shared_one_in_the_search_cohort():
         spread = (special.logit(t["platelets.Imax"].to_numpy()) - special.logit(0.8)) / c.z_imax
         np.testing.assert_allclose(spread, np.sqrt(np.log(1 + cv ** 2)), rtol=1e-9)
         assert library.population_value(x, "cv_Imax", pop) == cv
+
+
+def test_a_population_typical_value_reaches_only_its_population_in_the_library_override():
+    exp = targets.load(ROOT / "calibration" / "experiments" / "population_typical.toml")
+    x = {**exp.start, "Imax_heavy": 0.9}
+    pops = library.library_override(x, {name: 100.0 for name in library.BASELINE_MEDIAN})["populations"]
+    assert pops["rrmm_heavily_pretreated"]["typical"]["platelets.Imax"]["value"] == 0.9
+    assert all("typical" not in pops[p] for p in ("rrmm_early_relapse", "dlbcl_relapsed"))
+    # the search sends each population's own typical values; the shared ones elsewhere
+    assert library.typical_params(x, "rrmm_heavily_pretreated")["platelets"]["Imax"] == 0.9
+    assert library.typical_params(x, "rrmm_early_relapse")["platelets"]["Imax"] == x["Imax"]
+    # P0_heavy is the baseline-platelet median, not the population's platelets.P0
+    assert "P0" not in library.typical_params(x, "rrmm_heavily_pretreated")["platelets"]
