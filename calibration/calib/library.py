@@ -122,6 +122,11 @@ def shipped_values(spec: Any, q_report: float) -> tuple[dict[str, float], dict[s
         elif path[0] == "populations":
             node: Any = lib["populations"][path[1]]
             rest = path[2:]
+            if rest[0] == "typical":  # a population's own typical value, the library's if it has none
+                key = ".".join(rest[1:])
+                own = node.get("typical", {}).get(key)
+                x[p.name] = float(own["value"] if own else lib[rest[1]][rest[2]]["value"])
+                continue
             if rest[0] == "iiv":
                 node, rest = node["iiv"], [".".join(rest[1:])]
             for k in rest:

@@ -17,7 +17,7 @@ from . import ROOT, Log
 from .library import BASELINE_MEDIAN, fmt, population_value
 from .targets import Spec
 
-DATE = "2026-11-22"  # date of the shipped calibration, written into the sources
+DATE = "2026-12-07"  # date of the shipped calibration, written into the sources
 AE_REPORTING = ROOT / "calibration" / "ae_reporting.json"
 CALIBRATED_COMMENT = "# calibrated: "  # the comment line above covariates.platelets of each population
 
@@ -25,7 +25,8 @@ CALIBRATED_COMMENT = "# calibrated: "  # the comment line above covariates.plate
 def calibrated_by(date: str = DATE) -> str:
     """The sentence that every calibrated value's source carries."""
     return (f"calibrated by calibration/calibrate.py on {date} against the training targets of calibration/targets.toml "
-            "(STORM, XPOVIO label pool, BOSTON SVd and Vd thrombocytopenia on lab visits; docs/calibration.md)")
+            "(STORM, XPOVIO label pools in myeloma and DLBCL, BOSTON SVd and Vd thrombocytopenia on lab visits, "
+            "recovery after stopping, XPO1 occupancy; docs/calibration.md)")
 
 
 def load_q_report(path: Path = AE_REPORTING) -> float:
@@ -90,6 +91,16 @@ def set_population(table: Table, median: float, cv: float, cv_kon: float, cv_ima
     comments[0].trivia.comment = CALIBRATED_COMMENT + note
 
 
+def set_typical(table: Table, key: str, value: float, source: str) -> None:
+    """Set a population's own typical value ``key`` (``namespace.param``) in its ``typical`` table."""
+    if "typical" not in table:
+        table["typical"] = tomlkit.inline_table()
+    entry = tomlkit.inline_table()
+    entry["value"] = tomlkit.value(fmt(value))
+    entry["source"] = source
+    table["typical"][key] = entry
+
+
 def write_library(data_dir: Path, spec: Spec, x: dict[str, float], disc_median: dict[str, float],
                   fitted: Collection[str], log: Log) -> None:
     """Write the calibrated values into the library files of ``data_dir``.
@@ -111,8 +122,9 @@ def write_library(data_dir: Path, spec: Spec, x: dict[str, float], disc_median: 
     """
     cal = calibrated_by()
     by_file: dict[str, list] = {}
+    own_typical = [p for p in spec.params.values() if ".typical." in p.writes_to]
     for p in spec.params.values():
-        if p.source is not None:
+        if p.source is not None and p not in own_typical:
             by_file.setdefault(p.writes_to.split(".")[0], []).append(p)
     for stem, params in by_file.items():
         def edit(doc: TOMLDocument, params: list = params) -> None:
@@ -131,6 +143,9 @@ def write_library(data_dir: Path, spec: Spec, x: dict[str, float], disc_median: 
             set_population(doc["populations"][name], x[BASELINE_MEDIAN[name]], x["P0_cv"],
                            population_value(x, "cv_kon", name), population_value(x, "cv_Imax", name),
                            disc_median[name], note, population_value(x, "cv_renewal", name))
+        for p in own_typical:
+            _, name, _, key = p.writes_to.split(".", 3)
+            set_typical(doc["populations"][name], key, x[p.name], (p.source or p.meaning).replace("{calibrated}", cal))
 
     _write(data_dir / "populations.toml", edit_populations, log)
 
