@@ -119,7 +119,7 @@ def render(occ, typ, pop, norules, dl, rec, crs, n, seed, days) -> str:
     a(f"Doubling the dose moves grade 3-4 by {100 * (biw[1] - biw[0]):+.1f} points within BIW (40 -> 80 mg) and by "
       f"{100 * (qw[1] - qw[0]):+.1f} points within QW (60 -> 100 mg); the schedule moves it by "
       f"{100 * (pop['xd_40_biw']['g3plus'] - pop['xd_80_qw']['g3plus']):+.1f} points at the same planned 80 mg/week (40 mg BIW vs 80 mg QW). "
-      "Why the response is this flat, and what it misses (recovery, occupancy, the DLBCL grade 4): docs/calibration.md, notes.")
+      "Why the response is this flat, and what the calibration misses (recovery, the DLBCL grade 3-4 and its onset): docs/calibration.md, notes.")
     a("")
     a(f"DLBCL pool arm (`s_60_biw`, label_dlbcl rules, dlbcl_relapsed, {days:.0f} days): grade 3-4 {100 * dl['g3plus']:.1f}%, grade 4 "
       f"{100 * dl['g4']:.1f}% (label: 49% and 18%, n = 134; a training target).")

@@ -28,8 +28,20 @@ def wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
 
 N_SIM = 4000
 
+# Misses of the shipped fit (docs/partners.md), strict: a fix shows up as an unexpected pass.
+KNOWN_MISSES = {
+    "len_monotherapy_g34": "one lenalidomide slope for two trials: with the 2026-12-07 platelet model (marrow reserve; "
+                           "heavily pretreated baseline median 137) lenalidomide 30 mg alone gives 29% against 39% "
+                           "(32.8-45.6%) while placebo-Rd stays inside",
+}
 
-@pytest.mark.parametrize("drug,target", CASES, ids=[t["key"] for _, t in CASES])
+
+def cases() -> list:
+    return [pytest.param(drug, t, id=t["key"], marks=[pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[t["key"]])]
+                         if t["key"] in KNOWN_MISSES else []) for drug, t in CASES]
+
+
+@pytest.mark.parametrize("drug,target", cases())
 def test_partner_alone_reproduces_its_trial(drug, target):
     """The simulated incidence (another seed than the fit's) agrees with the observed one: inside
     the observed 95% interval once the simulation's own sampling error is added (two-sample z
