@@ -455,7 +455,7 @@ class CompareResult:
         rules_text = "none" if not rules else (rules if isinstance(rules, str) else "custom")
         head = (f"selinexor QW vs BIW: {pop.get('n', '?')} patients per arm ({pop.get('name', 'population')}), "
                 f"{inp.get('days', 0):g} days, seed {inp.get('seed')}, dose rules: {rules_text}")
-        wrap = lambda text: textwrap.fill(text, width=110)  # noqa: E731
+        wrap = lambda text: textwrap.fill(text, width=110, break_on_hyphens=False)  # noqa: E731
         with pd.option_context("display.width", 250, "display.max_columns", 50, "display.max_colwidth", 60):
             t = self.table()
             split = list(t.columns).index("nadir med (p5-p95), 10^9/L")

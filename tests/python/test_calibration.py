@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "calibration"))
 from calib.targets import load  # noqa: E402
 
 SEED = 4242  # not the calibration seed
-N = 500
+N = 1000
 
 # Observation model of the label's adverse-event counts (ASSUMPTION, calibration/calibrate.py): a
 # treatment-emergent lab value of grade 3-4 is always reported, one of grade 1-2 with probability

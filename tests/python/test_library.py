@@ -28,10 +28,10 @@ MODEL_MD = {
 COMPARTMENTS = {"selinexor": 2, "dexamethasone": 2, "bortezomib": 3, "carfilzomib": 2, "pomalidomide": 2,
                 "lenalidomide": 1, "daratumumab": 2, "ixazomib": 3}
 # Sourced values (MODEL.md section 3), and the calibrated ones with the bounds calibration/calibrate.py
-# searched within (MODEL.md starting values: kon 1.0, koff 0.02, tpo_half 30, fP 0.8, gamma 0.2, Imax 0.9).
+# searched within (calibration/targets.toml; tpo_half and fP: the 2026-11-22 fit's bounds, held since).
 PLATELETS_MD = {"MTT": 130.0, "lifespan": 205.0}
-PLATELETS_CALIBRATED = {"kon": (0.05, 20.0), "koff": (0.005, 0.1), "tpo_half": (20.0, 46.0), "fP": (0.3, 0.95),
-                        "gamma": (0.05, 0.6), "Imax": (0.5, 0.999)}
+PLATELETS_CALIBRATED = {"kon": (0.05, 200.0), "koff": (0.002, 0.2), "tpo_half": (20.0, 46.0), "fP": (0.3, 0.95),
+                        "gamma": (0.05, 2.0), "Imax": (0.5, 0.999), "renewal": (0.0, 1.0)}
 
 
 def auc(lib=None, regimen=SEL80, drug="selinexor", **kw) -> float:

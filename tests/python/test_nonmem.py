@@ -487,7 +487,7 @@ def test_population_to_nonmem_without_rules_is_the_regimen_until_discontinuation
 
 
 def test_population_to_nonmem_writes_transfusions_in_units():
-    pop = sp.population("rrmm_heavily_pretreated", n=30)
+    pop = sp.population("rrmm_heavily_pretreated", n=200)  # a few patients fall below 10 on label rules
     res = sp.simulate_population("xd_80_biw", pop, days=84, dose_rules=["label", "transfuse_below_10"],
                                  observe=[7.0, 28.0, 84.0])
     data = sp.to_nonmem(res)
