@@ -33,10 +33,9 @@ def population_value(x: dict[str, float], name: str, population: str) -> float |
 def typical_params(x: dict[str, float], population: str | None = None) -> dict[str, dict[str, float]]:
     """The candidate's typical values, as the ``params=`` argument of the simulation functions: those
     of ``population`` (its own values where the candidate has them) or the shared ones (None)."""
-    def value(k: str) -> float | None:
-        return x.get(k) if population is None else population_value(x, k, population)
+    values = {k: x.get(k) if population is None else population_value(x, k, population) for k in PLATELET_KEYS}
     return {
-        "platelets": {k: value(k) for k in PLATELET_KEYS if value(k) is not None},
+        "platelets": {k: v for k, v in values.items() if v is not None},
         "bortezomib": {v: x[k] for k, v in BORTEZOMIB_KEYS.items() if k in x},
     }
 
@@ -60,8 +59,9 @@ def library_override(x: dict[str, float], disc_median: dict[str, float]) -> dict
             value = population_value(x, cv, name)
             if value is not None:
                 spec["iiv"][f"platelets.{param}"] = rnd(value)
-        own = {f"platelets.{k}": {"value": rnd(population_value(x, k, name)), "source": "calibration candidate"}
-               for k in PLATELET_KEYS if population_value(x, k, name) != x.get(k)}
+        values = {k: population_value(x, k, name) for k in PLATELET_KEYS}
+        own = {f"platelets.{k}": {"value": rnd(v), "source": "calibration candidate"}
+               for k, v in values.items() if v != x.get(k)}
         if own:
             spec["typical"] = {**spec.get("typical", {}), **own}
         spec["discontinuation"] = {"dist": "exponential", "median_days": disc_median[name]}

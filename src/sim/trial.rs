@@ -167,17 +167,16 @@ impl TrialSetup {
         regimen.validate()?;
         population.validate()?;
         lib.check_overrides(&over)?;
-        lib.check_overrides(&population.typical_overrides(&Overrides::new())?)
-            .map_err(|e| {
-                ModelError::new(
-                    format!(
-                        "population.typical.{}",
-                        e.field.trim_start_matches("params.")
-                    ),
-                    e.message,
-                )
-            })?;
-        let over = population.typical_overrides(&over)?;
+        // the population's own typical values, named as written, under the run's `over`
+        let mut typical = population.typical_values()?;
+        lib.check_overrides(&typical).map_err(|e| {
+            let written = e.field.trim_start_matches("params.");
+            ModelError::new(format!("population.typical.{written}"), e.message)
+        })?;
+        for (ns, params) in over {
+            typical.entry(ns).or_default().extend(params);
+        }
+        let over = typical;
         if let Some(r) = &rules {
             r.validate()?;
         }

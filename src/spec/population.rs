@@ -256,21 +256,14 @@ impl PopulationSpec {
         Ok(())
     }
 
-    /// The run-level typical values of a run of this population: the population's `typical`
-    /// values with the run's own `over` on top (a value the run sets wins).
-    pub fn typical_overrides(&self, over: &Overrides) -> Result<Overrides> {
-        let mut merged = Overrides::new();
+    /// The population's own typical values (`typical`) as run-level overrides.
+    pub fn typical_values(&self) -> Result<Overrides> {
+        let mut own = Overrides::new();
         for (p, v) in &self.typical {
             let (ns, name) = split_param(p, &format!("population.typical.{p}"))?;
-            merged.entry(ns).or_default().insert(name, v.value);
+            own.entry(ns).or_default().insert(name, v.value);
         }
-        for (ns, params) in over {
-            merged
-                .entry(ns.clone())
-                .or_default()
-                .extend(params.iter().map(|(k, v)| (k.clone(), *v)));
-        }
-        Ok(merged)
+        Ok(own)
     }
 
     /// The population as a run that stops at progression sees it: its discontinuation for

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import tomlkit
 
+import selinexor_pkpd as sp
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "calibration"))
 
@@ -290,3 +292,10 @@ def test_a_population_typical_value_reaches_only_its_population_in_the_library_o
     assert library.typical_params(x, "rrmm_early_relapse")["platelets"]["Imax"] == x["Imax"]
     # P0_heavy is the baseline-platelet median, not the population's platelets.P0
     assert "P0" not in library.typical_params(x, "rrmm_heavily_pretreated")["platelets"]
+
+
+def test_shipped_values_read_a_population_typical_value(spec):
+    x, _ = library.shipped_values(spec, 0.2)
+    lib = sp.Library().to_dict()
+    assert x["Imax_heavy"] == lib["populations"]["rrmm_heavily_pretreated"]["typical"]["platelets.Imax"]["value"]
+    assert x["Imax"] == lib["platelets"]["Imax"]["value"] != x["Imax_heavy"]
