@@ -123,24 +123,27 @@ fn lean_and_ode_solvers_agree_and_lean_needs_no_more_evaluations() {
 
 #[test]
 fn exact_linear_pk_needs_fewer_evaluations() {
-    // Counts, not times: the exact path integrates 7 states instead of up to 20 and no drug's
-    // fast distribution limits its step (carfilzomib, ~37/h, made trial000_arm1 stiff). With a
-    // slower XPO1 engagement than the calibrated one (kon 2.77 instead of 158 L/mg/h, whose own
-    // rate then sets the step of every path alike), so that the PK is what limits the step.
-    let mut over = Overrides::new();
-    over.entry("platelets".into())
-        .or_default()
-        .extend([("kon".to_string(), 2.77), ("koff".to_string(), 0.0094)]);
+    // Counts, not times: the exact path integrates 7 states instead of up to 20, no drug's fast
+    // distribution limits its step (carfilzomib, ~37/h, made trial000_arm1 stiff), and XPO1
+    // engagement (up to ~100/h after a dose at the calibrated kon) is solved on its own.
     let times: Vec<f64> = (0..=336).map(|i| i as f64 * 12.0).collect();
     for (name, r) in presets() {
         let evals = |lp| {
-            run_with(&r, &over, 168.0, &times, 1e-6, Integrator::Lean, lp)
-                .stats
-                .rhs_evals
+            run_with(
+                &r,
+                &Overrides::new(),
+                168.0,
+                &times,
+                1e-6,
+                Integrator::Lean,
+                lp,
+            )
+            .stats
+            .rhs_evals
         };
         let (exact, ode) = (evals(LinearPk::Exact), evals(LinearPk::Ode));
         assert!(
-            10 * exact <= 6 * ode,
+            5 * exact <= ode,
             "{name}: exact {exact} evaluations, ODE {ode}"
         );
     }
@@ -176,12 +179,12 @@ fn single_dose(days: f64, times: &[f64], rtol: f64, koff: f64, lean: bool) -> Si
 }
 
 #[test]
-fn xpo1_engagement_in_both_forms_matches_the_reference() {
-    // X is integrated as V = (1 - X) exp(kon AUC + koff tau) inside a segment where that
-    // exponent stays below 300, and as X itself beyond. One 42-day segment after the dose:
-    // koff 0.0094/h keeps the exponent at ~10 (V form); koff 1/h takes it to ~1000, where
-    // exp overflows (X form).
-    // Outputs every 12 h in a second run cut the same days into short segments.
+fn xpo1_engagement_solved_on_its_own_matches_the_reference() {
+    // X is solved on its own by Radau IIA over each segment and read at the integrator's nodes
+    // by one more Radau step from its grid. One 42-day segment after the dose (the grid's steps
+    // grow to days once selinexor is gone), with koff 0.0094/h and 1/h (X then falls within
+    // hours of the peak); outputs every 12 h in a second run cut the same days into short
+    // segments.
     let long = [0.0, 42.0 * 24.0];
     let short: Vec<f64> = (0..=84).map(|i| i as f64 * 12.0).collect();
     for koff in [0.0094, 1.0] {

@@ -31,9 +31,8 @@ pub struct Forcing {
     /// Signal of TPO-receptor agonists with receptor-mediated clearance, in multiples of the
     /// baseline TPO signal.
     pub(super) agonist_signal: f64,
-    /// `exp(phi)` and `exp(-phi)` (see [`Segment::lawson`]).
-    pub(super) ephi: f64,
-    pub(super) emphi: f64,
+    /// XPO1 engagement from its own solution (see [`Segment::x_track`]).
+    pub(super) x: f64,
 }
 
 impl Model {
@@ -48,15 +47,11 @@ impl Model {
     pub fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64], seg: &Segment) {
         self.drugs_rhs(t, y, dy, seg);
         if let Some(pd) = &self.pd {
-            let lawson = seg.lawson.then(|| {
-                let e = f64::exp(self.phi_conc(seg, t - seg.t0).0);
-                (e, 1.0 / e)
-            });
             let f = self.forcing(
                 |d| self.state_or_exact_conc(d, y, seg, |m| m.conc(&seg.modal[d], t - seg.t0)),
-                lawson,
+                seg.x_track.then(|| self.x_at(seg, t - seg.t0)),
             );
-            self.pd_rhs(pd, y, dy, &f, seg.lawson);
+            self.pd_rhs(pd, y, dy, &f, seg.x_track);
         }
         self.check_padding(dy, seg);
     }
@@ -78,14 +73,10 @@ impl Model {
         }
     }
 
-    /// The platelet model's forcing from the drugs' concentrations `conc(d)` and, when X is in
-    /// integrating-factor form, `(exp(phi), exp(-phi))`.
+    /// The platelet model's forcing from the drugs' concentrations `conc(d)` and, when X is solved
+    /// on its own, X.
     #[inline(always)]
-    pub(super) fn forcing(
-        &self,
-        conc: impl Fn(usize) -> f64,
-        lawson: Option<(f64, f64)>,
-    ) -> Forcing {
+    pub(super) fn forcing(&self, conc: impl Fn(usize) -> f64, x: Option<f64>) -> Forcing {
         let (mut release, mut kkill, mut agonist, mut agonist_signal) = (1.0, 0.0, 0.0, 0.0);
         let mut keep_other = 1.0 - self.fixed_inhibition;
         for &(d, kind) in &self.effects {
@@ -104,7 +95,6 @@ impl Model {
             }
         }
         let c_sel = self.xpo1.map_or(0.0, |d| conc(d).max(0.0));
-        let (ephi, emphi) = lawson.unwrap_or((1.0, 1.0));
         Forcing {
             release,
             kkill,
@@ -112,8 +102,7 @@ impl Model {
             c_sel,
             agonist,
             agonist_signal,
-            ephi,
-            emphi,
+            x: x.unwrap_or(0.0),
         }
     }
 
@@ -132,13 +121,13 @@ impl Model {
         self.drugs_rhs(t, y, dy, seg);
         if let Some(pd) = &self.pd {
             if nodes.has_forcing {
-                self.pd_rhs(pd, y, dy, &nodes.forcing[node], seg.lawson);
+                self.pd_rhs(pd, y, dy, &nodes.forcing[node], seg.x_track);
             } else {
                 let f = self.forcing(
                     |d| self.state_or_exact_conc(d, y, seg, |_| nodes.c[d][node]),
-                    seg.lawson.then(|| (nodes.ephi[node], nodes.emphi[node])),
+                    seg.x_track.then_some(nodes.x[node]),
                 );
-                self.pd_rhs(pd, y, dy, &f, seg.lawson);
+                self.pd_rhs(pd, y, dy, &f, seg.x_track);
             }
         }
         self.check_padding(dy, seg);
@@ -201,8 +190,8 @@ impl Model {
             .all(|&v| v == 0.0));
     }
 
-    /// The platelet model's derivatives under forcing `f` (X in integrating-factor form when
-    /// `lawson`).
+    /// The platelet model's derivatives under forcing `f` (X from `f` when `x_track`: the X
+    /// state then stays at its segment-start value).
     #[inline(always)]
     pub(super) fn pd_rhs(
         &self,
@@ -210,18 +199,15 @@ impl Model {
         y: &[f64],
         dy: &mut [f64],
         f: &Forcing,
-        lawson: bool,
+        x_track: bool,
     ) {
         let r = &self.rates;
         let (release, kkill, keep_other, c_sel) = (f.release, f.kkill, f.keep_other, f.c_sel);
         let mut x = 0.0;
         if let Some(ix) = pd.x {
-            if lawson {
-                // The state is V = (1 - X) exp(phi): V' = koff exp(phi) (Model::begin_segment).
-                // (unclamped here: the signal is clamped at 0 below, and rounding is all it
-                // could take X under 0)
-                x = 1.0 - y[ix] * f.emphi;
-                dy[ix] = self.pp.koff * f.ephi;
+            if x_track {
+                x = f.x;
+                dy[ix] = 0.0;
             } else {
                 x = y[ix];
                 dy[ix] = self.pp.kon * c_sel * (1.0 - x) - self.pp.koff * x;

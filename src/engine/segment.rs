@@ -1,12 +1,15 @@
 //! Exact segments between events: the linear drugs follow their modal solution from the segment
-//! start, XPO1 engagement is integrated in integrating-factor (Lawson) form, and the integrated
-//! states are filled in or moved to the segment end.
+//! start, XPO1 engagement is solved on its own (a scalar linear ODE given selinexor's exact
+//! concentration) and enters the platelet model as a forcing, and the integrated states are
+//! filled in or moved to the segment end.
 
 use super::events::ExactFill;
 use super::model::Model;
 use super::rhs::Forcing;
+use crate::error::Result;
 use crate::numerics::dopri5::NODES;
-use crate::pk::modes::{ModalState, StepExps};
+use crate::numerics::radau::Track;
+use crate::pk::modes::{LinearModes, ModalState, StepExps};
 use crate::spec::platelet_model::PlateletModel;
 /// What the right-hand side needs besides the state, for one segment between events.
 #[derive(Debug, Clone)]
@@ -20,8 +23,10 @@ pub struct Segment {
     pub exact: bool,
     /// The modal coefficients of each drug with [`DrugSlot::modes`] (when `exact`).
     pub(super) modal: Vec<ModalState>,
-    /// XPO1 engagement integrated in integrating-factor form (see [`Model::begin_segment`]).
-    pub lawson: bool,
+    /// XPO1 engagement solved on its own, in `track` (see [`Model::begin_segment`]).
+    pub x_track: bool,
+    /// `1 - X` over the segment (when `x_track`).
+    pub(super) track: Track,
 }
 
 impl Segment {
@@ -32,7 +37,8 @@ impl Segment {
             rate: vec![0.0; model.drugs.len()],
             exact,
             modal: vec![ModalState::default(); model.drugs.len()],
-            lawson: false,
+            x_track: false,
+            track: Track::default(),
         }
     }
 }
@@ -44,9 +50,8 @@ pub struct NodeConcentrations {
     pub(super) c: Vec<[f64; NODES.len()]>,
     /// The modal exponentials at the previous step's ends, by drug.
     pub(super) carry: Vec<StepExps>,
-    /// `exp(phi)` and `exp(-phi)` at the nodes (see [`Segment::lawson`]).
-    pub(super) ephi: [f64; NODES.len()],
-    pub(super) emphi: [f64; NODES.len()],
+    /// X at the nodes (when [`Segment::x_track`]).
+    pub(super) x: [f64; NODES.len()],
     /// The platelet model's forcing at the nodes, valid when `has_forcing` (every drug with an
     /// effect is solved exactly, [`Model::effects_exact`]).
     pub(super) forcing: [Forcing; NODES.len()],
@@ -58,8 +63,7 @@ impl NodeConcentrations {
         Self {
             c: vec![[0.0; NODES.len()]; model.drugs.len()],
             carry: vec![StepExps::default(); model.drugs.len()],
-            ephi: [1.0; NODES.len()],
-            emphi: [1.0; NODES.len()],
+            x: [0.0; NODES.len()],
             forcing: [Forcing::default(); NODES.len()],
             has_forcing: false,
         }
@@ -70,87 +74,89 @@ impl NodeConcentrations {
 /// ([`Model::first_step_max`]).
 const FIRST_STEP_FRACTION: f64 = 0.1;
 
-/// Largest `phi` over a segment for which XPO1 engagement is integrated in integrating-factor
-/// form (`exp(phi)` stays far from overflow); longer segments integrate X itself.
-const MAX_PHI: f64 = 300.0;
+/// The error allowed per step of X's own solution, as a fraction of the tolerance the platelet
+/// model's integrator holds X to (`atol + rtol |X|`): X's error then adds little to theirs.
+const X_TOL_FRACTION: f64 = 0.1;
 
 impl Model {
-    /// `phi = kon AUC + koff tau` from selinexor's AUC since the segment start (mg.h/L) and
-    /// the time into the segment (h) (see [`Segment::lawson`]).
+    /// `kon C + koff` (1/h), the rate of X's relaxation, `tau` hours into the segment (selinexor
+    /// solved exactly).
     #[inline]
-    pub(super) fn phi_of(&self, auc: f64, tau: f64) -> f64 {
-        self.pp.kon * auc + self.pp.koff * tau
+    fn x_rate(&self, seg: &Segment, m: &LinearModes, d: usize, tau: f64) -> f64 {
+        self.pp.kon * m.conc(&seg.modal[d], tau).max(0.0) + self.pp.koff
     }
 
-    /// `phi` and the selinexor concentration `tau` hours into a segment (0 and 0 without an
-    /// exactly solved selinexor).
-    pub(super) fn phi_conc(&self, seg: &Segment, tau: f64) -> (f64, f64) {
+    /// X `tau` hours into a segment with [`Segment::x_track`].
+    #[inline]
+    pub(super) fn x_at(&self, seg: &Segment, tau: f64) -> f64 {
         match self
             .xpo1
             .and_then(|d| Some((d, self.drugs[d].modes.as_ref()?)))
         {
-            Some((d, m)) => {
-                let (auc, c) = m.auc_conc(&seg.modal[d], tau);
-                (self.phi_of(auc, tau), c)
-            }
-            None => (0.0, 0.0),
+            Some((d, m)) => x_of(seg.track.at(tau, |s| self.x_rate(seg, m, d, s))),
+            None => 0.0,
         }
     }
 
     /// The concentrations of the exactly solved drugs with a platelet effect at the nodes
-    /// `t + NODES[i] h` of a step, and the forcing there.
+    /// `t + NODES[i] h` of a step, X there (when [`Segment::x_track`]), and the forcing.
     #[inline(always)]
     pub fn node_concentrations(&self, seg: &Segment, t: f64, h: f64, out: &mut NodeConcentrations) {
         out.has_forcing = false;
         if !seg.exact {
             return;
         }
-        let mut auc = [0.0; NODES.len()];
         for (d, s) in self.drugs.iter().enumerate() {
             // Only drugs with a platelet effect are read at the nodes.
             if let (Some(m), Some(_)) = (&s.modes, s.pk.effect) {
-                let want_auc = seg.lawson && self.xpo1 == Some(d);
                 m.conc_nodes(
                     &seg.modal[d],
                     seg.t0,
                     t,
                     h,
                     &mut out.c[d],
-                    want_auc.then_some(&mut auc),
                     &mut out.carry[d],
                 );
             }
         }
-        if seg.lawson {
+        if seg.x_track {
             let tau = t - seg.t0;
-            for (i, c) in NODES.iter().enumerate() {
-                let e = f64::exp(self.phi_of(auc[i], tau + c * h));
-                out.ephi[i] = e;
-                out.emphi[i] = 1.0 / e;
+            for (x, c) in out.x.iter_mut().zip(NODES) {
+                *x = self.x_at(seg, tau + c * h);
             }
         }
         if self.effects_exact && self.pd.is_some() {
             for i in 0..NODES.len() {
-                let lawson = seg.lawson.then(|| (out.ephi[i], out.emphi[i]));
-                out.forcing[i] = self.forcing(|d| out.c[d][i], lawson);
+                let x = seg.x_track.then_some(out.x[i]);
+                out.forcing[i] = self.forcing(|d| out.c[d][i], x);
             }
             out.has_forcing = true;
         }
     }
 
     /// Starts a segment from `t0` to `t1` from the full state `y`: the modal coefficients of the
-    /// exactly solved drugs.
+    /// exactly solved drugs, and X's own solution.
     ///
-    /// When selinexor is solved exactly, XPO1 engagement is integrated in integrating-factor
-    /// (Lawson) form: with `phi(tau) = kon AUC(tau) + koff tau` (`AUC` of selinexor since the
-    /// segment start, exact), `X' = kon C (1 - X) - koff X` becomes `V' = koff exp(phi)` for
-    /// `V = (1 - X) exp(phi)`. V varies slowly (`koff` is small) where X follows each absorption
-    /// peak, so X's fast transient no longer limits the step; `X = 1 - V exp(-phi)` is exact
-    /// given V. The integrated state holds V inside the segment ([`Model::to_integrated`]), the
-    /// full state X at its ends ([`Model::end_segment`]).
-    pub fn begin_segment(&self, seg: &mut Segment, t0: f64, t1: f64, y: &[f64]) {
+    /// When selinexor is solved exactly, X depends on nothing but its concentration:
+    /// `W = 1 - X` obeys the scalar linear equation `W' = koff - (kon C(t) + koff) W`. Its rate
+    /// `kon C` reaches ~100/h after a dose at the calibrated `kon`, a stiffness that would set the
+    /// step of every state if X were integrated with them. So X is solved first, over the whole
+    /// segment, by the L-stable Radau IIA method ([`crate::numerics::radau`], each step's error
+    /// held to [`X_TOL_FRACTION`] of X's tolerance `atol + rtol |X|`), and enters the platelet
+    /// model as a forcing like the concentrations: the integrated X state holds X at the segment
+    /// start (its derivative is reported as 0) and is set from the solution at the segment end
+    /// ([`Model::end_segment`]). If no step size meets the tolerance within `max_steps`, X is
+    /// integrated with the other states.
+    pub fn begin_segment(
+        &self,
+        seg: &mut Segment,
+        t0: f64,
+        t1: f64,
+        y: &[f64],
+        (rtol, atol, max_steps): (f64, f64, u32),
+    ) {
         seg.t0 = t0;
-        seg.lawson = false;
+        seg.x_track = false;
         if !seg.exact {
             return;
         }
@@ -159,49 +165,35 @@ impl Model {
                 m.start(&s.block_state(y), seg.rate[d], &mut seg.modal[d]);
             }
         }
-        let exact_x = self.pd.is_some_and(|pd| pd.x.is_some())
-            && self.xpo1.is_some_and(|d| self.drugs[d].modes.is_some());
-        if exact_x {
-            // phi grows with tau: its largest value is at the segment end.
-            let phi_end = self.phi_conc(seg, t1 - t0).0;
-            seg.lawson = phi_end.is_finite() && phi_end <= MAX_PHI;
-        }
+        let (Some(ix), Some(d)) = (self.pd.and_then(|pd| pd.x), self.xpo1) else {
+            return;
+        };
+        let Some(m) = &self.drugs[d].modes else {
+            return;
+        };
+        seg.x_track = self
+            .solve_x(seg, m, d, 1.0 - y[ix], t1 - t0, (rtol, atol, max_steps))
+            .is_ok();
     }
 
-    /// The integrated states `y` (`[0, m)`, copied from the full state at the segment start) in
-    /// the segment's form: `V = 1 - X` when [`Segment::lawson`].
-    pub fn to_integrated(&self, seg: &Segment, y: &mut [f64]) {
-        if let (true, Some(ix)) = (seg.lawson, self.pd.and_then(|pd| pd.x)) {
-            y[ix] = 1.0 - y[ix];
-        }
-    }
-
-    /// The error weight of V at the end of the step whose node values are in `nodes` (V's value
-    /// there `y_new[ix]`): X's weight `atol + rtol |X|` times `exp(phi)`, so that X is held to
-    /// the tolerance it would have if it were integrated itself (V's own relative weight would
-    /// ask for `rtol (1 - X)` in X, ~100 x tighter when X is near saturation). `None` when X is
-    /// integrated as such.
-    #[inline]
-    pub fn x_error_weight(
+    /// Solves `W = 1 - X` over `[0, span]` from `w0` into `seg.track`.
+    fn solve_x(
         &self,
-        seg: &Segment,
-        nodes: &NodeConcentrations,
-        y_new: &[f64],
-        rtol: f64,
-        atol: f64,
-    ) -> Option<(usize, f64)> {
-        let ix = self.pd.and_then(|pd| pd.x).filter(|_| seg.lawson)?;
-        let end = NODES.len() - 1;
-        let x = x_of(y_new[ix], nodes.emphi[end]);
-        Some((ix, (atol + rtol * x) * nodes.ephi[end]))
-    }
-
-    /// X and X' from V and V' (in `y`, `dy`) at `tau`, with the selinexor concentration `c` and
-    /// `exp(-phi)` there.
-    fn x_from_v(&self, ix: usize, y: &mut [f64], dy: &mut [f64], c: f64, emphi: f64) {
-        let x = x_of(y[ix], emphi);
-        y[ix] = x;
-        dy[ix] = self.pp.kon * c.max(0.0) * (1.0 - x) - self.pp.koff * x;
+        seg: &mut Segment,
+        m: &LinearModes,
+        d: usize,
+        w0: f64,
+        span: f64,
+        (rtol, atol, max_steps): (f64, f64, u32),
+    ) -> Result<()> {
+        let mut track = std::mem::take(&mut seg.track);
+        let rate = |s| self.x_rate(seg, m, d, s);
+        // A tenth of the time scale of the drug's modes and of X's relaxation at the start.
+        let h0 = FIRST_STEP_FRACTION * m.time_scale(&seg.modal[d]).min(1.0 / rate(0.0));
+        let tol = |w: f64| X_TOL_FRACTION * (atol + rtol * (1.0 - w).abs());
+        let r = track.solve((self.pp.koff, rate), w0, span, tol, (h0, max_steps));
+        seg.track = track;
+        r
     }
 
     /// A bound for the integrator's first step after a restart that starts from the full state
@@ -211,9 +203,8 @@ impl Model {
     /// bounded, for each exactly solved drug the platelet model reads, by the initial step
     /// Hairer's heuristic would take for the drug's block if it were integrated
     /// ([`LinearModes::initial_step`]): its concentration can switch an Emax effect with a small
-    /// EC50 within seconds (bortezomib's release block). Selinexor under [`Segment::lawson`]
-    /// with the TPO model acts only through X, whose integrated form is smooth and which
-    /// follows the exact AUC: its bound is a tenth of the time scale of its modes and of X's
+    /// EC50 within seconds (bortezomib's release block). Selinexor under [`Segment::x_track`]
+    /// with the TPO model acts only through X, solved on its own: its bound is a tenth of the time scale of its modes and of X's
     /// rise (`0.1 / max(r_j, kon C)`; a first step of the whole time scale, 0.8 h, was accepted
     /// with an error estimate that missed half the platelets' error). Drugs without a platelet
     /// effect bound nothing.
@@ -235,7 +226,7 @@ impl Model {
                 continue;
             }
             let smooth_x =
-                seg.lawson && self.xpo1 == Some(d) && self.platelet_model == PlateletModel::Tpo;
+                seg.x_track && self.xpo1 == Some(d) && self.platelet_model == PlateletModel::Tpo;
             h = h.min(if smooth_x {
                 let rise = self.pp.kon * m.conc(&seg.modal[d], 0.0).max(0.0);
                 FIRST_STEP_FRACTION * m.time_scale(&seg.modal[d]).min(1.0 / rise)
@@ -247,8 +238,8 @@ impl Model {
     }
 
     /// Fills the exactly solved states of the full state `y` (and their derivatives in `dy`) at
-    /// `t`, from `start`, the full state at the segment start, and turns the integrated states
-    /// `[0, m)` (as integrated) into model states (V into X, see [`Model::begin_segment`]).
+    /// `t`, from `start`, the full state at the segment start, and X from its own solution (see
+    /// [`Model::begin_segment`]).
     /// `step_end`: the node values of the step that ends at `t`, if any. Does nothing when the
     /// segment integrates every state.
     #[allow(clippy::too_many_arguments)]
@@ -266,15 +257,14 @@ impl Model {
             return;
         }
         let tau = t - seg.t0;
-        if let (true, Some(ix), Some(d)) = (seg.lawson, self.pd.and_then(|pd| pd.x), self.xpo1) {
-            let (c, emphi) = match step_end {
-                Some(n) => (n.c[d][NODES.len() - 1], n.emphi[NODES.len() - 1]),
-                None => {
-                    let (phi, c) = self.phi_conc(seg, tau);
-                    (c, f64::exp(-phi))
-                }
+        if let (true, Some(ix), Some(d)) = (seg.x_track, self.pd.and_then(|pd| pd.x), self.xpo1) {
+            let (c, x) = match (step_end, &self.drugs[d].modes) {
+                (Some(n), _) => (n.c[d][NODES.len() - 1], n.x[NODES.len() - 1]),
+                (None, Some(m)) => (m.conc(&seg.modal[d], tau), self.x_at(seg, tau)),
+                (None, None) => (0.0, y[ix]),
             };
-            self.x_from_v(ix, y, dy, c, emphi);
+            y[ix] = x;
+            dy[ix] = self.pp.kon * c.max(0.0) * (1.0 - x) - self.pp.koff * x;
         }
         if which == ExactFill::None {
             return;
@@ -303,8 +293,8 @@ impl Model {
     }
 
     /// Ends a segment at `t`: depots of integrated drugs advanced by exact first-order
-    /// absorption, exactly solved drugs (block states and AUC) moved to `t`, and X recovered
-    /// from V (when [`Segment::lawson`]; `y` holds the integrated states as integrated).
+    /// absorption, exactly solved drugs (block states and AUC) moved to `t`, and X from its own
+    /// solution (when [`Segment::x_track`]).
     pub fn end_segment(&self, y: &mut [f64], t: f64, seg: &Segment) {
         let tau = t - seg.t0;
         for (d, s) in self.drugs.iter().enumerate() {
@@ -313,9 +303,8 @@ impl Model {
                     let (auc, _) = s.block_at(m, &seg.modal[d], tau, y, None);
                     y[s.auc] += auc;
                     let ix = self.pd.and_then(|pd| pd.x);
-                    if let (true, Some(ix)) = (seg.lawson && self.xpo1 == Some(d), ix) {
-                        // V (as integrated) back to X.
-                        y[ix] = x_of(y[ix], f64::exp(-self.phi_of(auc, tau)));
+                    if let (true, Some(ix)) = (seg.x_track && self.xpo1 == Some(d), ix) {
+                        y[ix] = x_of(seg.track.end());
                     }
                 }
                 _ => {
@@ -328,9 +317,8 @@ impl Model {
     }
 }
 
-/// X from the integrating-factor state `v = (1 - X) exp(phi)` and `emphi = exp(-phi)`, clamped at
-/// 0 (the rounding of `1 - (1 - X)` can leave -1e-16).
+/// X from `W = 1 - X`, clamped at 0 (the rounding of `1 - (1 - X)` can leave -1e-16).
 #[inline]
-fn x_of(v: f64, emphi: f64) -> f64 {
-    (1.0 - v * emphi).max(0.0)
+fn x_of(w: f64) -> f64 {
+    (1.0 - w).max(0.0)
 }

@@ -123,15 +123,6 @@ impl<const N: usize> Rhs<N> for LeanRhs<'_> {
             _ => self.model.rhs(t, y, dy, self.seg),
         }
     }
-    #[inline]
-    fn error_weights(&self, w: &mut [f64; N], y_new: &[f64; N], tol: &Tolerances) {
-        if let Some((i, wi)) = self
-            .model
-            .x_error_weight(self.seg, self.nodes, y_new, tol.rtol, tol.atol)
-        {
-            w[i] = wi;
-        }
-    }
 }
 
 /// Integrates `model` from 0 to `t_end` through `actions`, writing each output's state into
@@ -244,7 +235,13 @@ fn run_n<const N: usize>(
     loop {
         let next = pending.last().map_or(t_end, |a| a.time.min(t_end));
         if next > t {
-            model.begin_segment(&mut seg, t, next, &full);
+            model.begin_segment(
+                &mut seg,
+                t,
+                next,
+                &full,
+                (opts.rtol, opts.atol, opts.max_steps),
+            );
             if step.h == 0.0 {
                 // The integrated states do not show a dose still being absorbed or distributed:
                 // the first step stays within the transients of the exactly solved drugs that the
@@ -252,7 +249,6 @@ fn run_n<const N: usize>(
                 step.first_max = model.first_step_max(&seg, &full, opts.rtol, opts.atol, next - t);
             }
             y[..ni].copy_from_slice(&full[..ni]);
-            model.to_integrated(&seg, &mut y[..ni]);
             model.rhs(t, &y, &mut dy, &seg);
             stats.rhs_evals += 1;
             if next - t <= TINY * t.abs().max(1.0) {

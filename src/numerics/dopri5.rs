@@ -58,10 +58,6 @@ pub trait Rhs<const N: usize> {
     /// `dy = f(t, y)`; `node` is the stage's index into [`NODES`] within the current step, or
     /// `None` (initial-step heuristic).
     fn eval(&mut self, t: f64, node: Option<usize>, y: &[f64; N], dy: &mut [f64; N]);
-    /// Adjusts the error weights `w` of the step just attempted (from `y` to `y_new`; by default
-    /// `w[i] = atol + rtol max(|y[i]|, |y_new[i]|)`): for a state integrated in a transformed
-    /// form, the weight of the model state it stands for.
-    fn error_weights(&self, _w: &mut [f64; N], _y_new: &[f64; N], _tol: &Tolerances) {}
 }
 
 impl<const N: usize, F: FnMut(f64, &[f64; N], &mut [f64; N])> Rhs<N> for F {
@@ -278,7 +274,6 @@ pub fn integrate<const N: usize, F: Rhs<N>>(
         for i in 0..N {
             w[i] = tol.atol + tol.rtol * y[i].abs().max(y_new[i].abs());
         }
-        f.error_weights(&mut w, &y_new, tol);
         let mut sum = 0.0;
         for i in 0..N {
             let r = err_v[i] / w[i];

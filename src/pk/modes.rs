@@ -52,10 +52,6 @@ pub struct ModalState {
     /// Concentration amplitudes `c_j v[central][j] / Vc` and the constant `w[central] / Vc`.
     a: [f64; MAX_BLOCK],
     cw: f64,
-    /// AUC amplitudes `a_j / r_j` and their sum: the AUC since the segment start is
-    /// `cw tau + sum_j b_j (1 - exp(-r_j tau))`.
-    b: [f64; MAX_BLOCK],
-    bsum: f64,
 }
 
 /// `exp(-r_j (t - t0))` of every mode at the start and at the end (`start + h`) of the last step
@@ -184,9 +180,7 @@ impl LinearModes {
             let cj: f64 = (0..k).map(|i| self.vinv[j][i] * d[i]).sum();
             out.c[j] = cj;
             out.a[j] = cj * self.v[self.central][j] * self.inv_vc;
-            out.b[j] = out.a[j] / self.rates[j];
         }
-        out.bsum = out.b[..k].iter().sum();
         out.cw = out.w[self.central] * self.inv_vc;
     }
 
@@ -277,9 +271,7 @@ impl LinearModes {
     /// the previous step in `carry` when this step starts where that one started (a retry after a
     /// rejection) or ended (the usual case), and `u = exp(-r h / 90)`, with the nodes (18, 27, 72,
     /// 80 and 90 ninetieths of the step) as powers of `u` by repeated multiplication (relative
-    /// rounding about 1e-14 per step). With `auc`, also the AUC since the segment start at the
-    /// nodes (absolute rounding about `eps sum_j |a_j / r_j|`).
-    #[allow(clippy::too_many_arguments)]
+    /// rounding about 1e-14 per step).
     #[inline(always)]
     pub fn conc_nodes(
         &self,
@@ -288,16 +280,10 @@ impl LinearModes {
         t: f64,
         h: f64,
         out: &mut [f64; NODES.len()],
-        mut auc: Option<&mut [f64; NODES.len()]>,
         carry: &mut StepExps,
     ) {
         *out = [s.cw; NODES.len()];
         let tau = t - t0;
-        if let Some(auc) = auc.as_deref_mut() {
-            for (o, c) in auc.iter_mut().zip(NODES) {
-                *o = s.cw * (tau + c * h) + s.bsum;
-            }
-        }
         let known = if carry.t0 != t0 {
             None
         } else if t == carry.end {
@@ -333,12 +319,6 @@ impl LinearModes {
             let powers = [u18, u27, u72, u80, u90];
             for (o, p) in out.iter_mut().zip(powers) {
                 *o += ae * p;
-            }
-            if let Some(auc) = auc.as_deref_mut() {
-                let be = s.b[j] * e;
-                for (o, p) in auc.iter_mut().zip(powers) {
-                    *o -= be * p;
-                }
             }
         }
         *carry = next;
@@ -403,20 +383,6 @@ impl LinearModes {
             dz -= self.rates[j] * u;
         }
         (z, dz)
-    }
-
-    /// The AUC since the segment start (mg.h/L) and the concentration (mg/L) at `tau`.
-    pub fn auc_conc(&self, s: &ModalState, tau: f64) -> (f64, f64) {
-        let (mut auc, mut c) = (s.cw * tau, s.cw);
-        for j in 0..self.k {
-            if s.a[j] == 0.0 {
-                continue;
-            }
-            let x = -self.rates[j] * tau;
-            c += s.a[j] * f64::exp(x);
-            auc -= s.b[j] * x.exp_m1();
-        }
-        (auc, c)
     }
 }
 
@@ -555,20 +521,14 @@ mod tests {
         let t0 = 5.0;
         let mut carry = StepExps::default();
         for (tau, h) in [(0.0, 0.01), (2.0, 0.3), (30.0, 12.0), (100.0, 60.0)] {
-            let (mut out, mut auc) = ([0.0; NODES.len()], [0.0; NODES.len()]);
-            m.conc_nodes(&s, t0, t0 + tau, h, &mut out, Some(&mut auc), &mut carry);
+            let mut out = [0.0; NODES.len()];
+            m.conc_nodes(&s, t0, t0 + tau, h, &mut out, &mut carry);
             for (i, &c) in NODES.iter().enumerate() {
                 let direct = m.conc(&s, tau + c * h);
                 assert!(
                     (out[i] - direct).abs() <= 1e-13 * direct.abs(),
                     "tau {tau} h {h} node {i}: {} vs {direct}",
                     out[i]
-                );
-                let (a, _) = m.auc_conc(&s, tau + c * h);
-                assert!(
-                    (auc[i] - a).abs() <= 1e-13 * (1.0 + a.abs()),
-                    "tau {tau} h {h} node {i}: AUC {} vs {a}",
-                    auc[i]
                 );
             }
         }
@@ -579,9 +539,9 @@ mod tests {
             let h = 0.05 + 0.01 * (k % 7) as f64;
             let mut out = [0.0; NODES.len()];
             if k % 5 == 0 {
-                m.conc_nodes(&s, t0, t, 2.0 * h, &mut out, None, &mut carry); // rejected attempt
+                m.conc_nodes(&s, t0, t, 2.0 * h, &mut out, &mut carry); // rejected attempt
             }
-            m.conc_nodes(&s, t0, t, h, &mut out, None, &mut carry);
+            m.conc_nodes(&s, t0, t, h, &mut out, &mut carry);
             let end = carry.at_end(t0, t + h).expect("the step just served");
             let (z, dz) = m.central_from(&s, end);
             let (zd, dzd) = m.central_at(&s, t + h - t0);
@@ -612,17 +572,6 @@ mod tests {
         let tau = 30.0;
         let (mut z, mut dz) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
         let auc = m.at(&s, tau, &mut z, &mut dz);
-        for t in [1e-9, 0.3, tau] {
-            let (a, c) = m.auc_conc(&s, t);
-            let a_at = m.at(&s, t, &mut z, &mut dz);
-            // the modes' terms cancel at small t: absolute rounding ~ eps sum_j |a_j| t
-            assert!(
-                (a - a_at).abs() <= 1e-14 * a_at + 1e-15 * t,
-                "{t}: {a} vs {a_at}"
-            );
-            assert!((c - m.conc(&s, t)).abs() <= 1e-15 * c);
-        }
-        m.at(&s, tau, &mut z, &mut dz);
         // composite Simpson on 30,000 intervals
         let n = 30_000;
         let h = tau / n as f64;

@@ -80,8 +80,9 @@ def test_linear_pk_paths_agree_on_platelets_and_exact_needs_fewer_evaluations():
     for col in ("PLT", "X", "TPO", "C_selinexor", "C_bortezomib"):
         a, b = exact[col].to_numpy(), ode[col].to_numpy()
         assert np.allclose(a, b, rtol=2e-5, atol=1e-9), col
-    # about 1.8 x fewer with the shipped values (fast XPO1 engagement sets much of the step size)
-    assert 1.5 * exact.attrs["rhs_evals"] < ode.attrs["rhs_evals"]
+    # about 16 x fewer with the shipped values: the exact path also solves XPO1 engagement, the
+    # stiffest rate (up to ~100/h after a dose), on its own
+    assert 10 * exact.attrs["rhs_evals"] < ode.attrs["rhs_evals"]
 
 
 def test_linear_pk_must_be_exact_or_ode():

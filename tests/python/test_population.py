@@ -143,14 +143,15 @@ def test_linear_pk_paths_agree_over_a_population():
     ode = sp.simulate_population("svd_100_qw", pop, linear_pk="ode", **kw).subjects
     assert (exact["worst_grade_lab"] == ode["worst_grade_lab"]).mean() >= 0.95
     assert np.allclose(exact["nadir"], ode["nadir"], rtol=1e-4)
-    # about 1.9 x fewer with the shipped values (fast XPO1 engagement sets much of the step size)
-    assert exact["rhs_evals"].sum() * 1.5 < ode["rhs_evals"].sum()
+    # about 23 x fewer with the shipped values: the exact path also solves XPO1 engagement, the
+    # stiffest rate (up to ~100/h after a dose), on its own
+    assert exact["rhs_evals"].sum() * 10 < ode["rhs_evals"].sum()
     with pytest.raises(sp.ModelError, match="linear_pk"):
         sp.simulate_population("svd_100_qw", pop, days=7, linear_pk="closed")
 
 
 def test_exposure_metrics_agree_between_linear_pk_paths():
-    """The per-step observer sees X (integrated in integrating-factor form on the exact path) and
+    """The per-step observer sees X (solved on its own on the exact path) and
     the selinexor concentration (from the modes): the same metrics as with every state
     integrated, to within the tight tolerance asked for."""
     pop = sp.population("rrmm_early_relapse", n=12)
