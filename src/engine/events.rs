@@ -29,6 +29,11 @@ pub trait StepObserver {
     /// Told of every dose action the solver applies (a depot or central jump, an infusion
     /// edge, a steady state), at its time: the doses actually given, after any dose rules.
     fn dose(&mut self, _action: &Action) {}
+    /// Told, before each [`StepObserver::step`] of a segment where the drug that
+    /// [`StepObserver::exact_drugs`] names as [`ExactFill::Central`] is solved exactly, of the
+    /// maximum of its central amount inside that step, found on its modal solution: `(time,
+    /// amount)`, or `None` if its slope does not go from rising to falling inside the step.
+    fn central_peak(&mut self, _peak: Option<(f64, f64)>) {}
 }
 
 /// The exactly solved drugs whose states an observer reads at every step.

@@ -292,6 +292,38 @@ impl Model {
         }
     }
 
+    /// The maximum of drug `d`'s central amount (mg) between `tau0` and `tau1` hours into an
+    /// exact segment, where its slope is `slope0 > 0` at `tau0` and `slope1 < 0` at `tau1`:
+    /// `(tau, amount)`, by bisection on the slope of its modal solution (to rounding, at most
+    /// 60 halvings). `None` if the drug is not solved exactly or the slopes do not bracket a
+    /// maximum.
+    pub fn central_peak(
+        &self,
+        seg: &Segment,
+        d: usize,
+        (tau0, slope0): (f64, f64),
+        (tau1, slope1): (f64, f64),
+    ) -> Option<(f64, f64)> {
+        let m = self.drugs[d].modes.as_ref().filter(|_| seg.exact)?;
+        if !(slope0 > 0.0 && slope1 < 0.0) {
+            return None;
+        }
+        let (mut a, mut b) = (tau0, tau1);
+        for _ in 0..60 {
+            let c = 0.5 * (a + b);
+            if c <= a || c >= b {
+                break;
+            }
+            if m.central_at(&seg.modal[d], c).1 > 0.0 {
+                a = c;
+            } else {
+                b = c;
+            }
+        }
+        let tau = 0.5 * (a + b);
+        Some((tau, m.central_at(&seg.modal[d], tau).0))
+    }
+
     /// Ends a segment at `t`: depots of integrated drugs advanced by exact first-order
     /// absorption, exactly solved drugs (block states and AUC) moved to `t`, and X from its own
     /// solution (when [`Segment::x_track`]).

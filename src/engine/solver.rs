@@ -18,7 +18,7 @@
 //! [`Model::rhs`]): their content decays as `A(t0) exp(-ka (t - t0))`, which is what their ODE
 //! gives, and feeds the central compartment through the right-hand side.
 
-use super::events::{Action, ActionKind, LabController, StepObserver};
+use super::events::{Action, ActionKind, ExactFill, LabController, StepObserver};
 use super::model::Model;
 use super::segment::{NodeConcentrations, Segment};
 use crate::error::{ModelError, Result};
@@ -276,6 +276,12 @@ fn run_n<const N: usize>(
                         };
                         let sg = &seg;
                         let start = &full;
+                        // The probed drug's central slope at the last step end, to find its peaks.
+                        let probe = match fill {
+                            ExactFill::Central(d) => Some((d, model.drugs[d].central)),
+                            _ => None,
+                        };
+                        let mut last = probe.map(|(_, ic)| (t, obs_dy[ic]));
                         let rhs = LeanRhs {
                             model,
                             seg: sg,
@@ -304,6 +310,20 @@ fn run_n<const N: usize>(
                                         fill,
                                         end,
                                     );
+                                    if let (Some((d, ic)), Some((t_last, slope))) = (probe, last) {
+                                        if sg.exact && model.drugs[d].modes.is_some() {
+                                            let peak = model
+                                                .central_peak(
+                                                    sg,
+                                                    d,
+                                                    (t_last - sg.t0, slope),
+                                                    (ts - sg.t0, obs_dy[ic]),
+                                                )
+                                                .map(|(tau, z)| (tau + sg.t0, z));
+                                            obs.central_peak(peak);
+                                        }
+                                        last = Some((ts, obs_dy[ic]));
+                                    }
                                     obs.step(ts, &obs_y, &obs_dy);
                                 }
                             },

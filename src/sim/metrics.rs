@@ -80,6 +80,10 @@ pub struct MetricsObserver {
     prev: Option<(f64, f64, f64)>,
     prev_w: Option<(f64, f64, f64)>,
     prev_c: Option<(f64, f64, f64)>,
+    /// The peak of the probed drug's central amount inside the coming step (time, amount) from
+    /// its modal solution; `Some(None)`: the solver looked and found none
+    /// ([`StepObserver::central_peak`]); `None`: not looked for (the Hermite maximum is used).
+    exact_peak: Option<Option<(f64, f64)>>,
     prev_x: Option<(f64, f64, f64)>,
     g3_onset: f64,
     pub m: PlateletMetrics,
@@ -140,6 +144,7 @@ impl MetricsObserver {
             prev: None,
             prev_w: None,
             prev_c: None,
+            exact_peak: None,
             prev_x: None,
             g3_onset: f64::NAN,
             cross75: Crossings {
@@ -233,11 +238,22 @@ impl MetricsObserver {
         self.prev_w = Some((t, p, d));
     }
 
-    /// Window metrics of the selinexor concentration (Cmax).
-    fn conc(&mut self, t: f64, c: f64, dc: f64) {
-        if let Some((t0, c0, d0)) = self.prev_c {
-            if let Some((_, cm)) = hermite_extremum(t0, c0, d0, t, c, dc, -1.0) {
-                self.m.cmax = self.m.cmax.max(cm);
+    /// Window metrics of the selinexor concentration (Cmax): the step's maximum from the modal
+    /// solution when the solver reported it, else from the cubic Hermite interpolant.
+    fn conc(&mut self, t: f64, c: f64, dc: f64, exact_peak: Option<Option<(f64, f64)>>) {
+        match exact_peak {
+            Some(peak) => {
+                if let Some((_, amount)) = peak.filter(|p| p.0 <= t) {
+                    let inv_vc = self.probe.conc.map_or(0.0, |(_, v)| v);
+                    self.m.cmax = self.m.cmax.max(amount * inv_vc);
+                }
+            }
+            None => {
+                if let Some((t0, c0, d0)) = self.prev_c {
+                    if let Some((_, cm)) = hermite_extremum(t0, c0, d0, t, c, dc, -1.0) {
+                        self.m.cmax = self.m.cmax.max(cm);
+                    }
+                }
             }
         }
         self.m.cmax = self.m.cmax.max(c);
@@ -279,6 +295,10 @@ impl StepObserver for MetricsObserver {
         }
     }
 
+    fn central_peak(&mut self, peak: Option<(f64, f64)>) {
+        self.exact_peak = Some(peak);
+    }
+
     fn exact_drugs(&self) -> ExactFill {
         // Cmax needs the central amount and its slope only.
         self.probe.drug.map_or(ExactFill::None, ExactFill::Central)
@@ -290,6 +310,7 @@ impl StepObserver for MetricsObserver {
             None => (y[self.probe.plt], dy[self.probe.plt]),
         };
         self.crossings(t, p, d);
+        let exact_peak = self.exact_peak.take();
         let c = self
             .probe
             .conc
@@ -306,7 +327,7 @@ impl StepObserver for MetricsObserver {
                 self.platelets(ts, p_s, d_s);
                 if let (Some(pc), Some((c, dc))) = (self.prev_c, c) {
                     let (v, dv) = hermite_at(pc, (t, c, dc), ts);
-                    self.conc(ts, v, dv);
+                    self.conc(ts, v, dv, exact_peak);
                 }
                 if let (Some(px), Some((x, dx))) = (self.prev_x, x) {
                     let (v, dv) = hermite_at(px, (t, x, dx), ts);
@@ -317,7 +338,7 @@ impl StepObserver for MetricsObserver {
         }
         self.platelets(t, p, d);
         if let Some((c, dc)) = c {
-            self.conc(t, c, dc);
+            self.conc(t, c, dc, exact_peak);
         }
         if let Some((x, dx)) = x {
             self.engagement(t, x, dx);
