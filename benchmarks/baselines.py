@@ -63,7 +63,7 @@ def typical_population(pk: dict[str, float], pl: dict[str, float]) -> sp.Populat
     table = pd.DataFrame({
         "ID": np.arange(1, POP_N + 1), "platelets": pl["P0"], "weight": 70.0, "height": 170.0, "age": 65.0,
         "sex": "male", "disc_days": 1e4,
-        "platelets.kon": pl["kon"], "platelets.Imax": pl["Imax"],
+        "platelets.kon": pl["kon"], "platelets.Imax": pl["Imax"], "platelets.renewal": pl["renewal"],
         "selinexor.CL": pk["CL"], "selinexor.Vc": pk["Vc"], "selinexor.ka": pk["ka"],
     })
     return sp.Population.from_table(table, base="rrmm_heavily_pretreated")
@@ -76,6 +76,8 @@ def derived(pk: dict[str, float], pl: dict[str, float]) -> dict[str, float]:
         "Vc": pk["Vc"], "kon": pl["kon"], "koff": pl["koff"], "Imax": pl["Imax"], "gamma": pl["gamma"],
         "ktr": 4.0 / pl["MTT"], "kcirc": 1.0 / pl["lifespan"], "ksyn": ktpo, "kel": (1.0 - pl["fP"]) * ktpo,
         "kp": pl["fP"] * ktpo / pl["P0"], "P0": pl["P0"],
+        "renewal": pl["renewal"], "downstream": pl["downstream"],
+        "prol0": (1.0 / pl["lifespan"]) * pl["P0"] / (4.0 / pl["MTT"]),
     }
 
 
@@ -83,19 +85,21 @@ def make_rhs(d: dict[str, float]) -> Callable[[float, np.ndarray], np.ndarray]:
     ka, k10, k12, k21, ivc = d["ka"], d["k10"], d["k12"], d["k21"], 1.0 / d["Vc"]
     kon, koff, imax, gamma = d["kon"], d["koff"], d["Imax"], d["gamma"]
     ktr, kcirc, ksyn, kel, kp = d["ktr"], d["kcirc"], d["ksyn"], d["kel"], d["kp"]
+    ren, dn, prol0 = d["renewal"], d["downstream"], d["prol0"]
 
     def rhs(t: float, y: np.ndarray) -> np.ndarray:
         g, ac, ap, _auc, x, prol, t1, t2, t3, p, tpo = y.tolist()
         c = ac * ivc
         flow_p = k12 * ac - k21 * ap
-        s = max(tpo * (1.0 - imax * x), 0.0)
+        keep = max(1.0 - imax * x, 0.0)
+        growth = max(tpo * keep ** (1.0 - dn), 0.0) ** gamma * keep ** dn
         return np.array([
             -ka * g,
             ka * g - k10 * ac - flow_p,
             flow_p,
             c,
             kon * max(c, 0.0) * (1.0 - x) - koff * x,
-            ktr * prol * (s ** gamma - 1.0),
+            ktr * prol * (growth - 1.0) * ren + ktr * (1.0 - ren) * (prol0 * growth - prol),
             ktr * (prol - t1),
             ktr * (t1 - t2),
             ktr * t2 - ktr * t3,
@@ -164,18 +168,22 @@ def antimony_model(d: dict[str, float], doses, amounts, y0) -> str:
         "  A_p' = k12*A_c - k21*A_p",
         "  AUC' = C",
         "  X' = kon*C*(1 - X) - koff*X",
-        "  Prol' = ktr*Prol*(S^gam - 1)",
+        "  Prol' = ktr*Prol*(G - 1)*ren + ktr*(1 - ren)*(prol0*G - Prol)",
         "  Tr1' = ktr*(Prol - Tr1)",
         "  Tr2' = ktr*(Tr1 - Tr2)",
         "  Tr3' = ktr*Tr2 - ktr*Tr3",
         "  P' = ktr*Tr3 - kcirc*P",
         "  T' = ksyn - kel*T - kp*P*T",
         "  C := A_c/Vc",
-        "  S := T*(1 - Imax*X)",
+        "  K := max(1 - Imax*X, 0)",
+        "  G := max(T*K^(1 - dn), 0)^gam * K^dn",
     ]
-    for k in ("ka", "k10", "k12", "k21", "Vc", "kon", "koff", "Imax", "ktr", "kcirc", "ksyn", "kel", "kp"):
+    for k in ("ka", "k10", "k12", "k21", "Vc", "kon", "koff", "Imax", "ktr", "kcirc", "ksyn", "kel", "kp",
+              "prol0"):
         lines.append(f"  {k} = {d[k]!r}")
     lines.append(f"  gam = {d['gamma']!r}")
+    lines.append(f"  ren = {d['renewal']!r}")
+    lines.append(f"  dn = {d['downstream']!r}")
     y_start = y0.copy()
     first = doses[0] == 0.0
     if first:
