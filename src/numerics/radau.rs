@@ -138,16 +138,6 @@ impl Track {
     pub fn end(&self) -> f64 {
         self.w.last().copied().unwrap_or(0.0)
     }
-
-    /// Number of grid points.
-    pub fn len(&self) -> usize {
-        self.t.len()
-    }
-
-    /// Whether the grid is empty (before the first solve).
-    pub fn is_empty(&self) -> bool {
-        self.t.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -197,7 +187,7 @@ mod tests {
             let (got, want) = (tr.at(tau, b), exact(tau));
             assert!((got - want).abs() < 1e-8, "t {tau}: {got} vs {want}");
         }
-        assert!(tr.len() < 400, "{} grid points", tr.len());
+        assert!(tr.t.len() < 400, "{} grid points", tr.t.len());
     }
 
     #[test]
