@@ -36,8 +36,10 @@ pub fn rates(p: &PlateletParams) -> PlateletRates {
 /// Self-renewing progenitors (`renewal` = 1), closed form: TPO settles at T0/(1-i) so that the
 /// signal is back at baseline, and P = ((1-i)(kel_T + kP P0) - kel_T)/kP. With a supply from
 /// upstream cells (`renewal` < 1) the pool settles at Prol = (1-r) Prol0 G / (1 - r G), so
-/// P/P0 = (1-r) G / (1 - r G) with G = (T (1-i))^gamma and T = 1/((1-fP) + fP P/P0): the root
-/// in (0, P0] is found by bisection (the left side rises and the right side falls with P).
+/// P/P0 = Y (1-r) G / (1 - r G) with G = (T (1-i))^gamma, the yield Y = T^gamma_yield and
+/// T = 1/((1-fP) + fP P/P0): the root in (0, P0] is found by bisection (the left side rises and
+/// the right side falls with P). The yield leaves the self-renewing closed form unchanged: TPO,
+/// which sets P there, is fixed by the pool's balance alone.
 pub fn tpo_steady_state(p: &PlateletParams, i: f64) -> (f64, f64) {
     let r = rates(p);
     if p.renewal >= 1.0 {
@@ -52,7 +54,7 @@ pub fn tpo_steady_state(p: &PlateletParams, i: f64) -> (f64, f64) {
         if den <= 0.0 {
             f64::NEG_INFINITY
         } else {
-            rel - (1.0 - p.renewal) * g / den
+            rel - tpo(rel).powf(p.gamma_yield) * (1.0 - p.renewal) * g / den
         }
     };
     let (mut lo, mut hi) = (0.0, 1.0);

@@ -222,7 +222,8 @@ impl Model {
         // The progenitors' growth factor, `signal^gamma` from the model's tables (`Model::power`).
         // `renewal` (TPO model) splits the progenitors' growth between self-renewal,
         // ktr Prol (G - 1), and a supply from upstream cells, ktr (Prol0 G - Prol).
-        let (growth, ktr, kout, renewal) = match pd.tpo {
+        // `yield_` scales the platelets made per megakaryocyte leaving the last transit.
+        let (growth, ktr, kout, renewal, yield_) = match pd.tpo {
             Some(it) => {
                 let tpo = y[it];
                 let keep_sel = (1.0 - self.pp.imax * x).max(0.0);
@@ -236,7 +237,14 @@ impl Model {
                         .pow(((tpo + f.agonist_signal) * up * keep_other).max(0.0))
                         * keep_sel.powf(d)
                 };
-                (growth, r.ktr, r.kcirc, self.pp.renewal)
+                // Mature megakaryocytes respond to TPO by their ploidy and so their platelet
+                // yield; selinexor's block is in early megakaryopoiesis and leaves this alone.
+                let yield_ = if self.pp.gamma_yield == 0.0 {
+                    1.0
+                } else {
+                    (tpo + f.agonist_signal).max(0.0).powf(self.pp.gamma_yield)
+                };
+                (growth, r.ktr, r.kcirc, self.pp.renewal, yield_)
             }
             None => {
                 // Friberg: ktr from friberg.MTT, circulation at ktr, feedback (P0/Circ)^gamma.
@@ -253,6 +261,7 @@ impl Model {
                     (1.0 - edrug) * keep_other * feedback * (1.0 + f.agonist + f.agonist_signal),
                     ktr,
                     ktr,
+                    1.0,
                     1.0,
                 )
             }
@@ -274,7 +283,7 @@ impl Model {
             ktr * (prol - tr1),
             ktr * (tr1 - tr2),
             ktr * tr2 - ktr * release * tr3,
-            ktr * release * tr3 - kout * plt,
+            ktr * release * tr3 * yield_ - kout * plt,
         ];
         // Transfused platelets: their own first-order survival; they bind and clear TPO like
         // the patient's own (docs/supportive_care.md).

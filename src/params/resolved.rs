@@ -78,6 +78,9 @@ pub struct PlateletParams {
     /// (0-1): the growth factor is `(TPO (1 - Imax X)^(1-d))^gamma (1 - Imax X)^d`; 0 = the
     /// inhibition scales the signal before the response curve (docs/model.md).
     pub downstream: f64,
+    /// Gain of the platelet yield per megakaryocyte on the TPO signal: platelets enter the
+    /// circulation at `ktr R Tr3 (TPO + agonist)^gamma_yield`; 0 = a fixed yield (docs/model.md).
+    pub gamma_yield: f64,
     /// Circulating platelet increment of one transfused unit (10^9/L per unit).
     pub tx_increment: f64,
     /// Mean survival of transfused platelets in the recipient (h): first-order elimination at
@@ -111,6 +114,7 @@ impl PlateletParams {
         in_range("platelets.ke0", self.ke0, 0.0, f64::MAX)?;
         in_range("platelets.renewal", self.renewal, 0.0, 1.0)?;
         in_range("platelets.downstream", self.downstream, 0.0, 1.0)?;
+        in_range("platelets.gamma_yield", self.gamma_yield, 0.0, 10.0)?;
         in_range(
             "platelets.tx_increment",
             self.tx_increment,

@@ -46,11 +46,12 @@ pub const EFFECT: [Field<PkParams>; 7] = fields!(PkParams;
 );
 
 /// The `platelets` namespace: TPO model and XPO1 engagement.
-pub const PLATELET: [Field<PlateletParams>; 14] = fields!(PlateletParams;
+pub const PLATELET: [Field<PlateletParams>; 15] = fields!(PlateletParams;
     "kon" => kon; "koff" => koff; "Imax" => imax, bounded; "gamma" => gamma; "P0" => p0;
     "MTT" => mtt; "lifespan" => lifespan; "tpo_half" => tpo_half; "fP" => fp, bounded;
     "ke0" => ke0; "renewal" => renewal, bounded; "tx_increment" => tx_increment;
     "tx_survival" => tx_survival; "downstream" => downstream, bounded;
+    "gamma_yield" => gamma_yield;
 );
 
 /// The `friberg` namespace.
@@ -60,8 +61,12 @@ pub const FRIBERG_FIELDS: [Field<PlateletParams>; 5] = fields!(PlateletParams;
 );
 
 /// Parameters of the `platelets` namespace a library may omit, with the value used then.
-pub const OPTIONAL_PLATELET: [(&str, f64); 3] =
-    [("ke0", 0.0), ("renewal", 1.0), ("downstream", 0.0)];
+pub const OPTIONAL_PLATELET: [(&str, f64); 4] = [
+    ("ke0", 0.0),
+    ("renewal", 1.0),
+    ("downstream", 0.0),
+    ("gamma_yield", 0.0),
+];
 
 /// The fields of a platelet-model namespace (`platelets` or `friberg`); `None` for a drug.
 pub fn platelet_namespace(ns: &str) -> Option<&'static [Field<PlateletParams>]> {

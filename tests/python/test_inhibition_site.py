@@ -27,21 +27,26 @@ def typical() -> dict[str, float]:
     return {**{k: lib["platelets"][k]["value"] for k in ("fP", "P0")}, **FIXED}
 
 
-def expected_count(p: dict[str, float], x: float, downstream: float, renewal: float) -> float:
+def expected_count(p: dict[str, float], x: float, downstream: float, renewal: float,
+                   gamma_yield: float = 0.0) -> float:
     """The steady-state count: growth G = (T s^(1-d))^gamma s^d with s = 1 - Imax X and
     T = 1 / ((1 - fP) + fP P/P0); the pool at (1 - r) Prol0 G / (1 - r G), so P/P0 equals that
-    ratio; a self-renewing pool (r = 1) needs G = 1."""
+    ratio times the platelet yield T^gamma_yield; a self-renewing pool (r = 1) needs G = 1."""
     s = 1.0 - p["Imax"] * x
 
+    def tpo(rel: float) -> float:
+        return 1.0 / ((1.0 - p["fP"]) + p["fP"] * rel)
+
     def growth(rel: float) -> float:
-        t = 1.0 / ((1.0 - p["fP"]) + p["fP"] * rel)
-        return (t * s ** (1.0 - downstream)) ** p["gamma"] * s ** downstream
+        return (tpo(rel) * s ** (1.0 - downstream)) ** p["gamma"] * s ** downstream
 
     def excess(rel: float) -> float:
         g = growth(rel)
         if renewal == 1.0:
             return g - 1.0
-        return (1.0 - renewal) * g / (1.0 - renewal * g) - rel if renewal * g < 1.0 else math.inf
+        if renewal * g >= 1.0:
+            return math.inf
+        return tpo(rel) ** gamma_yield * (1.0 - renewal) * g / (1.0 - renewal * g) - rel
 
     lo, hi = 1e-9, 1.0  # excess falls with the count: positive at lo, negative at baseline
     for _ in range(200):
@@ -50,20 +55,41 @@ def expected_count(p: dict[str, float], x: float, downstream: float, renewal: fl
     return 0.5 * (lo + hi) * p["P0"]
 
 
+def infusion() -> sp.Regimen:
+    return sp.Regimen({"blocks": [{"cycle_days": DAYS, "cycles": 1, "doses": [
+        {"drug": "selinexor", "amount": RATE_MG_H * 24 * DAYS, "route": "iv", "duration_h": 24.0 * DAYS,
+         "days": [1]}]}]})
+
+
+def settled(platelets: dict[str, float]) -> tuple[float, float]:
+    """(X, PLT) at the end of the constant infusion with these platelet parameters."""
+    df = sp.simulate(infusion(), params={"platelets": {**FIXED, **platelets}}, days=DAYS - 1, dt_h=24.0 * 100)
+    last = df.iloc[-1]
+    c = last["C_selinexor"]
+    x = FIXED["kon"] * c / (FIXED["kon"] * c + FIXED["koff"])
+    assert last["X"] == pytest.approx(x, rel=1e-6)
+    return x, last["PLT"]
+
+
 @pytest.mark.parametrize("renewal", [0.0, 0.5, 1.0])
 @pytest.mark.parametrize("downstream", [0.0, 0.5, 1.0])
 def test_constant_exposure_settles_at_the_solved_steady_state(downstream, renewal):
-    p = typical()
-    reg = sp.Regimen({"blocks": [{"cycle_days": DAYS, "cycles": 1, "doses": [
-        {"drug": "selinexor", "amount": RATE_MG_H * 24 * DAYS, "route": "iv", "duration_h": 24.0 * DAYS,
-         "days": [1]}]}]})
-    df = sp.simulate(reg, params={"platelets": {**FIXED, "downstream": downstream, "renewal": renewal}}, days=DAYS - 1,
-                     dt_h=24.0 * 100)
-    last = df.iloc[-1]
-    c = last["C_selinexor"]
-    x = p["kon"] * c / (p["kon"] * c + p["koff"])
-    assert last["X"] == pytest.approx(x, rel=1e-6)
-    assert last["PLT"] == pytest.approx(expected_count(p, x, downstream, renewal), rel=1e-4)
+    x, plt = settled({"downstream": downstream, "renewal": renewal})
+    assert plt == pytest.approx(expected_count(typical(), x, downstream, renewal), rel=1e-4)
+
+
+@pytest.mark.parametrize("renewal", [0.0, 0.5, 1.0])
+def test_platelet_yield_on_tpo_settles_at_the_solved_steady_state(renewal):
+    """A yield rising with TPO (`gamma_yield`) lifts the count of a pool fed from upstream; a
+    self-renewing pool's count is set by TPO's balance alone and does not move."""
+    x, plt = settled({"downstream": 0.5, "renewal": renewal, "gamma_yield": 0.4})
+    want = expected_count(typical(), x, 0.5, renewal, gamma_yield=0.4)
+    assert plt == pytest.approx(want, rel=1e-4)
+    fixed = expected_count(typical(), x, 0.5, renewal)
+    if renewal < 1.0:
+        assert want > 1.05 * fixed
+    else:
+        assert want == pytest.approx(fixed, rel=1e-12)
 
 
 def test_the_site_matters_only_with_selinexor():
@@ -78,3 +104,8 @@ def test_the_site_matters_only_with_selinexor():
 def test_downstream_out_of_range_is_a_named_error():
     expect_model_error(sp.simulate, "xd_80_biw", params={"platelets": {"downstream": 1.5}}, days=7,
                        field_endswith="downstream", contains=("1.5",))
+
+
+def test_gamma_yield_out_of_range_is_a_named_error():
+    expect_model_error(sp.simulate, "xd_80_biw", params={"platelets": {"gamma_yield": -0.2}}, days=7,
+                       field_endswith="gamma_yield", contains=("-0.2",))
