@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         writers.write_library(ROOT / "data", spec, x, ev.disc_median, fit.fitted(spec), log)
         writers.write_ae_reporting(x["q_report"], log)
         writers.write_tables(ROOT / "calibration", spec, rows, x, ev.history, log)
-        run = {"wall_s": wall, "command": "python " + " ".join(["calibration/calibrate.py"] + (argv if argv is not None else sys.argv[1:])),
+        run = {"wall_s": wall, "command": "python " + shlex.join(["calibration/calibrate.py"] + (argv if argv is not None else sys.argv[1:])),
                "n": args.n, "n_boston": args.n_boston, "seed": args.seed, "maxiter": args.maxiter,
                "n_evals": ev.n_evals, "check_n": args.check_n, "check_seed": args.check_seed, "check": sims,
                "typical": typical, "horizon": horizon, "intervals": intervals}

@@ -97,16 +97,20 @@ fn no_drug_effect_keeps_every_state_at_baseline_for_a_year() {
 fn constant_inhibition_reaches_the_closed_form_steady_state() {
     let lib = Library::embedded().unwrap();
     // Self-renewing progenitors (closed form) and pools partly or wholly fed from upstream
-    // (bisection): the ODE must settle where the steady-state function says.
-    for (renewal, inhibition) in [0.05, 0.1, 0.2]
-        .into_iter()
-        .flat_map(|i| [(None, i), (Some(0.5), i), (Some(0.0), i)])
-    {
+    // (bisection), with a fixed platelet yield and one rising with TPO: the ODE must settle
+    // where the steady-state function says.
+    for (renewal, gamma_yield, inhibition) in [0.05, 0.1, 0.2].into_iter().flat_map(|i| {
+        [None, Some(0.4)]
+            .into_iter()
+            .flat_map(move |y| [(None, y, i), (Some(0.5), y, i), (Some(0.0), y, i)])
+    }) {
         let mut over = Overrides::new();
+        let platelets = over.entry("platelets".into()).or_default();
         if let Some(r) = renewal {
-            over.entry("platelets".into())
-                .or_default()
-                .insert("renewal".into(), r);
+            platelets.insert("renewal".into(), r);
+        }
+        if let Some(g) = gamma_yield {
+            platelets.insert("gamma_yield".into(), g);
         }
         let mut model: Model = build_model(
             &lib,
@@ -142,11 +146,11 @@ fn constant_inhibition_reaches_the_closed_form_steady_state() {
         let (p, t) = (out[0][pd.plt], out[0][pd.tpo.unwrap()]);
         assert!(
             ((p - p_ss) / p_ss).abs() < 1e-6,
-            "I={inhibition}, renewal {renewal:?}: P {p} vs steady state {p_ss}"
+            "I={inhibition}, renewal {renewal:?}, yield {gamma_yield:?}: P {p} vs steady state {p_ss}"
         );
         assert!(
             ((t - t_ss) / t_ss).abs() < 1e-6,
-            "I={inhibition}, renewal {renewal:?}: TPO {t} vs steady state {t_ss}"
+            "I={inhibition}, renewal {renewal:?}, yield {gamma_yield:?}: TPO {t} vs steady state {t_ss}"
         );
     }
 }
