@@ -608,6 +608,81 @@ fn romiplostim_rescue_during_selinexor_holds_ends_when_selinexor_resumes() {
     assert_eq!((p.outcome.n_interruptions, p.outcome.final_level), (2, 2));
 }
 
+/// Romiplostim courses and transfusions of a scripted patient under the consensus rescue
+/// (`label_biw_tpo_consensus` + `romiplostim_consensus`), weekly counts `counts`.
+fn consensus_courses(consensus: &DoseRules, counts: &[f64]) -> (u32, bool, usize) {
+    let lib = Library::embedded().unwrap();
+    let m = model_with_romiplostim(&lib);
+    let ptx = m.pd.unwrap().ptx.unwrap();
+    let r = lib
+        .regimen("xd_80_biw_romiplostim_consensus")
+        .unwrap()
+        .clone();
+    let course = lib.dose_rules["romiplostim_consensus"].clone();
+    let horizon = 168.0 * 24.0;
+    let events: Vec<DoseEvent> = r
+        .expand(&Patient::default(), horizon, &|d| lib.default_route(d))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.drug != "dexamethasone")
+        .collect();
+    let rom_events: Vec<DoseEvent> = events
+        .iter()
+        .filter(|e| e.drug == "romiplostim")
+        .cloned()
+        .collect();
+    let sets = vec![
+        controller(&lib, consensus, &r, &m, horizon),
+        controller(&lib, &course, &r, &m, horizon),
+    ];
+    let mut ctl = RuleSets::new(sets, vec![Withheld::new("romiplostim", rom_events)]);
+    let mut pending = Vec::new();
+    for e in events.iter().filter(|e| e.drug == "selinexor") {
+        dose_actions(&m, e, &mut pending).unwrap();
+    }
+    let mut y = vec![0.0; m.n];
+    let pd = m.pd.unwrap();
+    for (w, &c) in counts.iter().enumerate() {
+        y[pd.plt] = c;
+        ctl.lab(&m, 0, 7.0 * 24.0 * w as f64, &y, &mut pending)
+            .unwrap();
+    }
+    let stopped = ctl.primary().unwrap().outcome.stopped;
+    (
+        ctl.shared.withheld[0].courses,
+        stopped,
+        transfusions(&pending, ptx).len(),
+    )
+}
+
+#[test]
+fn the_consensus_rescue_gives_no_agonist_once_selinexor_is_stopped_for_good() {
+    // Four holds below 25 (each starts a romiplostim course; each resume at 80 ends it and
+    // steps selinexor one level down); the fourth resume is past the ladder's last level, so
+    // selinexor stops for good. A later count below 25 starts no fifth course, but a count
+    // below 10 is still transfused.
+    let lib = Library::embedded().unwrap();
+    let consensus = lib.dose_rules["label_biw_tpo_consensus"].clone();
+    let start = consensus
+        .rules
+        .iter()
+        .position(|r| r.drug.as_deref() == Some("romiplostim"))
+        .unwrap();
+    assert_eq!(
+        consensus.rules[start].unless_stopped.as_deref(),
+        Some("selinexor")
+    );
+    // Week:   0     1     2     3     4     5     6     7     8     9    10
+    let counts = [
+        150.0, 20.0, 80.0, 20.0, 80.0, 20.0, 80.0, 20.0, 80.0, 20.0, 5.0,
+    ];
+    assert_eq!(consensus_courses(&consensus, &counts), (4, true, 1));
+    // Without the gate the rule looks at counts only: a fifth course after the stop.
+    let mut ungated = consensus.clone();
+    ungated.rules[start].unless_stopped = None;
+    assert_eq!(consensus_courses(&ungated, &counts), (5, true, 1));
+}
+
 #[test]
 fn bad_rule_sets_are_named_errors() {
     for (json, field) in [

@@ -270,17 +270,17 @@ impl<'a> RuleController<'a> {
     }
 
     /// Applies the rule set at a lab visit at `t` (state `y`), with what the sets share;
-    /// `held` names the drugs held by an interrupt rule of some set at the start of the visit.
+    /// `status`: the drugs held or stopped by some set at the start of the visit.
     pub fn visit(
         &mut self,
         model: &Model,
         t: f64,
         y: &[f64],
         pending: &mut Vec<Action>,
-        held: &[String],
+        status: &DrugStatus,
         shared: &mut Shared,
     ) -> Result<()> {
-        self.visit_rules(model, t, y, pending, held, shared)?;
+        self.visit_rules(model, t, y, pending, status, shared)?;
         if self.outcome.stopped {
             // A stopped drug that rules start may be started again (a new course).
             let name = self.rules.map(|r| r.drug.as_str());
@@ -335,7 +335,7 @@ impl<'a> RuleController<'a> {
         t: f64,
         y: &[f64],
         pending: &mut Vec<Action>,
-        held: &[String],
+        status: &DrugStatus,
         shared: &mut Shared,
     ) -> Result<()> {
         let count = match &model.pd {
@@ -350,12 +350,14 @@ impl<'a> RuleController<'a> {
             return Ok(());
         }
         let value = self.quantity(rules, model, y, count)?;
-        let is_held = |d: &String| held.iter().any(|h| h == d);
+        let is_held = |d: &String| status.held.contains(d);
+        let is_stopped = |d: &String| status.stopped.contains(d);
         let condition = |r: &Rule| {
             value < r.below
                 && r.at_or_above.is_none_or(|a| value >= a)
                 && r.while_held.as_ref().is_none_or(is_held)
                 && !r.unless_held.as_ref().is_some_and(is_held)
+                && !r.unless_stopped.as_ref().is_some_and(is_stopped)
         };
         for (k, r) in rules.rules.iter().enumerate() {
             self.streak[k] = if condition(r) { self.streak[k] + 1 } else { 0 };
@@ -554,8 +556,34 @@ impl LabController for RuleController<'_> {
         y: &[f64],
         pending: &mut Vec<Action>,
     ) -> Result<()> {
-        let held: Vec<String> = self.held_drug().map(str::to_string).into_iter().collect();
-        self.visit(model, t, y, pending, &held, &mut Shared::default())
+        let status = DrugStatus::of([&*self]);
+        self.visit(model, t, y, pending, &status, &mut Shared::default())
+    }
+}
+
+/// The drugs that rule sets hold or have stopped at the start of a lab visit (the gates
+/// `while_held`, `unless_held` and `unless_stopped` of a rule read it).
+#[derive(Debug, Clone, Default)]
+pub struct DrugStatus {
+    /// Held by an interrupt rule.
+    pub held: Vec<String>,
+    /// Stopped for good by their own rule set.
+    pub stopped: Vec<String>,
+}
+
+impl DrugStatus {
+    /// The status that `sets` give their drugs.
+    fn of<'s>(sets: impl IntoIterator<Item = &'s RuleController<'s>>) -> Self {
+        let mut status = Self::default();
+        for s in sets {
+            if let Some(d) = s.held_drug() {
+                status.held.push(d.to_string());
+            }
+            if let Some(d) = s.drug_name().filter(|_| s.outcome.stopped) {
+                status.stopped.push(d.to_string());
+            }
+        }
+        status
     }
 }
 
@@ -608,13 +636,9 @@ impl LabController for RuleSets<'_> {
             return Ok(());
         }
         self.last_visit = t;
-        let held: Vec<String> = self
-            .sets
-            .iter()
-            .filter_map(|s| s.held_drug().map(str::to_string))
-            .collect();
+        let status = DrugStatus::of(&self.sets);
         for s in &mut self.sets {
-            s.visit(model, t, y, pending, &held, &mut self.shared)?;
+            s.visit(model, t, y, pending, &status, &mut self.shared)?;
         }
         Ok(())
     }

@@ -383,6 +383,7 @@ impl TrialSetup {
                 ("drug", &r.drug),
                 ("while_held", &r.while_held),
                 ("unless_held", &r.unless_held),
+                ("unless_stopped", &r.unless_stopped),
             ] {
                 if let Some(d) = d {
                     if !dosed.contains(d) {

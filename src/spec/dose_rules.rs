@@ -100,6 +100,10 @@ pub struct Rule {
     /// once selinexor has resumed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unless_held: Option<String>,
+    /// The rule applies only until this drug is stopped for good by its rule set (e.g. no
+    /// agonist rescue once selinexor has been discontinued).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unless_stopped: Option<String>,
 }
 
 fn one() -> usize {
@@ -304,6 +308,7 @@ impl DoseRules {
         named("drug", &r.drug)?;
         named("while_held", &r.while_held)?;
         named("unless_held", &r.unless_held)?;
+        named("unless_stopped", &r.unless_stopped)?;
         if r.unless_held.is_some() && r.unless_held == r.while_held {
             return Err(ModelError::new(
                 format!("{f}.unless_held"),

@@ -193,6 +193,9 @@ def test_hostile_supportive_inputs():
      "dose_rules.rules[0].unless_held", ["while_held"]),
     ({"below": 1e5, "action": "stop", "unless_held": "lenalidomide"}, "dose_rules.rules[0].unless_held",
      ["lenalidomide", "not dosed"]),
+    ({"below": 25, "action": "stop", "unless_stopped": "pomalidomide"}, "dose_rules.rules[0].unless_stopped",
+     ["pomalidomide", "not dosed"]),
+    ({"below": 25, "action": "stop", "unless_stopped": ""}, "dose_rules.rules[0].unless_stopped", ["empty"]),
     ({"below": 50, "action": "increase", "maximum": 0.002}, "dose_rules.monitor_days", ["0.5"]),
 ])
 def test_bad_titration_rules_are_named_errors(rule, field, words):
