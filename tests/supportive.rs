@@ -542,18 +542,17 @@ fn romiplostim_label_titration_of_a_scripted_patient() {
     assert_eq!(sets.sets[0].outcome.n_interruptions, 1);
 }
 
-#[test]
-fn romiplostim_rescue_during_selinexor_holds_ends_when_selinexor_resumes() {
-    // Selinexor 80 mg BIW under label_biw_tpo_rescue, romiplostim under romiplostim_titration:
-    // rescue courses in two holds, each from 1 ug/kg, each ended at the first visit at which
-    // selinexor is no longer held.
-    let lib = Library::embedded().unwrap();
-    let m = model_with_romiplostim(&lib);
-    let (sel, _) = m.drug("selinexor").unwrap();
-    let (rom, _) = m.drug("romiplostim").unwrap();
-    let r = lib.regimen("xd_80_biw_romiplostim_rescue").unwrap().clone();
-    let rescue = lib.dose_rules["label_biw_tpo_rescue"].clone();
-    let titration = lib.dose_rules["romiplostim_titration"].clone();
+/// A scripted patient on a regimen of selinexor and romiplostim (withheld until a rule starts
+/// it) under a selinexor rule set and a romiplostim one, seen at weekly lab visits with the
+/// counts `counts` (dexamethasone left out): the rule sets and the pending actions.
+fn weekly_rescue<'a>(
+    lib: &Library,
+    m: &Model,
+    regimen: &str,
+    sets: [&'a DoseRules; 2],
+    counts: &[f64],
+) -> (RuleSets<'a>, Vec<Action>) {
+    let r = lib.regimen(regimen).unwrap().clone();
     let horizon = 168.0 * 24.0;
     let events: Vec<DoseEvent> = r
         .expand(&Patient::default(), horizon, &|d| lib.default_route(d))
@@ -566,17 +565,36 @@ fn romiplostim_rescue_during_selinexor_holds_ends_when_selinexor_resumes() {
         .filter(|e| e.drug == "romiplostim")
         .cloned()
         .collect();
-    let sets = vec![
-        controller(&lib, &rescue, &r, &m, horizon),
-        controller(&lib, &titration, &r, &m, horizon),
-    ];
-    let mut ctl = RuleSets::new(sets, vec![Withheld::new("romiplostim", rom_events)]);
+    let controllers = sets
+        .iter()
+        .map(|set| controller(lib, set, &r, m, horizon))
+        .collect();
+    let mut ctl = RuleSets::new(controllers, vec![Withheld::new("romiplostim", rom_events)]);
     let mut pending = Vec::new();
     for e in events.iter().filter(|e| e.drug == "selinexor") {
-        dose_actions(&m, e, &mut pending).unwrap();
+        dose_actions(m, e, &mut pending).unwrap();
     }
     let mut y = vec![0.0; m.n];
     let pd = m.pd.unwrap();
+    for (w, &c) in counts.iter().enumerate() {
+        y[pd.plt] = c;
+        ctl.lab(m, 0, 7.0 * 24.0 * w as f64, &y, &mut pending)
+            .unwrap();
+    }
+    (ctl, pending)
+}
+
+#[test]
+fn romiplostim_rescue_during_selinexor_holds_ends_when_selinexor_resumes() {
+    // Selinexor 80 mg BIW under label_biw_tpo_rescue, romiplostim under romiplostim_titration:
+    // rescue courses in two holds, each from 1 ug/kg, each ended at the first visit at which
+    // selinexor is no longer held.
+    let lib = Library::embedded().unwrap();
+    let m = model_with_romiplostim(&lib);
+    let (sel, _) = m.drug("selinexor").unwrap();
+    let (rom, _) = m.drug("romiplostim").unwrap();
+    let rescue = lib.dose_rules["label_biw_tpo_rescue"].clone();
+    let titration = lib.dose_rules["romiplostim_titration"].clone();
     // Week:  0     1     2     3     4     5      6      7     8     9    10    11     12
     let counts = [
         150.0, 20.0, 30.0, 40.0, 45.0, 80.0, 250.0, 100.0, 20.0, 40.0, 60.0, 500.0, 90.0,
@@ -588,11 +606,13 @@ fn romiplostim_rescue_during_selinexor_holds_ends_when_selinexor_resumes() {
     // Week 10: 60: selinexor resumes at 80 mg QW; romiplostim 1 (no increase, >= 50).
     // Week 11: 500: the course ends (selinexor not held; the stop comes first).
     let want = [0, 0, 1, 2, 3, 3, 0, 0, 0, 1, 1, 0, 0];
-    for (w, &c) in counts.iter().enumerate() {
-        y[pd.plt] = c;
-        ctl.lab(&m, 0, 7.0 * 24.0 * w as f64, &y, &mut pending)
-            .unwrap();
-    }
+    let (ctl, pending) = weekly_rescue(
+        &lib,
+        &m,
+        "xd_80_biw_romiplostim_rescue",
+        [&rescue, &titration],
+        &counts,
+    );
     assert_eq!(weekly_ug_per_kg(&m, &pending, rom, counts.len()), want);
     assert!(doses_from(&pending, rom, 7.0 * counts.len() as f64).is_empty());
     assert_eq!(ctl.shared.withheld[0].courses, 2);
@@ -608,50 +628,23 @@ fn romiplostim_rescue_during_selinexor_holds_ends_when_selinexor_resumes() {
     assert_eq!((p.outcome.n_interruptions, p.outcome.final_level), (2, 2));
 }
 
-/// Romiplostim courses and transfusions of a scripted patient under the consensus rescue
-/// (`label_biw_tpo_consensus` + `romiplostim_consensus`), weekly counts `counts`.
+/// Romiplostim courses, whether selinexor was stopped for good, and transfusions of a scripted
+/// patient under the consensus rescue (`label_biw_tpo_consensus` + `romiplostim_consensus`).
 fn consensus_courses(consensus: &DoseRules, counts: &[f64]) -> (u32, bool, usize) {
     let lib = Library::embedded().unwrap();
     let m = model_with_romiplostim(&lib);
-    let ptx = m.pd.unwrap().ptx.unwrap();
-    let r = lib
-        .regimen("xd_80_biw_romiplostim_consensus")
-        .unwrap()
-        .clone();
     let course = lib.dose_rules["romiplostim_consensus"].clone();
-    let horizon = 168.0 * 24.0;
-    let events: Vec<DoseEvent> = r
-        .expand(&Patient::default(), horizon, &|d| lib.default_route(d))
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.drug != "dexamethasone")
-        .collect();
-    let rom_events: Vec<DoseEvent> = events
-        .iter()
-        .filter(|e| e.drug == "romiplostim")
-        .cloned()
-        .collect();
-    let sets = vec![
-        controller(&lib, consensus, &r, &m, horizon),
-        controller(&lib, &course, &r, &m, horizon),
-    ];
-    let mut ctl = RuleSets::new(sets, vec![Withheld::new("romiplostim", rom_events)]);
-    let mut pending = Vec::new();
-    for e in events.iter().filter(|e| e.drug == "selinexor") {
-        dose_actions(&m, e, &mut pending).unwrap();
-    }
-    let mut y = vec![0.0; m.n];
-    let pd = m.pd.unwrap();
-    for (w, &c) in counts.iter().enumerate() {
-        y[pd.plt] = c;
-        ctl.lab(&m, 0, 7.0 * 24.0 * w as f64, &y, &mut pending)
-            .unwrap();
-    }
-    let stopped = ctl.primary().unwrap().outcome.stopped;
+    let (ctl, pending) = weekly_rescue(
+        &lib,
+        &m,
+        "xd_80_biw_romiplostim_consensus",
+        [consensus, &course],
+        counts,
+    );
     (
         ctl.shared.withheld[0].courses,
-        stopped,
-        transfusions(&pending, ptx).len(),
+        ctl.primary().unwrap().outcome.stopped,
+        transfusions(&pending, m.pd.unwrap().ptx.unwrap()).len(),
     )
 }
 
