@@ -676,6 +676,45 @@ fn the_consensus_rescue_gives_no_agonist_once_selinexor_is_stopped_for_good() {
     assert_eq!(consensus_courses(&ungated, &counts), (5, true, 1));
 }
 
+/// Reductions and the final level of selinexor 80 mg BIW under one reduce rule (25 to < 75, no
+/// cooldown) at weekly lab visits with the counts `counts`, re-armed at `rearm` if given.
+fn reductions(rearm: Option<f64>, counts: &[f64]) -> (u32, usize, bool) {
+    let lib = Library::embedded().unwrap();
+    let m = model(&lib);
+    let gate = rearm.map_or(String::new(), |l| format!(r#", "rearm_at_or_above": {l}"#));
+    let set = rules(&format!(
+        r#"{{"ladder": [{{"amount": 80, "weekdays": [1, 3]}}, {{"amount": 60, "weekdays": [1, 3]}},
+            {{"amount": 40, "weekdays": [1, 3]}}],
+            "rules": [{{"below": 75, "at_or_above": 25, "action": "reduce"{gate}}}],
+            "cooldown_days": 0}}"#
+    ));
+    let r = regimen(
+        r#"{"blocks": [{"cycle_days": 28, "doses": [
+            {"drug": "selinexor", "amount": 80, "weekdays": [1, 3]}]}]}"#,
+    );
+    let mut ctl = RuleSets::new(vec![controller(&lib, &set, &r, &m, 168.0 * 24.0)], vec![]);
+    let mut pending = Vec::new();
+    let mut y = vec![0.0; m.n];
+    for (w, &c) in counts.iter().enumerate() {
+        y[m.pd.unwrap().plt] = c;
+        ctl.lab(&m, 0, 7.0 * 24.0 * w as f64, &y, &mut pending)
+            .unwrap();
+    }
+    let o = &ctl.primary().unwrap().outcome;
+    (o.n_reductions, o.final_level, o.stopped)
+}
+
+#[test]
+fn a_rearmed_rule_acts_once_per_occurrence() {
+    // Week:  0      1     2     3     4     5     6
+    let counts = [150.0, 60.0, 60.0, 60.0, 80.0, 60.0, 70.0];
+    // Re-armed at 75: reduced at week 1 (first occurrence) and week 5 (after 80 at week 4).
+    assert_eq!(reductions(Some(75.0), &counts), (2, 2, false));
+    // Without it the rule acts at every visit below 75: 80 -> 60 -> 40 -> stopped at week 3
+    // (a reduction past the last level).
+    assert_eq!(reductions(None, &counts), (3, 3, true));
+}
+
 #[test]
 fn bad_rule_sets_are_named_errors() {
     for (json, field) in [

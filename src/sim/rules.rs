@@ -115,6 +115,9 @@ pub struct RuleController<'a> {
     last_reduction: f64,
     /// Consecutive lab visits at which each rule's condition held.
     streak: Vec<u32>,
+    /// Whether each rule may act (false after a rule with `rearm_at_or_above` acted, until the
+    /// quantity is back at that level).
+    armed: Vec<bool>,
     /// The course of a drug that rules start that this controller is following.
     course: u32,
     t_end: f64,
@@ -150,6 +153,7 @@ impl<'a> RuleController<'a> {
             interrupted: None,
             last_reduction: f64::NEG_INFINITY,
             streak: vec![0; n_rules],
+            armed: vec![true; n_rules],
             course: 0,
             t_end,
             schedule,
@@ -316,6 +320,7 @@ impl<'a> RuleController<'a> {
             self.interrupted = None;
             self.last_reduction = f64::NEG_INFINITY;
             self.streak.iter_mut().for_each(|s| *s = 0);
+            self.armed.iter_mut().for_each(|a| *a = true);
             self.outcome.stopped = false;
             self.outcome.t_stopped = f64::INFINITY;
             self.schedule.retain(|&(s, _)| s < w.t_started);
@@ -350,6 +355,11 @@ impl<'a> RuleController<'a> {
             return Ok(());
         }
         let value = self.quantity(rules, model, y, count)?;
+        for (k, r) in rules.rules.iter().enumerate() {
+            if r.rearm_at_or_above.is_some_and(|level| value >= level) {
+                self.armed[k] = true;
+            }
+        }
         let is_held = |d: &String| status.held.contains(d);
         let is_stopped = |d: &String| status.stopped.contains(d);
         let condition = |r: &Rule| {
@@ -363,7 +373,8 @@ impl<'a> RuleController<'a> {
             self.streak[k] = if condition(r) { self.streak[k] + 1 } else { 0 };
         }
         let streak = self.streak.clone();
-        let applies = |k: usize, r: &Rule| condition(r) && streak[k] >= r.consecutive;
+        let armed = self.armed.clone();
+        let applies = |k: usize, r: &Rule| condition(r) && streak[k] >= r.consecutive && armed[k];
         // Supportive actions (start, transfuse, and stopping a drug other than the set's own):
         // every rule that applies acts, also while the set's drug is held.
         let own = rules.drug.as_str();
@@ -380,7 +391,7 @@ impl<'a> RuleController<'a> {
             .collect();
         for (k, r) in support {
             self.support(model, t, r, pending, shared)?;
-            self.streak[k] = 0;
+            self.acted(k);
         }
         if !self.follow_course(t, shared) || self.outcome.stopped {
             return Ok(());
@@ -401,10 +412,10 @@ impl<'a> RuleController<'a> {
             if recovered {
                 self.resume(model, t, r.resume_levels_down, pending)?;
             } else if let Some((k, rr)) = first(&|a| a == RuleAction::Resume) {
-                self.streak[k] = 0;
+                self.acted(k);
                 self.resume(model, t, rr.resume_levels_down, pending)?;
             } else if let Some((k, rs)) = first(&|a| a == RuleAction::Stop) {
-                self.streak[k] = 0;
+                self.acted(k);
                 self.stop_rule(model, t, rs, pending, shared);
             } else {
                 self.schedule_recheck(t + rules.recheck_days * 24.0, pending);
@@ -427,14 +438,14 @@ impl<'a> RuleController<'a> {
         let cooling = t - self.last_reduction < rules.cooldown_days * 24.0 - 1e-9;
         match rule.action {
             RuleAction::Interrupt => {
-                self.streak[i] = 0;
+                self.acted(i);
                 self.cancel_from(t, pending);
                 self.interrupted = Some(i);
                 self.outcome.n_interruptions += 1;
                 self.schedule_recheck(t + rules.recheck_days * 24.0, pending);
             }
             RuleAction::Reduce if !cooling => {
-                self.streak[i] = 0;
+                self.acted(i);
                 self.last_reduction = t;
                 self.outcome.n_reductions += 1;
                 self.cancel_from(t, pending);
@@ -450,7 +461,7 @@ impl<'a> RuleController<'a> {
                     .amount_one_up()
                     .is_some_and(|a| a <= max * (1.0 + 1e-9))
                 {
-                    self.streak[i] = 0;
+                    self.acted(i);
                     self.last_reduction = t;
                     self.outcome.n_increases += 1;
                     self.cancel_from(t, pending);
@@ -463,7 +474,7 @@ impl<'a> RuleController<'a> {
                 }
             }
             RuleAction::Stop => {
-                self.streak[i] = 0;
+                self.acted(i);
                 self.stop_rule(model, t, rule, pending, shared);
             }
             _ => {}
@@ -471,6 +482,18 @@ impl<'a> RuleController<'a> {
         self.outcome.final_level = self.level;
         self.monitor(rules, t, pending);
         Ok(())
+    }
+
+    /// Rule `k` has acted: its streak restarts, and a rule with `rearm_at_or_above` waits
+    /// for the quantity to come back to that level.
+    fn acted(&mut self, k: usize) {
+        self.streak[k] = 0;
+        if self
+            .rules
+            .is_some_and(|r| r.rules[k].rearm_at_or_above.is_some())
+        {
+            self.armed[k] = false;
+        }
     }
 
     /// While the set's drug is given, the next monitoring visit (`monitor_days`).

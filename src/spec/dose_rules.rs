@@ -86,6 +86,11 @@ pub struct Rule {
     /// of the set, this one included (romiplostim: above 200 for 2 consecutive weeks).
     #[serde(default = "one_visit", skip_serializing_if = "is_one_visit")]
     pub consecutive: u32,
+    /// Once the rule has acted, it acts again only after the quantity has been at or above this
+    /// level at a lab visit: one action per occurrence (reduce once per thrombocytopenia
+    /// episode, not at every visit of a lasting one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rearm_at_or_above: Option<f64>,
     /// The drug the action acts on: required by `start`; otherwise the rule set's drug.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drug: Option<String>,
@@ -314,6 +319,18 @@ impl DoseRules {
                 format!("{f}.unless_held"),
                 "the same drug as while_held: the rule could never apply",
             ));
+        }
+        if let Some(level) = r.rearm_at_or_above {
+            if !(level.is_finite() && level >= r.below) {
+                return Err(ModelError::new(
+                    format!("{f}.rearm_at_or_above"),
+                    format!(
+                        "must be finite and at or above the rule's below ({}), got {level}: \
+                         the rule would re-arm while it still applies",
+                        r.below
+                    ),
+                ));
+            }
         }
         if !(1..=MAX_CONSECUTIVE).contains(&r.consecutive) {
             return Err(ModelError::new(

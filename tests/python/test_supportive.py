@@ -196,6 +196,8 @@ def test_hostile_supportive_inputs():
     ({"below": 25, "action": "stop", "unless_stopped": "pomalidomide"}, "dose_rules.rules[0].unless_stopped",
      ["pomalidomide", "not dosed"]),
     ({"below": 25, "action": "stop", "unless_stopped": ""}, "dose_rules.rules[0].unless_stopped", ["empty"]),
+    ({"below": 75, "at_or_above": 25, "action": "reduce", "rearm_at_or_above": 50},
+     "dose_rules.rules[0].rearm_at_or_above", ["75", "50"]),
     ({"below": 50, "action": "increase", "maximum": 0.002}, "dose_rules.monitor_days", ["0.5"]),
 ])
 def test_bad_titration_rules_are_named_errors(rule, field, words):
