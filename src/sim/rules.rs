@@ -369,12 +369,16 @@ impl<'a> RuleController<'a> {
                 && !r.unless_held.as_ref().is_some_and(is_held)
                 && !r.unless_stopped.as_ref().is_some_and(is_stopped)
         };
+        // A disarmed rule's streak stays at 0, so that it cannot apply.
         for (k, r) in rules.rules.iter().enumerate() {
-            self.streak[k] = if condition(r) { self.streak[k] + 1 } else { 0 };
+            self.streak[k] = if condition(r) && self.armed[k] {
+                self.streak[k] + 1
+            } else {
+                0
+            };
         }
         let streak = self.streak.clone();
-        let armed = self.armed.clone();
-        let applies = |k: usize, r: &Rule| condition(r) && streak[k] >= r.consecutive && armed[k];
+        let applies = |k: usize, r: &Rule| condition(r) && streak[k] >= r.consecutive;
         // Supportive actions (start, transfuse, and stopping a drug other than the set's own):
         // every rule that applies acts, also while the set's drug is held.
         let own = rules.drug.as_str();
