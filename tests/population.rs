@@ -273,8 +273,7 @@ fn scripted_patients_get_exactly_the_label_actions_biw() {
         "{p:?}"
     );
     assert_eq!(ctl.outcome.n_reductions, 1);
-    // Day 22, still 60: within the cooldown (28 days, data/dose_rules.toml), no second reduction.
-    assert_eq!(s.rules.cooldown_days, 28.0);
+    // Day 22, still 60: the same episode (no count >= 75 since), no second reduction.
     lab(&mut ctl, 21.0, 60.0, &mut pending);
     assert_eq!(ctl.outcome.n_reductions, 1);
     // Day 29, 20 (< 25): interrupt; every later dose cancelled, a recheck lab a week later.
@@ -300,16 +299,22 @@ fn scripted_patients_get_exactly_the_label_actions_biw() {
         "{p:?}"
     );
     assert_eq!(ctl.outcome.final_level, 2);
-    // Day 57, 70: reduce to 60 mg QW (42 days after the last reduction; the restart does not
-    // count as one); day 71, 70: within the cooldown, nothing; day 85, 70: past the last level -> stop.
-    lab(&mut ctl, 56.0, 70.0, &mut pending);
+    // Day 50, 70: the resume one level lower was this episode's step down, nothing.
+    lab(&mut ctl, 49.0, 70.0, &mut pending);
+    assert_eq!((ctl.outcome.n_reductions, ctl.outcome.final_level), (1, 2));
+    // Day 57, 80: the episode is over. Day 64, 70: a new one, reduce to 60 mg QW; day 71,
+    // 70: the same episode, nothing; day 78, 75 (re-armed); day 85, 70: past the last
+    // level -> stop.
+    lab(&mut ctl, 56.0, 80.0, &mut pending);
+    lab(&mut ctl, 63.0, 70.0, &mut pending);
     assert!(pending_doses(&pending)
         .iter()
-        .filter(|&&(d, _)| d >= 56.0)
+        .filter(|&&(d, _)| d >= 63.0)
         .all(|&(_, a)| a == 60.0));
     lab(&mut ctl, 70.0, 70.0, &mut pending);
     assert!(!ctl.outcome.stopped);
     assert_eq!(ctl.outcome.n_reductions, 2);
+    lab(&mut ctl, 77.0, 75.0, &mut pending);
     lab(&mut ctl, 84.0, 70.0, &mut pending);
     assert!(ctl.outcome.stopped);
     assert!(pending_doses(&pending).iter().all(|&(d, _)| d < 84.0));
@@ -326,10 +331,9 @@ fn scripted_patient_qw_ladder_walks_100_80_60_40_then_stops() {
     }
     let mut y = vec![0.0; s.model.n];
     let mut expected = [80.0, 60.0, 40.0].into_iter();
-    // one reduction per cooldown (28 days, data/dose_rules.toml): labs spaced by the cooldown
-    let cd = s.rules.cooldown_days;
-    assert_eq!(cd, 28.0);
-    for day in [14.0, 14.0 + cd, 14.0 + 2.0 * cd] {
+    // One reduction per episode (data/dose_rules.toml): weekly labs alternating 74.9 (a new
+    // episode: reduce) and 75 (at or above 75: the episode is over, nothing happens).
+    for day in [14.0, 28.0, 42.0] {
         y[plt] = 74.9;
         ctl.lab(&s.model, 0, day * 24.0, &y, &mut pending).unwrap();
         let want = expected.next().unwrap();
@@ -337,10 +341,12 @@ fn scripted_patient_qw_ladder_walks_100_80_60_40_then_stops() {
             .iter()
             .filter(|&&(d, _)| d >= day)
             .all(|&(_, a)| a == want));
+        y[plt] = 75.0;
+        ctl.lab(&s.model, 0, (day + 7.0) * 24.0, &y, &mut pending)
+            .unwrap();
     }
     y[plt] = 25.0; // 25 is in "25 to < 75": reduce, and 40 is the last level -> stop.
-    ctl.lab(&s.model, 0, (14.0 + 3.0 * cd) * 24.0, &y, &mut pending)
-        .unwrap();
+    ctl.lab(&s.model, 0, 56.0 * 24.0, &y, &mut pending).unwrap();
     assert!(ctl.outcome.stopped && ctl.outcome.n_reductions == 4);
     // At exactly 75 nothing happens.
     let mut ctl = RuleController::new(Some(&s.rules), s.levels.clone(), 0, plt, 168.0 * 24.0);

@@ -17,7 +17,7 @@ from . import ROOT, Log
 from .library import BASELINE_MEDIAN, fmt, population_value
 from .targets import Spec
 
-DATE = "2026-12-07"  # date of the shipped calibration, written into the sources
+DATE = "2026-12-08"  # date of the shipped calibration, written into the sources
 AE_REPORTING = ROOT / "calibration" / "ae_reporting.json"
 CALIBRATED_COMMENT = "# calibrated: "  # the comment line above covariates.platelets of each population
 

@@ -248,6 +248,9 @@ impl<'a> RuleController<'a> {
         pending: &mut Vec<Action>,
     ) -> Result<()> {
         self.interrupted = None;
+        if down > 0 {
+            self.lowered();
+        }
         if self.step_down(down) {
             self.schedule_level(model, t, pending)
         } else {
@@ -497,6 +500,21 @@ impl<'a> RuleController<'a> {
             .is_some_and(|r| r.rules[k].rearm_at_or_above.is_some())
         {
             self.armed[k] = false;
+        }
+    }
+
+    /// The dose was lowered on resuming: a reduce rule with `rearm_at_or_above` counts it as
+    /// its action for this occurrence (one step down per episode, not a resume one level lower
+    /// followed by a reduction at the next visit of the same episode).
+    fn lowered(&mut self) {
+        let Some(rules) = self.rules else {
+            return;
+        };
+        for (k, r) in rules.rules.iter().enumerate() {
+            if r.action == RuleAction::Reduce && r.rearm_at_or_above.is_some() {
+                self.streak[k] = 0;
+                self.armed[k] = false;
+            }
         }
     }
 

@@ -88,7 +88,8 @@ pub struct Rule {
     pub consecutive: u32,
     /// Once the rule has acted, it acts again only after the quantity has been at or above this
     /// level at a lab visit: one action per occurrence (reduce once per thrombocytopenia
-    /// episode, not at every visit of a lasting one).
+    /// episode, not at every visit of a lasting one). On a reduce rule, a resume one or more
+    /// levels lower counts as its action (that episode's step down).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rearm_at_or_above: Option<f64>,
     /// The drug the action acts on: required by `start`; otherwise the rule set's drug.

@@ -30,9 +30,9 @@ N_SIM = 4000
 
 # Misses of the shipped fit (docs/partners.md), strict: a fix shows up as an unexpected pass.
 KNOWN_MISSES = {
-    "len_monotherapy_g34": "one lenalidomide slope for two trials: with the 2026-12-07 platelet model (marrow reserve; "
-                           "heavily pretreated baseline median 137) lenalidomide 30 mg alone gives 29% against 39% "
-                           "(32.8-45.6%) while placebo-Rd stays inside",
+    "len_monotherapy_g34": "one lenalidomide slope for two trials: with the platelet model of the shipped calibration "
+                           "(marrow reserve; heavily pretreated baseline median 137) lenalidomide 30 mg alone gives "
+                           "29-30% against 39% (32.8-45.6%) while placebo-Rd stays inside, at the top of its interval",
 }
 
 
@@ -43,15 +43,18 @@ def cases() -> list:
 
 @pytest.mark.parametrize("drug,target", cases())
 def test_partner_alone_reproduces_its_trial(drug, target):
-    """The simulated incidence (another seed than the fit's) agrees with the observed one: inside
-    the observed 95% interval once the simulation's own sampling error is added (two-sample z
-    test at the 5% level)."""
+    """The simulated incidence (another seed than the fit's) lies inside the observed Wilson 95%
+    interval (the interval docs/partners.md and the calibration report quote), each side widened
+    by the simulation's own sampling error in quadrature."""
     observed = TARGETS[target["key"]]["pct"] / 100.0
     sim = partners.incidence(CFG["arms"][target["arm"]], target["metric"], sp.Library(), N_SIM, 11)
-    se = math.sqrt(observed * (1 - observed) / target["n"] + sim * (1 - sim) / N_SIM)
     lo, hi = wilson(observed, target["n"])
-    assert abs(sim - observed) <= 1.96 * se, (
-        f"{target['key']}: simulated {sim:.3f} (n={N_SIM}), observed {observed} (95% CI {lo:.3f}-{hi:.3f})")
+    mc = 1.96 * math.sqrt(sim * (1 - sim) / N_SIM)
+    lo_w = observed - math.hypot(observed - lo, mc)
+    hi_w = observed + math.hypot(hi - observed, mc)
+    assert lo_w <= sim <= hi_w, (
+        f"{target['key']}: simulated {sim:.3f} (n={N_SIM}), observed {observed} (95% CI {lo:.3f}-{hi:.3f}; "
+        f"with the simulation's error {lo_w:.3f}-{hi_w:.3f})")
 
 
 def test_fitted_values_are_in_the_library_with_their_source():
