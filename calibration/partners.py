@@ -43,7 +43,7 @@ def load() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def incidence(arm: dict[str, Any], metric: str, lib: sp.Library, n: int, seed: int) -> float:
     """Simulated incidence of ``metric`` in ``arm`` under library ``lib``."""
-    pop = sp.population(arm["population"], n=n).with_discontinuation(arm["discontinuation_median_days"])
+    pop = sp.population(arm["population"], n=n, library=lib).with_discontinuation(arm["discontinuation_median_days"])
     s = sp.simulate_population(sp.Regimen(arm["regimen"], name=arm["label"]), pop, days=arm["days"], seed=seed,
                                library=lib).subjects
     if metric == "g34_lab":
@@ -65,7 +65,9 @@ def override(fit: dict[str, Any], value: float, done: dict[str, dict[str, Any]])
 
 
 def loglik(fit: dict[str, Any], value: float, ctx: dict[str, Any]) -> tuple[float, list[float]]:
-    lib = sp.Library().override(override(fit, value, ctx["done"]))
+    """Binomial log-likelihood of ``fit``'s targets at ``value``, over ``ctx["base"]`` (a library;
+    the shipped one when absent) with the fits already done; and the simulated incidences."""
+    lib = ctx.get("base", sp.Library()).override(override(fit, value, ctx["done"]))
     ll, sims = 0.0, []
     for t in fit["targets"]:
         p_obs = ctx["targets"][t["key"]]["pct"] / 100.0

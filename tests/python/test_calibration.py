@@ -88,9 +88,13 @@ def arms() -> dict[str, dict[str, float]]:
 # simulated value must stay within `tol` of the observed proportion, so that a regression fails
 # and a fix shows up here. Move a target out of this table once it is inside its interval.
 KNOWN_GAPS: dict[tuple[str, str, int], float] = {
-    # fitted, missed (docs/calibration.md): 37.9% in the check (n = 1000, seed 777),
-    # 36.8-38.3% at seeds 4242, 1 and 2 (n = 2000), against 0.493 (66/134) [0.405, 0.580]
+    # fitted, missed (docs/calibration.md): 37.4% in the check (n = 1000, seed 777),
+    # 36.5-37.5% at seeds 4242, 1 and 2 (n = 2000), against 0.493 (66/134) [0.405, 0.580]
     ("dlbcl", "g3plus_lab", 66): 0.15,
+    # on the edge (docs/calibration.md, notes: the joint profile of the heavily pretreated baseline):
+    # 30.2% in the check (seed 777), 33.1-35.0% at seeds 4242, 1 and 2 (n = 2000), 34.9% here,
+    # against 0.252 (31/123) [0.178, 0.338]
+    ("storm", "g3_lab", 31): 0.12,
 }
 
 
@@ -128,8 +132,8 @@ def test_label_median_time_to_onset_within_assumed_ci(arms):
 # within `tol` of the observed one. Move a target out once it is inside its interval.
 KNOWN_VALUE_GAPS: dict[str, float] = {
     # fitted, missed (docs/calibration.md): check n = 1000, seed 777
-    "dlbcl_onset_g3": 12.5,  # simulated 22.7 days vs 33 (27.1-38.9)
-    "recovery": 7.5,         # simulated 14.75 days vs 10.5 (7-14)
+    "dlbcl_onset_g3": 12.5,  # simulated 22.8 days vs 33 (27.1-38.9)
+    "recovery": 7.5,         # simulated 15.75 days vs 10.5 (7-14)
 }
 
 
@@ -182,10 +186,10 @@ def test_xpo1_occupancy_after_one_dose(mg, hours, full):
 def test_time_on_treatment(arms):
     # STORM: median 9 weeks (Chari 2019); BOSTON: much longer (about 30 weeks, ASSUMPTION)
     assert 49 <= arms["storm"]["days_on_treatment_median"] <= 77
-    # SVd: with one reduction per episode (28-day cooldown, data/dose_rules.toml) the rules still
-    # stop selinexor in about 60% of the patients within 280 days; simulated median 126 days
-    # against about 210 (an ASSUMPTION; docs/calibration.md). Raise this bound when it is closer.
-    assert arms["svd"]["days_on_treatment_median"] > 110
+    # SVd: with one reduction per episode (data/dose_rules.toml) the rules still stop selinexor in
+    # about 43% of the patients within 280 days; simulated median about 198 days against about 210
+    # (an ASSUMPTION; docs/calibration.md, notes).
+    assert arms["svd"]["days_on_treatment_median"] > 170
     assert arms["vd"]["days_on_treatment_median"] > 150
 
 

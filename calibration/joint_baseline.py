@@ -1,0 +1,181 @@
+"""Profile the heavily pretreated population's baseline platelets over the selinexor and the
+lenalidomide trials together.
+
+The `rrmm_heavily_pretreated` preset serves two kinds of training arms: the selinexor arms of
+calibration/targets.toml (STORM part 2 and the recovery experiment) and the lenalidomide 30 mg
+monotherapy arm of calibration/partner_fit.toml. Its baseline median (`P0_heavy`) is shared, but
+calibrate.py fits it on the selinexor arms alone and partners.py then fits the lenalidomide slope
+with it held. This script profiles `P0_heavy` over both: at each grid value it refits the
+population's typical Imax (`Imax_heavy`, the other heavily pretreated parameter) on the selinexor
+objective and the lenalidomide slope on its two trials (partners.py, both targets), holding every
+other value at the shipped one, and sums
+
+    selinexor objective (calib.objective, the shipped targets, priors and penalties)
+    + lenalidomide deviance (-2 x binomial log-likelihood, relative to the saturated model)
+
+(both on the scale of -2 log-likelihood). The minimum over the grid, refined by a parabola through
+its three lowest points, is the joint estimate; its 95% interval is where the profile is within
+3.84 of the minimum. With --write, `P0_heavy` and `Imax_heavy` at the joint estimate go into
+data/populations.toml (tomlkit; their source strings say how they were fitted). Rerun
+calibration/partners.py --write and the rest of the cascade afterwards.
+
+    python calibration/joint_baseline.py [--grid 105 115 125 137 150] [--threads 2] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomlkit
+from scipy.optimize import minimize_scalar
+
+import selinexor_pkpd as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "calibration"))
+
+import partners  # noqa: E402
+from calib import fit, objective, targets, writers  # noqa: E402
+from calib.library import library_override, rnd, shipped_values  # noqa: E402
+
+POPULATION = "rrmm_heavily_pretreated"
+CHI2_95 = 3.841
+
+
+def lenalidomide(base: sp.Library) -> dict[str, Any]:
+    """The lenalidomide slope refitted on its trials under ``base``; its deviance and simulations."""
+    cfg, tg = partners.load()
+    spec = next(f for f in cfg["fit"] if f["drug"] == "lenalidomide")
+    ctx = {"arms": cfg["arms"], "targets": tg, "n_sim": cfg["n_sim"], "seed": cfg["seed"], "done": {},
+           "base": base}
+    r = partners.fit_one(spec, ctx)
+    saturated = 0.0
+    for t in spec["targets"]:
+        p = tg[t["key"]]["pct"] / 100.0
+        k = p * t["n"]
+        saturated += k * math.log(p) + (t["n"] - k) * math.log(1 - p)
+    sims = {t["key"]: s for t, s in zip(spec["targets"], r["sims"])}
+    return {"slope": r["value"], "deviance": 2.0 * (saturated - r["ll"]), "sims": sims}
+
+
+def selinexor(ev: objective.Evaluator, x: dict[str, float]) -> dict[str, Any]:
+    """Imax_heavy refitted at ``x``'s P0_heavy on the selinexor objective (every arm, every term)."""
+    spec = ev.spec
+    lo, hi = spec.params["Imax_heavy"].lo, spec.params["Imax_heavy"].hi
+    arms, everything = list(spec.arms), list(spec.params)
+    fit.solve_discontinuation(ev, x, lambda m: None)
+
+    def f(v: float) -> float:
+        return ev.objective({**x, "Imax_heavy": v}, arms, everything)[0]
+
+    r = minimize_scalar(f, bounds=(max(lo, x["Imax_heavy"] - 0.1), min(hi, x["Imax_heavy"] + 0.06)),
+                        method="bounded", options={"xatol": 2e-4})
+    xi = {**x, "Imax_heavy": float(r.x)}
+    fit.solve_discontinuation(ev, xi, lambda m: None)
+    value, rec = ev.objective(xi, arms, everything)
+    return {"Imax_heavy": float(r.x), "objective": value, "record": rec, "disc": dict(ev.disc_median)}
+
+
+def profile(grid: list[float], n: int, n_boston: int, seed: int, threads: int | None, log) -> list[dict[str, Any]]:
+    spec = targets.load()
+    x0, disc0 = shipped_values(spec, writers.load_q_report())
+    ev = objective.Evaluator(spec, n, seed, n_boston, threads=threads)
+    ev.disc_median.update(disc0)
+    rows = []
+    for p0 in grid:
+        t0 = time.perf_counter()
+        x = {**x0, "P0_heavy": p0}
+        s = selinexor(ev, x)
+        xs = {**x, "Imax_heavy": s["Imax_heavy"]}
+        base = sp.Library().override(library_override(xs, s["disc"]))
+        le = lenalidomide(base)
+        row = {"P0_heavy": p0, "Imax_heavy": s["Imax_heavy"], "selinexor": s["objective"],
+               "lenalidomide": le["deviance"], "total": s["objective"] + le["deviance"], "slope": le["slope"],
+               **{f"sim.{k}": v for k, v in le["sims"].items()},
+               **{k: v for k, v in s["record"].items() if k.startswith("sim.storm.") or k.startswith("sim.recovery.")}}
+        rows.append(row)
+        log(f"P0_heavy {p0:6.1f}: Imax_heavy {row['Imax_heavy']:.4f}  selinexor {row['selinexor']:.2f}  "
+            f"lenalidomide {row['lenalidomide']:.2f} (slope {row['slope']:.4g}; "
+            + ", ".join(f"{k[4:]} {100 * v:.1f}%" for k, v in row.items() if k.startswith("sim.") and "_g34" in k)
+            + f")  total {row['total']:.2f}  [{time.perf_counter() - t0:.0f} s]")
+    return rows
+
+
+def minimum(rows: list[dict[str, Any]]) -> tuple[float, tuple[float | None, float | None]]:
+    """The parabola's minimum through the three lowest grid points, and the 95% profile interval
+    (linear interpolation of the grid; None where the grid does not reach it)."""
+    p = np.array([r["P0_heavy"] for r in rows])
+    t = np.array([r["total"] for r in rows])
+    i = int(np.argmin(t))
+    if i in (0, len(p) - 1):
+        raise SystemExit(f"the profile's minimum is at the grid's edge ({p[i]:g}): widen the grid")
+    a, b, c = np.polyfit(p[i - 1:i + 2], t[i - 1:i + 2], 2)
+    best = float(-b / (2 * a))
+    tmin = float(np.polyval([a, b, c], best))
+
+    def cross(side: range) -> float | None:
+        for j in side:
+            k = j + (1 if side.step < 0 else -1)
+            if t[j] - tmin >= CHI2_95:
+                return float(np.interp(tmin + CHI2_95, [t[k], t[j]], [p[k], p[j]])) if t[j] != t[k] else float(p[j])
+        return None
+
+    return best, (cross(range(i - 1, -1, -1)), cross(range(i + 1, len(p))))
+
+
+def write(p0: float, imax_heavy: float, interval: tuple[float | None, float | None], slope: float) -> None:
+    path = ROOT / "data" / "populations.toml"
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    pop = doc["populations"][POPULATION]
+    pop["covariates"]["platelets"]["median"] = rnd(p0)
+    lo, hi = ("open" if v is None else f"{v:.0f}" for v in interval)
+    note = (f"; baseline median {rnd(p0):g} and typical Imax {rnd(imax_heavy):g} from the joint profile of "
+            f"calibration/joint_baseline.py on {writers.DATE} over the selinexor targets and the lenalidomide trials "
+            f"(partner_fit.toml; lenalidomide slope {slope:.4g} at the minimum), 95% profile interval of the median "
+            f"{lo}-{hi} (docs/calibration.md)")
+    typical = pop["typical"]["platelets.Imax"]
+    typical["value"] = rnd(imax_heavy)
+    if "joint profile" not in typical["source"]:
+        typical["source"] = str(typical["source"]) + note
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--grid", type=float, nargs="+", default=[105.0, 115.0, 125.0, 137.0, 150.0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--n-boston", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=20261121)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    rows = profile(sorted(args.grid), args.n, args.n_boston, args.seed, args.threads, print)
+    best, interval = minimum(rows)
+    lo, hi = ("beyond the grid" if v is None else f"{v:.1f}" for v in interval)
+    print(f"joint minimum: P0_heavy {best:.1f} (95% profile interval {lo} to {hi})")
+    spec = targets.load()
+    x0, disc0 = shipped_values(spec, writers.load_q_report())
+    ev = objective.Evaluator(spec, args.n, args.seed, args.n_boston, threads=args.threads)
+    ev.disc_median.update(disc0)
+    s = selinexor(ev, {**x0, "P0_heavy": rnd(best)})
+    le = lenalidomide(sp.Library().override(library_override({**x0, "P0_heavy": rnd(best), "Imax_heavy": s["Imax_heavy"]},
+                                                             s["disc"])))
+    print(f"at the minimum: Imax_heavy {s['Imax_heavy']:.4f}, selinexor objective {s['objective']:.2f}, "
+          f"lenalidomide deviance {le['deviance']:.2f} (slope {le['slope']:.4g}; "
+          + ", ".join(f"{k} {100 * v:.1f}%" for k, v in le["sims"].items()) + ")")
+    print(f"wall time {(time.perf_counter() - t0) / 60:.1f} min")
+    if args.write:
+        write(best, s["Imax_heavy"], interval, le["slope"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
