@@ -15,11 +15,12 @@ other value at the shipped one, and sums
 
 (both on the scale of -2 log-likelihood). The minimum over the grid, refined by a parabola through
 its three lowest points, is the joint estimate; its 95% interval is where the profile is within
-3.84 of the minimum. With --write, `P0_heavy` and `Imax_heavy` at the joint estimate go into
-data/populations.toml (tomlkit; their source strings say how they were fitted). Rerun
-calibration/partners.py --write and the rest of the cascade afterwards.
+3.84 of the minimum. To ship it, hold `P0_heavy` and `Imax_heavy` at the printed values in
+calibration/targets.toml (their start values, out of every stage's free list), then rerun
+calibration/calibrate.py --write (which refits the other parameters), calibration/partners.py
+--write and the rest of the cascade (docs/calibration.md).
 
-    python calibration/joint_baseline.py [--grid 105 115 125 137 150] [--threads 2] [--write]
+    python calibration/joint_baseline.py [--grid 105 115 125 137 150] [--threads 2]
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomlkit
 from scipy.optimize import minimize_scalar
 
 import selinexor_pkpd as sp
@@ -44,7 +44,6 @@ import partners  # noqa: E402
 from calib import fit, objective, targets, writers  # noqa: E402
 from calib.library import library_override, rnd, shipped_values  # noqa: E402
 
-POPULATION = "rrmm_heavily_pretreated"
 CHI2_95 = 3.841
 
 
@@ -129,24 +128,6 @@ def minimum(rows: list[dict[str, Any]]) -> tuple[float, tuple[float | None, floa
     return best, (cross(range(i - 1, -1, -1)), cross(range(i + 1, len(p))))
 
 
-def write(p0: float, imax_heavy: float, interval: tuple[float | None, float | None], slope: float) -> None:
-    path = ROOT / "data" / "populations.toml"
-    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
-    pop = doc["populations"][POPULATION]
-    pop["covariates"]["platelets"]["median"] = rnd(p0)
-    lo, hi = ("open" if v is None else f"{v:.0f}" for v in interval)
-    note = (f"; baseline median {rnd(p0):g} and typical Imax {rnd(imax_heavy):g} from the joint profile of "
-            f"calibration/joint_baseline.py on {writers.DATE} over the selinexor targets and the lenalidomide trials "
-            f"(partner_fit.toml; lenalidomide slope {slope:.4g} at the minimum), 95% profile interval of the median "
-            f"{lo}-{hi} (docs/calibration.md)")
-    typical = pop["typical"]["platelets.Imax"]
-    typical["value"] = rnd(imax_heavy)
-    if "joint profile" not in typical["source"]:
-        typical["source"] = str(typical["source"]) + note
-    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    print(f"wrote {path.relative_to(ROOT)}")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--grid", type=float, nargs="+", default=[105.0, 115.0, 125.0, 137.0, 150.0])
@@ -154,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-boston", type=int, default=500)
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--write", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rows = profile(sorted(args.grid), args.n, args.n_boston, args.seed, args.threads, print)
@@ -171,9 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"at the minimum: Imax_heavy {s['Imax_heavy']:.4f}, selinexor objective {s['objective']:.2f}, "
           f"lenalidomide deviance {le['deviance']:.2f} (slope {le['slope']:.4g}; "
           + ", ".join(f"{k} {100 * v:.1f}%" for k, v in le["sims"].items()) + ")")
+    print(f"to hold in calibration/targets.toml: P0_heavy start = {rnd(best):g}, Imax_heavy start = {rnd(s['Imax_heavy']):g}")
     print(f"wall time {(time.perf_counter() - t0) / 60:.1f} min")
-    if args.write:
-        write(best, s["Imax_heavy"], interval, le["slope"])
     return 0
 
 

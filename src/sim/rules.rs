@@ -512,8 +512,7 @@ impl<'a> RuleController<'a> {
         };
         for (k, r) in rules.rules.iter().enumerate() {
             if r.action == RuleAction::Reduce && r.rearm_at_or_above.is_some() {
-                self.streak[k] = 0;
-                self.armed[k] = false;
+                self.acted(k);
             }
         }
     }
