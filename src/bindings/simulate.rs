@@ -188,7 +188,9 @@ pub fn closed_form<'py>(
     let inp = inputs(regimen, patient, params, "none", 1e-6, 1e-9, "exact")?;
     let times = times.as_slice()?.to_vec();
     core_sim::check_times(&times).map_err(to_py)?;
-    lib.inner.check_overrides(&inp.over).map_err(to_py)?;
+    lib.inner
+        .check_overrides(&inp.over, "params")
+        .map_err(to_py)?;
     let events = inp
         .regimen
         .expand(&inp.patient, days * 24.0, &|d| lib.inner.default_route(d))

@@ -169,7 +169,7 @@ pub fn simulate_dataset(
     threads: usize,
     obs: &mut dyn StepObserver,
 ) -> Result<Vec<SubjectRun>> {
-    lib.check_overrides(over)?;
+    lib.check_overrides(over, "params")?;
     if ds.subjects.is_empty() {
         return Err(ModelError::new("data", "has no subjects"));
     }

@@ -157,7 +157,7 @@ pub fn simulate_steps(
     opts: &SolverOptions,
     obs: &mut dyn StepObserver,
 ) -> Result<Simulation> {
-    lib.check_overrides(over)?;
+    lib.check_overrides(over, "params")?;
     check_times(times)?;
     if !(horizon_h.is_finite() && horizon_h > 0.0) {
         return Err(ModelError::new(

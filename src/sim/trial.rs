@@ -166,13 +166,10 @@ impl TrialSetup {
         opts.validate()?;
         regimen.validate()?;
         population.validate()?;
-        lib.check_overrides(&over)?;
-        // the population's own typical values, named as written, under the run's `over`
+        lib.check_overrides(&over, "params")?;
+        // the population's own typical values, under the run's `over`
         let mut typical = population.typical_values()?;
-        lib.check_overrides(&typical).map_err(|e| {
-            let written = e.field.trim_start_matches("params.");
-            ModelError::new(format!("population.typical.{written}"), e.message)
-        })?;
+        lib.check_overrides(&typical, "population.typical")?;
         for (ns, params) in over {
             typical.entry(ns).or_default().extend(params);
         }
@@ -191,8 +188,7 @@ impl TrialSetup {
                 if let Some(d) = r.t_disc_days {
                     non_negative(&format!("patients[{i}].disc_days"), d)?;
                 }
-                lib.check_overrides(&r.overrides)
-                    .map_err(|e| e.within(&format!("patients[{i}]")))?;
+                lib.check_overrides(&r.overrides, &format!("patients[{i}]"))?;
             }
         }
         check_times(&observe_days).map_err(|e| e.within("observe"))?;

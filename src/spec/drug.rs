@@ -219,13 +219,19 @@ impl DrugSpec {
         v.join(", ")
     }
 
-    /// Checks that user overrides name parameters this drug has, with valid values.
-    pub fn check_overrides(&self, name: &str, overrides: &BTreeMap<String, f64>) -> Result<()> {
+    /// Checks that user overrides name parameters this drug has, with valid values (errors
+    /// name `{at}.{name}.{param}`).
+    pub fn check_overrides(
+        &self,
+        name: &str,
+        overrides: &BTreeMap<String, f64>,
+        at: &str,
+    ) -> Result<()> {
         let effect_names = self.effect.map(|e| e.param_names()).unwrap_or(&[]);
         for (p, v) in overrides {
             let ok = (table::PK.iter().any(|f| f.name == p) && self.uses_pk_param(p))
                 || effect_names.contains(&p.as_str());
-            let f = format!("params.{name}.{p}");
+            let f = format!("{at}.{name}.{p}");
             if !ok {
                 return Err(ModelError::new(
                     f,

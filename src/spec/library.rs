@@ -273,14 +273,16 @@ impl Library {
     }
 
     /// Checks that every override names a known namespace and parameter with a valid value.
-    pub fn check_overrides(&self, over: &Overrides) -> Result<()> {
+    /// Errors name the field as `{at}.{namespace}.{param}`: `at` is where the user wrote the
+    /// overrides (`params`, `population.typical`, `patients[3]`).
+    pub fn check_overrides(&self, over: &Overrides, at: &str) -> Result<()> {
         for (ns, params) in over {
             match table::platelet_namespace(ns) {
                 Some(fields) => {
                     for (p, v) in params {
                         if !fields.iter().any(|f| f.name == p) {
                             return Err(ModelError::new(
-                                format!("params.{ns}.{p}"),
+                                format!("{at}.{ns}.{p}"),
                                 format!(
                                     "unknown parameter (known: {})",
                                     table::names(fields).join(", ")
@@ -289,15 +291,15 @@ impl Library {
                         }
                         if !v.is_finite() || *v < 0.0 {
                             return Err(ModelError::new(
-                                format!("params.{ns}.{p}"),
+                                format!("{at}.{ns}.{p}"),
                                 format!("must be finite and >= 0, got {v}"),
                             ));
                         }
                     }
                 }
                 None => {
-                    let spec = self.drug(ns).map_err(|e| e.within("params"))?;
-                    spec.check_overrides(ns, params)?;
+                    let spec = self.drug(ns).map_err(|e| e.within(at))?;
+                    spec.check_overrides(ns, params, at)?;
                 }
             }
         }

@@ -116,6 +116,19 @@ def test_bad_population_inputs():
     expect(sp.Population.from_table, "patients[1].selinexor.CL", table)
 
 
+@pytest.mark.parametrize("column,values,field", [
+    ("platelets.kon", [100.0, -3.0], "patients[1].platelets.kon"),
+    ("platelets.foo", [100.0, 3.0], "patients[0].platelets.foo"),
+    ("selinexor.CLX", [10.0, 12.0], "patients[0].selinexor.CLX"),
+])
+def test_a_bad_parameter_column_is_named_as_written(column, values, field):
+    # checked by the library when the run starts: the field is the row and the column's name
+    pop = sp.Population.from_table(pd.DataFrame({"platelets": [150.0, 120.0], column: values}))
+    with pytest.raises(sp.ModelError) as e:
+        sp.simulate_population("xd_80_biw", pop, days=7, seed=1)
+    assert e.value.field == field, str(e.value)
+
+
 def test_rules_that_can_never_resume_are_rejected():
     pop = small(n=5)
     base = {"drug": "selinexor", "ladder": [{"amount": 80, "weekdays": [1, 3]}]}
