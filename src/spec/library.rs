@@ -7,7 +7,7 @@ use super::drug::{DrugSpec, ParamSpec, Route};
 use super::efficacy::EfficacySpec;
 use super::population::PopulationSpec;
 use super::regimen::Regimen;
-use crate::error::{ModelError, Result};
+use crate::error::{non_negative, ModelError, Result};
 use crate::params::table::{self, Field};
 use crate::params::{Overrides, PlateletParams};
 use serde::{Deserialize, Serialize};
@@ -280,21 +280,17 @@ impl Library {
             match table::platelet_namespace(ns) {
                 Some(fields) => {
                     for (p, v) in params {
-                        if !fields.iter().any(|f| f.name == p) {
+                        let f = format!("{at}.{ns}.{p}");
+                        if !fields.iter().any(|x| x.name == p) {
                             return Err(ModelError::new(
-                                format!("{at}.{ns}.{p}"),
+                                f,
                                 format!(
                                     "unknown parameter (known: {})",
                                     table::names(fields).join(", ")
                                 ),
                             ));
                         }
-                        if !v.is_finite() || *v < 0.0 {
-                            return Err(ModelError::new(
-                                format!("{at}.{ns}.{p}"),
-                                format!("must be finite and >= 0, got {v}"),
-                            ));
-                        }
+                        non_negative(&f, *v)?;
                     }
                 }
                 None => {
