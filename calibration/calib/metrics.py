@@ -22,16 +22,27 @@ ctcae_grade = sp.ctcae_grade
 
 
 def weighted_grouped_median(grid: np.ndarray, weights: np.ndarray) -> float:
-    """Grouped median of events with ``weights`` (expected counts) on the sorted visit days ``grid``."""
+    """Interpolated median of events with ``weights`` (expected counts) observed on the sorted visit
+    days ``grid``.
+
+    An event is dated by the visit that observes it, as trials date onsets. Each visit's events are
+    spread evenly over its class, from the midpoint with the previous visit to the midpoint with the
+    next (the first and last classes symmetric about their visit): the interpolated median of discrete
+    data. It stays within the class of the plain median (the visit at which the cumulative share
+    reaches one half) and, unlike it, is smooth in the weights.
+    """
     total = weights.sum()
     if not total > 0:
         return math.nan
+    grid = np.asarray(grid, dtype=float)
+    if len(grid) == 1:
+        return float(grid[0])
+    mid = 0.5 * (grid[1:] + grid[:-1])
+    edges = np.concatenate([[grid[0] - (mid[0] - grid[0])], mid, [grid[-1] + (grid[-1] - mid[-1])]])
     cdf = np.cumsum(weights) / total
     k = int(np.searchsorted(cdf, 0.5 - 1e-12))
-    if k == 0:
-        return float(grid[0])
-    g0, g1, c0, c1 = grid[k - 1], grid[k], cdf[k - 1], cdf[k]
-    return float(g0 + (0.5 - c0) / (c1 - c0) * (g1 - g0))
+    c0 = cdf[k - 1] if k > 0 else 0.0
+    return float(edges[k] + (0.5 - c0) / (cdf[k] - c0) * (edges[k + 1] - edges[k]))
 
 
 def reported_events(te: np.ndarray, g: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +120,7 @@ def arm_metrics(res: sp.PopulationResult, labs: np.ndarray, q_report: float) -> 
     for tag, q in (("lab", 1.0), ("reported", q_report)):
         out[f"any_te_{tag}"], out[f"onset_te_{tag}_median"], out[f"onset_te_{tag}_median_plain"] = \
             event_metrics(te, g, labs, q)
-    # First grade >= 3 lab value while on treatment (the label's DLBCL onset of grade >= 3): grouped
+    # First grade >= 3 lab value while on treatment (the label's DLBCL onset of grade >= 3): interpolated
     # median of its study day among patients with one (smooth in the parameters, like the onset above).
     g3 = (g >= 3) & on & post
     first = g3 & (np.cumsum(g3, axis=1) == 1)
