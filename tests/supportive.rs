@@ -853,8 +853,8 @@ fn romiplostim_alone_against_published_repeated_and_single_doses() {
     // Six weekly SC doses in chronic ITP (training data of Smax): mean peak counts 135 at
     // 1 ug/kg and 241 at 3 ug/kg (Bussel JB et al., N Engl J Med 2006;355:1672, phase 2).
     // The one-parameter fit (calibration/agonist_potency.py) misses both by about 20% in
-    // opposite directions (107 and 288): its dose-response is steeper than these two arms';
-    // tolerance 25%.
+    // opposite directions (docs/supportive_care.md): its dose-response is steeper than these
+    // two arms'; tolerance 25%.
     let weekly = [1, 8, 15, 22, 29, 36];
     for (ug, published) in [(1.0, 135.0), (3.0, 241.0)] {
         let c = romiplostim_counts(ITP_BASELINE, ug, &weekly, 70);
@@ -863,9 +863,8 @@ fn romiplostim_alone_against_published_repeated_and_single_doses() {
         assert!((top / published - 1.0).abs() < 0.25, "{ug} ug/kg: {top}");
     }
     // Validation, not fitted: two doses 2 weeks apart, mean peaks 163, 309 and 746 at 3, 6 and
-    // 10 ug/kg (Bussel 2006, phase 1). The model gives about 131, 252 and 386: within 25% at 3
-    // and 6 ug/kg, and the response keeps rising with the dose although it falls short at 10
-    // (docs/supportive_care.md).
+    // 10 ug/kg (Bussel 2006, phase 1). The model is within 25% at 3 and 6 ug/kg, and the
+    // response keeps rising with the dose although it falls short at 10 (docs/supportive_care.md).
     let mut tops = Vec::new();
     for (ug, published) in [(3.0, 163.0), (6.0, 309.0), (10.0, 746.0)] {
         let c = romiplostim_counts(ITP_BASELINE, ug, &[1, 15], 70);
