@@ -3,9 +3,10 @@
 Reads calibration/partner_fit.toml (arms, free parameters) and the observed incidences of
 calibration/partner_targets.toml; fits one parameter per drug, in file order, by maximum binomial
 likelihood over the simulated arms (common random numbers, so the objective is deterministic);
-reports each estimate with its profile-likelihood 95% interval (deviance <= 3.84) and, with
---write, writes the values and their source strings into data/drugs.toml (tomlkit: comments and
-other lines unchanged).
+reports each estimate with its profile-likelihood 95% interval (deviance <= 3.84), then the
+checks (targets compared, not fitted) with the fitted values, and, with --write, writes the
+values and their source strings into data/drugs.toml (tomlkit: comments and other lines
+unchanged).
 
     python calibration/partners.py            # fit and print
     python calibration/partners.py --write    # ... and write data/drugs.toml
@@ -44,8 +45,8 @@ def load() -> tuple[dict[str, Any], dict[str, Any]]:
 def incidence(arm: dict[str, Any], metric: str, lib: sp.Library, n: int, seed: int) -> float:
     """Simulated incidence of ``metric`` in ``arm`` under library ``lib``."""
     pop = sp.population(arm["population"], n=n, library=lib).with_discontinuation(arm["discontinuation_median_days"])
-    s = sp.simulate_population(sp.Regimen(arm["regimen"], name=arm["label"]), pop, days=arm["days"], seed=seed,
-                               library=lib).subjects
+    reg = arm["regimen"] if isinstance(arm["regimen"], str) else sp.Regimen(arm["regimen"], name=arm["label"])
+    s = sp.simulate_population(reg, pop, days=arm["days"], seed=seed, library=lib).subjects
     if metric == "g34_lab":
         return float(np.mean(s["worst_grade_lab"] >= 3))
     raise ValueError(f"unknown metric {metric!r}")
@@ -149,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
             obs = targets[t["key"]]["pct"]
             print(f"    {t['key']}: observed {obs:g}% (n={t['n']}), simulated {100 * p:.1f}%")
         results.append((fit, value, r, sims))
+    lib = sp.Library().override({"drugs": ctx["done"]})
+    for c in cfg.get("check", []):
+        p = incidence(cfg["arms"][c["arm"]], c["metric"], lib, cfg["n_sim"], cfg["seed"])
+        print(f"check {c['key']}: observed {targets[c['key']]['pct']:g}% (n={c['n']}), simulated {100 * p:.1f}%"
+              f" ({c['checks']})")
     if args.write:
         write(results, targets)
     return 1 if any(r["at_bound"] for _, _, r, _ in results) else 0

@@ -16,7 +16,8 @@ spec = importlib.util.spec_from_file_location("partners", ROOT / "calibration" /
 partners = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(partners)
 CFG, TARGETS = partners.load()
-CASES = [(fit["drug"], t) for fit in CFG["fit"] for t in fit["targets"]]
+# fitted targets, then the checks (compared, not fitted)
+CASES = [(fit["drug"], t) for fit in CFG["fit"] for t in fit["targets"]] + [("check", c) for c in CFG["check"]]
 
 
 def wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -29,7 +30,12 @@ def wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
 N_SIM = 4000
 
 # Misses of the shipped fit (docs/partners.md), strict: a fix shows up as an unexpected pass.
-KNOWN_MISSES: dict[str, str] = {}
+KNOWN_MISSES: dict[str, str] = {
+    "castor_vd_g34": "bortezomib's release block, fitted on BOSTON's Vd (17% with the same 8 cycles of twice-weekly "
+                     "bortezomib), gives about 25% against CASTOR's 32.9% (docs/partners.md)",
+    "castor_dvd_g34": "daratumumab has no platelet effect in the library: DVd about as Vd (about 27%) against 46.1% "
+                      "(docs/partners.md)",
+}
 
 
 def cases() -> list:
