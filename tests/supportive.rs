@@ -226,12 +226,12 @@ fn scripted_patient_under_three_rule_sets() {
             {"drug": "dexamethasone", "amount": 40, "weekdays": [1]}]}]}"#,
     );
     let label = lib.dose_rules_for("label", &r).unwrap().clone();
-    // Lenalidomide's own label hold: < 30 hold, resume at >= 30 one level lower.
-    let lena = rules(
-        r#"{"drug": "lenalidomide", "ladder": [{"amount": 25}, {"amount": 20}, {"amount": 15}],
-            "rules": [{"below": 30, "action": "interrupt", "resume_at_or_above": 30}],
-            "cooldown_days": 0}"#,
-    );
+    // Lenalidomide's own label hold (the shipped preset): < 30 hold, resume at >= 30 one level
+    // lower.
+    let lena = lib
+        .dose_rules_for("lenalidomide_label", &r)
+        .unwrap()
+        .clone();
     // Rescue: start the rescue drug when platelets < 50 during a selinexor hold; transfuse 1
     // unit below 10.
     let rescue = rules(

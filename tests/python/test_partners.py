@@ -1,4 +1,4 @@
-"""Partner drugs alone (no selinexor) against their own trials' thrombocytopenia
+"""Partner drugs alone (no selinexor) against their own trials' thrombocytopenia, and their label holds
 (calibration/partner_fit.toml arms, calibration/partner_targets.toml targets)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+import tomlkit
 
 import selinexor_pkpd as sp
 
@@ -66,3 +67,34 @@ def test_fitted_values_are_in_the_library_with_their_source():
         lo, hi = fit["bounds"]
         assert lo < entry["value"] < hi
         assert "calibration/partners.py" in entry["source"]
+
+
+@pytest.mark.parametrize("drug,resume_key,start_mg", [("lenalidomide", "resume_at_or_above_per_uL", 25.0),
+                                                      ("pomalidomide", "resume_subsequent_at_or_above_per_uL", 4.0)])
+def test_partner_label_holds_are_the_quoted_label_thresholds(drug, resume_key, start_mg):
+    """The shipped partner rule sets (data/dose_rules.toml) hold and resume at the label thresholds
+    quoted in calibration/partner_targets.toml, one dose level lower, from the label's starting dose."""
+    quoted = tomlkit.parse((ROOT / "calibration" / "partner_targets.toml").read_text(encoding="utf-8")).unwrap()
+    quoted = quoted["thresholds"][drug]
+    rules = sp.Library().to_dict()["dose_rules"][f"{drug}_label"]
+    assert rules["drug"] == drug and rules["quantity"] == "PLT"
+    assert rules["ladder"][0]["amount"] == start_mg
+    assert [(r["action"], r["below"], r["resume_at_or_above"], r["resume_levels_down"]) for r in rules["rules"]] == [
+        ("interrupt", quoted["hold_below_per_uL"] / 1000.0, quoted[resume_key] / 1000.0, 1)]
+    assert rules["recheck_days"] == 7.0  # "follow CBC weekly"
+
+
+def test_a_partner_hold_changes_only_patients_whose_count_reached_its_threshold():
+    """Selinexor 60 mg + pomalidomide 4 mg + dex with and without pomalidomide's own label hold
+    (same patients, same seed): a patient with no lab count below 25 is simulated identically; the
+    others, whose pomalidomide is held, spend fewer days in grade 4 and grade >= 3 on average."""
+    pop = sp.population("rrmm_heavily_pretreated", 400)
+    runs = [sp.simulate_population("trial000_arm2", pop, days=112, seed=3, dose_rules=rules).subjects
+            for rules in (["label"], ["label", "pomalidomide_label"])]
+    without, held = runs
+    never = (without["worst_grade_lab"] < 4).to_numpy()
+    cols = ["nadir", "days_g4", "days_g3plus", "dose_intensity_mg_week", "n_labs"]
+    assert never.sum() > 100 and (~never).sum() > 50
+    assert (without.loc[never, cols].to_numpy() == held.loc[never, cols].to_numpy()).all()
+    for col in ("days_g4", "days_g3plus"):
+        assert held.loc[~never, col].mean() < without.loc[~never, col].mean()

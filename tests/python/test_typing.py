@@ -34,6 +34,7 @@ def _covariate(name):
 
 
 #: Per Literal alias: a call that uses one value, and values outside the Literal.
+RULES_REGIMEN = {"lenalidomide_label": "trial001", "pomalidomide_label": "trial000_arm2"}
 CASES = {
     "PlateletModel": (lambda v: sp.simulate("xd_80_biw", days=7, platelet_model=v), ["friberg_exp", "TPO", ""]),
     "TrialPlateletModel": (lambda v: _trial(platelet_model=v), ["none", "friberg_exp"]),
@@ -45,8 +46,10 @@ CASES = {
     "Route": (lambda v: sp.simulate(sp.Regimen.single_dose("selinexor", 80.0, route=v), days=2, platelet_model="none"),
               ["im", "po"]),
     "Sex": (lambda v: sp.simulate("xd_80_biw", days=7, patient=sp.Patient(sex=v)), ["other", "m"]),
-    # (on the rescue preset, which also doses the romiplostim that label_biw_tpo_rescue starts)
-    "DoseRulesName": (lambda v: sp.simulate_population("xd_80_biw_romiplostim_rescue", POP, days=7, dose_rules=v),
+    # (on the rescue preset, which also doses the romiplostim that label_biw_tpo_rescue starts; a
+    # partner's own rule set on a regimen that doses the partner)
+    "DoseRulesName": (lambda v: sp.simulate_population(RULES_REGIMEN.get(v, "xd_80_biw_romiplostim_rescue"), POP,
+                                                       days=7, dose_rules=v),
                       ["label_daily", "none"]),
     "ExposureInterval": (lambda v: sp.exposure("xd_80_biw", days=7, interval=v), ["month", "day"]),
     "DesignName": (lambda v: sp.escalate(dlt_probs=[0.1, 0.3], design=v, trials=5), ["3x3", "crm"]),
