@@ -346,6 +346,104 @@ fn scripted_patient_under_three_rule_sets() {
     assert_eq!(ctl.sets[1].outcome.final_level, 1);
 }
 
+/// NINLARO with lenalidomide (the shipped presets): both drugs are held below 30 and resumed
+/// from 30 on, and their reductions alternate, lenalidomide's after the first hold, ixazomib's
+/// after the second; once ixazomib is stopped (past 2.3 mg), lenalidomide is reduced at every
+/// hold.
+#[test]
+fn ixazomib_and_lenalidomide_reductions_alternate() {
+    let lib = Library::embedded().unwrap();
+    let m = build_model(
+        &lib,
+        &["ixazomib".into(), "lenalidomide".into()],
+        &Patient::default(),
+        &Overrides::new(),
+        None,
+        PlateletModel::Tpo,
+    )
+    .unwrap();
+    let pd = m.pd.unwrap();
+    let (ixa, _) = m.drug("ixazomib").unwrap();
+    let (len, _) = m.drug("lenalidomide").unwrap();
+    let r = regimen(
+        r#"{"blocks": [{"cycle_days": 28, "doses": [
+            {"drug": "ixazomib", "amount": 4, "days": [1, 8, 15]},
+            {"drug": "lenalidomide", "amount": 25, "days": ["1-21"]}]}]}"#,
+    );
+    let ixa_set = lib.dose_rules_for("ixazomib_label", &r).unwrap().clone();
+    let len_set = lib
+        .dose_rules_for("lenalidomide_ixazomib_label", &r)
+        .unwrap()
+        .clone();
+    let horizon = 280.0 * 24.0;
+    let sets = vec![
+        controller(&lib, &ixa_set, &r, &m, horizon),
+        controller(&lib, &len_set, &r, &m, horizon),
+    ];
+    let mut ctl = RuleSets::new(sets, Vec::new());
+    let mut pending = Vec::new();
+    for e in r
+        .expand(&Patient::default(), horizon, &|d| lib.default_route(d))
+        .unwrap()
+    {
+        dose_actions(&m, &e, &mut pending).unwrap();
+    }
+    let mut y = vec![0.0; m.n];
+    let mut lab = |ctl: &mut RuleSets, day: f64, count: f64, pending: &mut Vec<Action>| {
+        y[pd.plt] = count;
+        ctl.lab(&m, 0, day * 24.0, &y, pending).unwrap();
+    };
+    // The amount of every dose from `day` on, in mg (None: no dose left). A dose's action
+    // puts the absorbed amount in the depot: scaled by the first dose's amount per mg.
+    let first = |drug: usize, mg: f64| doses_from(&pending, drug, 0.0)[0].1 / mg;
+    let per_mg = [(ixa, first(ixa, 4.0)), (len, first(len, 25.0))];
+    let level = |p: &[Action], drug: usize, day: f64| -> Option<f64> {
+        let d = doses_from(p, drug, day);
+        let a = d.first()?.1;
+        assert!(d.iter().all(|&(_, b)| b == a), "{d:?}");
+        let f = per_mg.iter().find(|(i, _)| *i == drug).unwrap().1;
+        Some((a / f * 1e9).round() / 1e9)
+    };
+    lab(&mut ctl, 7.0, 100.0, &mut pending);
+    assert_eq!(
+        (level(&pending, ixa, 7.0), level(&pending, len, 7.0)),
+        (Some(4.0), Some(25.0))
+    );
+    // (day of the hold, count, day of the recovery, count, ixazomib and lenalidomide after it)
+    let episodes = [
+        (14.0, 20.0, 21.0, 35.0, Some(4.0), Some(20.0)),
+        (28.0, 25.0, 35.0, 40.0, Some(3.0), Some(20.0)),
+        (42.0, 10.0, 49.0, 50.0, Some(3.0), Some(15.0)),
+        (56.0, 20.0, 63.0, 31.0, Some(2.3), Some(15.0)),
+        (70.0, 20.0, 77.0, 30.0, Some(2.3), Some(10.0)),
+        (84.0, 20.0, 91.0, 30.0, None, Some(10.0)),
+        (98.0, 20.0, 105.0, 30.0, None, Some(5.0)),
+        // past the end of lenalidomide's list: its last entry (one level) repeats
+        (112.0, 20.0, 119.0, 30.0, None, Some(2.5)),
+    ];
+    for (k, &(hold, low, back, high, ixa_after, len_after)) in episodes.iter().enumerate() {
+        lab(&mut ctl, hold, low, &mut pending);
+        // Held: neither drug is given from the hold on.
+        assert_eq!(level(&pending, ixa, hold), None, "episode {k}");
+        assert_eq!(level(&pending, len, hold), None, "episode {k}");
+        // Still below 30 at a recheck: still held.
+        if k == 0 {
+            lab(&mut ctl, hold + 3.5, 29.9, &mut pending);
+            assert_eq!(level(&pending, len, hold), None);
+        }
+        lab(&mut ctl, back, high, &mut pending);
+        assert_eq!(
+            (level(&pending, ixa, back), level(&pending, len, back)),
+            (ixa_after, len_after),
+            "episode {k}"
+        );
+    }
+    assert!(ctl.sets[0].outcome.stopped);
+    assert_eq!(ctl.sets[0].outcome.n_interruptions, 6);
+    assert_eq!(ctl.sets[1].outcome.n_interruptions, 8);
+    assert!(!ctl.sets[1].outcome.stopped);
+}
+
 #[test]
 fn rules_on_the_selinexor_concentration_and_on_x() {
     let lib = Library::embedded().unwrap();

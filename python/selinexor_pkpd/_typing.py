@@ -22,7 +22,7 @@ CovariateFill = Literal["locf", "nocb"]  # dataset::CovariateFill::parse
 DoseUnit = Literal["mg", "mg/m2", "mg/kg"]  # regimen::DoseUnit
 Route = Literal["oral", "sc", "iv"]  # drug::Route
 Sex = Literal["male", "female"]  # patient::Sex (the Python side lowercases it)
-DoseRulesName = Literal["label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "label_biw_tpo_consensus", "romiplostim_consensus", "stop_below_50", "transfuse_below_10", "lenalidomide_label", "pomalidomide_label"]  # library::Library::dose_rules_for, data/dose_rules.toml
+DoseRulesName = Literal["label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "label_biw_tpo_consensus", "romiplostim_consensus", "stop_below_50", "transfuse_below_10", "lenalidomide_label", "pomalidomide_label", "ixazomib_label", "lenalidomide_ixazomib_label"]  # library::Library::dose_rules_for, data/dose_rules.toml
 Covariate = Literal["weight", "height", "age", "crcl", "platelets", "female"]  # population::Covariates
 CovariateDist = Literal["fixed", "normal", "lognormal"]  # population::Dist
 

@@ -649,7 +649,7 @@ def compare(
     days : float
         Simulated time per patient.
     seed : int
-    dose_rules : {"label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "label_biw_tpo_consensus", "romiplostim_consensus", "stop_below_50", "transfuse_below_10", "lenalidomide_label", "pomalidomide_label"}, dict, list or None
+    dose_rules : {"label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "label_biw_tpo_consensus", "romiplostim_consensus", "stop_below_50", "transfuse_below_10", "lenalidomide_label", "pomalidomide_label", "ixazomib_label", "lenalidomide_ixazomib_label"}, dict, list or None
         The XPOVIO label rules by default (the ladder follows each arm's schedule).
     threads : int, optional
     progress : bool

@@ -173,7 +173,7 @@ def escalate(levels: Any = None, design: DesignLike | Sequence[DesignLike] = "3+
         Target DLT rate in (0, 1): BOIN's target and the overdosing threshold (default 0.3).
     dlt_probs : list of float, optional
         True DLT probability per level, bypassing the PK/PD model.
-    dose_rules : {"label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "label_biw_tpo_consensus", "romiplostim_consensus", "stop_below_50", "transfuse_below_10", "lenalidomide_label", "pomalidomide_label"} or dict, optional
+    dose_rules : {"label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "label_biw_tpo_consensus", "romiplostim_consensus", "stop_below_50", "transfuse_below_10", "lenalidomide_label", "pomalidomide_label", "ixazomib_label", "lenalidomide_ixazomib_label"} or dict, optional
         Dose rules applied during the window (needed by the ``interruption`` criterion).
     params : dict, optional
         Parameter overrides, ``{namespace: {param: value}}``.

@@ -336,7 +336,7 @@ def simulate_population(
     seed : int
     threads : int, optional
         Worker threads (rayon); all cores when omitted.
-    dose_rules : {"label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "label_biw_tpo_consensus", "romiplostim_consensus", "stop_below_50", "transfuse_below_10", "lenalidomide_label", "pomalidomide_label"}, dict, list or None, optional
+    dose_rules : {"label", "label_qw", "label_biw", "label_dlbcl", "label_biw_tpo_rescue", "romiplostim_titration", "label_biw_tpo_consensus", "romiplostim_consensus", "stop_below_50", "transfuse_below_10", "lenalidomide_label", "pomalidomide_label", "ixazomib_label", "lenalidomide_ixazomib_label"}, dict, list or None, optional
         Dose-modification rules evaluated at the regimen's lab visits; ``"label"`` picks the
         XPOVIO label ladder for the regimen's schedule. None: no modification.
     observe : True or sequence of float, optional

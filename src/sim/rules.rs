@@ -118,6 +118,9 @@ pub struct RuleController<'a> {
     /// Whether each rule may act (false after a rule with `rearm_at_or_above` acted, until the
     /// quantity is back at that level).
     armed: Vec<bool>,
+    /// How many times each rule has acted (its occurrences: a per-occurrence
+    /// `resume_levels_down` reads it).
+    acted_count: Vec<u32>,
     /// The course of a drug that rules start that this controller is following.
     course: u32,
     t_end: f64,
@@ -154,6 +157,7 @@ impl<'a> RuleController<'a> {
             last_reduction: f64::NEG_INFINITY,
             streak: vec![0; n_rules],
             armed: vec![true; n_rules],
+            acted_count: vec![0; n_rules],
             course: 0,
             t_end,
             schedule,
@@ -324,6 +328,7 @@ impl<'a> RuleController<'a> {
             self.last_reduction = f64::NEG_INFINITY;
             self.streak.iter_mut().for_each(|s| *s = 0);
             self.armed.iter_mut().for_each(|a| *a = true);
+            self.acted_count.iter_mut().for_each(|n| *n = 0);
             self.outcome.stopped = false;
             self.outcome.t_stopped = f64::INFINITY;
             self.schedule.retain(|&(s, _)| s < w.t_started);
@@ -417,10 +422,12 @@ impl<'a> RuleController<'a> {
                 None => value >= r.resume_at_or_above.unwrap_or(f64::INFINITY),
             };
             if recovered {
-                self.resume(model, t, r.resume_levels_down, pending)?;
+                let down = r.resume_levels_down.at(self.acted_count[i]);
+                self.resume(model, t, down, pending)?;
             } else if let Some((k, rr)) = first(&|a| a == RuleAction::Resume) {
                 self.acted(k);
-                self.resume(model, t, rr.resume_levels_down, pending)?;
+                let down = rr.resume_levels_down.at(self.acted_count[k]);
+                self.resume(model, t, down, pending)?;
             } else if let Some((k, rs)) = first(&|a| a == RuleAction::Stop) {
                 self.acted(k);
                 self.stop_rule(model, t, rs, pending, shared);
@@ -491,10 +498,11 @@ impl<'a> RuleController<'a> {
         Ok(())
     }
 
-    /// Rule `k` has acted: its streak restarts, and a rule with `rearm_at_or_above` waits
-    /// for the quantity to come back to that level.
+    /// Rule `k` has acted: its streak restarts, its occurrences count one more, and a rule
+    /// with `rearm_at_or_above` waits for the quantity to come back to that level.
     fn acted(&mut self, k: usize) {
         self.streak[k] = 0;
+        self.acted_count[k] = self.acted_count[k].saturating_add(1);
         if self
             .rules
             .is_some_and(|r| r.rules[k].rearm_at_or_above.is_some())

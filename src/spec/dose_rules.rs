@@ -6,7 +6,7 @@
 
 use super::regimen::{DoseUnit, Regimen};
 use crate::error::{positive, ModelError, Result};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// One rung of a dose ladder: an amount and, optionally, new weekdays (e.g. BIW -> QW).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,9 +72,10 @@ pub struct Rule {
     /// Interrupt only: resume when the count is at least this.
     #[serde(default)]
     pub resume_at_or_above: Option<f64>,
-    /// Interrupt only: levels down on resuming (label: 1).
-    #[serde(default = "one")]
-    pub resume_levels_down: usize,
+    /// Interrupt and resume only: levels down on resuming (label: 1), or one number per
+    /// occurrence of the rule (NINLARO with lenalidomide: `[0, 1, 0, 1]`).
+    #[serde(default)]
+    pub resume_levels_down: LevelsDown,
     /// Interrupt only, instead of `resume_at_or_above`: resume when the quantity has fallen
     /// below this (a hold on a high count: romiplostim above 400, resumed below 200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,9 +113,57 @@ pub struct Rule {
     pub unless_stopped: Option<String>,
 }
 
-fn one() -> usize {
-    1
+/// Levels down on resuming after a hold: the same number after every occurrence of the rule
+/// (`1`), or one number per occurrence, the first interruption's first, the last repeating
+/// (`[0, 1]`: the same dose after the first hold, one level lower after each later one). In
+/// TOML or JSON, a number or a list of numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum LevelsDown {
+    Every(usize),
+    PerOccurrence(Vec<usize>),
 }
+
+impl Default for LevelsDown {
+    fn default() -> Self {
+        LevelsDown::Every(1)
+    }
+}
+
+impl LevelsDown {
+    /// The levels down on resuming after the `n`-th occurrence of the rule (1: the first).
+    pub fn at(&self, n: u32) -> usize {
+        match self {
+            LevelsDown::Every(k) => *k,
+            LevelsDown::PerOccurrence(v) => {
+                let i = (n.max(1) - 1) as usize;
+                v.get(i.min(v.len().saturating_sub(1)))
+                    .copied()
+                    .unwrap_or(1)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LevelsDown {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Every(usize),
+            PerOccurrence(Vec<usize>),
+        }
+        match Raw::deserialize(d) {
+            Ok(Raw::Every(k)) => Ok(LevelsDown::Every(k)),
+            Ok(Raw::PerOccurrence(v)) => Ok(LevelsDown::PerOccurrence(v)),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected a number of levels (0, 1, 2, ...) or a list of them, one per \
+                 occurrence of the rule (e.g. [0, 1])",
+            )),
+        }
+    }
+}
+
 fn one_visit() -> u32 {
     1
 }
@@ -178,6 +227,26 @@ const MAX_CONSECUTIVE: u32 = 52;
 /// Most platelet units one rule may transfuse at once.
 pub use super::regimen::MAX_UNITS;
 
+/// A rule's per-occurrence `resume_levels_down`: a non-empty list, on a rule that resumes.
+fn validate_levels_down(r: &Rule, f: &str) -> Result<()> {
+    let LevelsDown::PerOccurrence(v) = &r.resume_levels_down else {
+        return Ok(());
+    };
+    if v.is_empty() {
+        return Err(ModelError::new(
+            format!("{f}.resume_levels_down"),
+            "an empty list: give the levels down after the first occurrence at least (e.g. [1])",
+        ));
+    }
+    if !matches!(r.action, RuleAction::Interrupt | RuleAction::Resume) {
+        return Err(ModelError::new(
+            format!("{f}.resume_levels_down"),
+            format!("{v:?}: only interrupt and resume rules resume"),
+        ));
+    }
+    Ok(())
+}
+
 impl DoseRules {
     /// Whether every rule is a reduce or an interrupt of the label's kind (the label presets).
     pub fn only_dose_changes(&self) -> bool {
@@ -237,6 +306,7 @@ impl DoseRules {
             let f = format!("dose_rules.rules[{i}]");
             positive(&format!("{f}.below"), r.below)?;
             self.validate_extra(r, &f)?;
+            validate_levels_down(r, &f)?;
             if let Some(a) = r.at_or_above {
                 if !(a.is_finite() && a >= 0.0 && a < r.below) {
                     return Err(ModelError::new(

@@ -84,6 +84,50 @@ def test_partner_label_holds_are_the_quoted_label_thresholds(drug, resume_key, s
     assert rules["recheck_days"] == 7.0  # "follow CBC weekly"
 
 
+def test_ninlaro_label_holds_both_drugs_at_the_quoted_threshold_and_alternates_their_reductions():
+    """ixazomib_label and lenalidomide_ixazomib_label (data/dose_rules.toml) hold below and resume
+    at the NINLARO threshold quoted in calibration/partner_targets.toml; lenalidomide is reduced
+    after the first hold and ixazomib after the second, alternating (4 -> 3 -> 2.3 mg)."""
+    quoted = tomlkit.parse((ROOT / "calibration" / "partner_targets.toml").read_text(encoding="utf-8")).unwrap()
+    quoted = quoted["thresholds"]["ixazomib"]
+    assert "alternate" in quoted["quote"]
+    lib = sp.Library().to_dict()["dose_rules"]
+    ixa, lena = lib["ixazomib_label"], lib["lenalidomide_ixazomib_label"]
+    assert [lvl["amount"] for lvl in ixa["ladder"]] == quoted["levels_mg"] == [4.0, 3.0, 2.3]
+    assert [lvl["amount"] for lvl in lena["ladder"]] == [lvl["amount"] for lvl in lib["lenalidomide_label"]["ladder"]]
+    for rules, drug in ((ixa, "ixazomib"), (lena, "lenalidomide")):
+        assert rules["drug"] == drug and rules["recheck_days"] == 7.0
+        [rule] = rules["rules"]
+        assert (rule["action"], rule["below"], rule["resume_at_or_above"]) == (
+            "interrupt", quoted["hold_below_per_mm3"] / 1000.0, quoted["resume_at_or_above_per_mm3"] / 1000.0)
+    down_ixa, down_len = ixa["rules"][0]["resume_levels_down"], lena["rules"][0]["resume_levels_down"]
+    # One of the two is reduced after each of the first six holds (ixazomib stops after the sixth).
+    assert all(a + b == 1 for a, b in zip(down_ixa, down_len)) and len(down_ixa) == 6
+    assert down_len[0] == 1 and sum(down_ixa) == len(ixa["ladder"])
+
+
+def test_ninlaro_holds_act_only_on_held_patients_and_reduce_lenalidomide_first():
+    """IRd with and without the NINLARO pair of rule sets (same patients, same seed): a patient never
+    held is simulated identically; a held one spends fewer days in grade 4. After one hold,
+    lenalidomide is one level lower and ixazomib at its dose (the first set's drug is the subject's
+    dose columns: both orders give the same counts)."""
+    pop = sp.population("rrmm_heavily_pretreated", 300)
+    run = lambda rules: sp.simulate_population("ird_tourmaline", pop, days=112, seed=3, dose_rules=rules).subjects
+    without = run(None)
+    ixa_first = run(["ixazomib_label", "lenalidomide_ixazomib_label"])
+    len_first = run(["lenalidomide_ixazomib_label", "ixazomib_label"])
+    held = (ixa_first["n_interruptions"] > 0).to_numpy()
+    cols = ["nadir", "days_g4", "days_g3plus", "n_labs"]
+    assert held.sum() >= 5 and (~held).sum() > 200
+    assert (without.loc[~held, cols].to_numpy() == ixa_first.loc[~held, cols].to_numpy()).all()
+    assert (ixa_first[cols].to_numpy() == len_first[cols].to_numpy()).all()
+    assert ixa_first.loc[held, "days_g4"].mean() < without.loc[held, "days_g4"].mean()
+    once = held & (ixa_first["n_interruptions"] == 1).to_numpy()
+    assert once.sum() >= 5
+    assert (ixa_first.loc[once, "final_level"] == 0).all()
+    assert (len_first.loc[once, "final_level"] == 1).all()
+
+
 def test_a_partner_hold_changes_only_patients_whose_count_reached_its_threshold():
     """Selinexor 60 mg + pomalidomide 4 mg + dex with and without pomalidomide's own label hold
     (same patients, same seed): a patient with no lab count below 25 is simulated identically; the

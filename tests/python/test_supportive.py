@@ -198,6 +198,14 @@ def test_hostile_supportive_inputs():
     ({"below": 25, "action": "stop", "unless_stopped": ""}, "dose_rules.rules[0].unless_stopped", ["empty"]),
     ({"below": 75, "at_or_above": 25, "action": "reduce", "rearm_at_or_above": 50},
      "dose_rules.rules[0].rearm_at_or_above", ["75", "50"]),
+    ({"below": 25, "action": "interrupt", "resume_at_or_above": 50, "resume_levels_down": []},
+     "dose_rules.rules[0].resume_levels_down", ["empty"]),
+    ({"below": 75, "at_or_above": 25, "action": "reduce", "resume_levels_down": [0, 1]},
+     "dose_rules.rules[0].resume_levels_down", ["[0, 1]", "only interrupt and resume"]),
+    ({"below": 25, "action": "interrupt", "resume_at_or_above": 50, "resume_levels_down": [0, -1]},
+     "dose_rules.rules[0].resume_levels_down", ["a number of levels", "list"]),
+    ({"below": 25, "action": "interrupt", "resume_at_or_above": 50, "resume_levels_down": "one"},
+     "dose_rules.rules[0].resume_levels_down", ["a number of levels"]),
     ({"below": 50, "action": "increase", "maximum": 0.002}, "dose_rules.monitor_days", ["0.5"]),
 ])
 def test_bad_titration_rules_are_named_errors(rule, field, words):

@@ -34,7 +34,8 @@ def _covariate(name):
 
 
 #: Per Literal alias: a call that uses one value, and values outside the Literal.
-RULES_REGIMEN = {"lenalidomide_label": "trial001", "pomalidomide_label": "trial000_arm2"}
+RULES_REGIMEN = {"lenalidomide_label": "trial001", "pomalidomide_label": "trial000_arm2",
+                 "ixazomib_label": "ird_tourmaline", "lenalidomide_ixazomib_label": "ird_tourmaline"}
 CASES = {
     "PlateletModel": (lambda v: sp.simulate("xd_80_biw", days=7, platelet_model=v), ["friberg_exp", "TPO", ""]),
     "TrialPlateletModel": (lambda v: _trial(platelet_model=v), ["none", "friberg_exp"]),
