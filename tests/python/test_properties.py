@@ -23,7 +23,7 @@ KEYS = st.sampled_from([
     "labs", "cycle1", "later", "route", "duration_h", "hour", "weight", "height", "platelets",
     "sex", "age", "crcl", "covariates", "iiv", "discontinuation", "dist", "median",
     "ladder", "rules", "below", "at_or_above", "action", "resume_at_or_above", "quantity", "units",
-    "while_held", "unless_stopped", "rearm_at_or_above", "cooldown_days", "recheck_days", "prop", "add",
+    "while_held", "unless_stopped", "rearm_at_or_above", "resume_levels_down", "cooldown_days", "recheck_days", "prop", "add",
 ]) | st.text(max_size=6)
 LEAVES = (
     st.none() | st.booleans() | st.integers() | st.floats()

@@ -3,6 +3,8 @@ several rule sets in one virtual trial, thread invariance of the new columns, an
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -308,3 +310,24 @@ def test_supportive_table_needs_the_subject_table():
     t = sp.supportive_table(sp.compare_supportive(small(4), days=14, progress=False, threads=1))
     assert list(t.index) == list(sp.SUPPORTIVE_ARMS)
     assert list(t.columns) == ["mg_week", "days_g4", "days_g3plus", "transfusions", "rescued_pct"]
+
+
+def test_a_per_occurrence_resume_list_of_one_value_is_that_value():
+    """resume_levels_down = [1] and [1, 1, 1] act as 1 (the last entry repeats), and [0] as 0: the
+    label preset with its interrupt rule's value written as a list gives the same patients."""
+    pop = sp.population("rrmm_heavily_pretreated", 200)
+    label = sp.Library().to_dict()["dose_rules"]["label_biw"]
+
+    def run(down):
+        rules = copy.deepcopy(label)
+        rules["rules"][0]["resume_levels_down"] = down
+        return sp.simulate_population("xd_80_biw", pop, days=112, seed=5, dose_rules=rules).subjects
+
+    cols = ["nadir", "days_g4", "dose_intensity_mg_week", "final_level", "n_interruptions", "n_reductions"]
+    one = run(1)[cols]
+    assert one["n_interruptions"].sum() > 10
+    for down in ([1], [1, 1, 1]):
+        pd.testing.assert_frame_equal(run(down)[cols], one)
+    zero = run(0)[cols]
+    pd.testing.assert_frame_equal(run([0])[cols], zero)
+    assert not zero.equals(one)
