@@ -6,7 +6,7 @@
 
 use super::regimen::{DoseUnit, Regimen};
 use crate::error::{positive, ModelError, Result};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 /// One rung of a dose ladder: an amount and, optionally, new weekdays (e.g. BIW -> QW).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,8 +117,12 @@ pub struct Rule {
 /// (`1`), or one number per occurrence, the first interruption's first, the last repeating
 /// (`[0, 1]`: the same dose after the first hold, one level lower after each later one). In
 /// TOML or JSON, a number or a list of numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "expected a number of levels (0, 1, 2, ...) or a list of them, one per occurrence \
+                 of the rule (e.g. [0, 1])"
+)]
 pub enum LevelsDown {
     Every(usize),
     PerOccurrence(Vec<usize>),
@@ -137,29 +141,8 @@ impl LevelsDown {
             LevelsDown::Every(k) => *k,
             LevelsDown::PerOccurrence(v) => {
                 let i = (n.max(1) - 1) as usize;
-                v.get(i.min(v.len().saturating_sub(1)))
-                    .copied()
-                    .unwrap_or(1)
+                v.get(i).or(v.last()).copied().unwrap_or(1)
             }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for LevelsDown {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Every(usize),
-            PerOccurrence(Vec<usize>),
-        }
-        match Raw::deserialize(d) {
-            Ok(Raw::Every(k)) => Ok(LevelsDown::Every(k)),
-            Ok(Raw::PerOccurrence(v)) => Ok(LevelsDown::PerOccurrence(v)),
-            Err(_) => Err(serde::de::Error::custom(
-                "expected a number of levels (0, 1, 2, ...) or a list of them, one per \
-                 occurrence of the rule (e.g. [0, 1])",
-            )),
         }
     }
 }
