@@ -542,9 +542,10 @@ impl TrialSetup {
             let ev = cut(l.expand(&s.patient, self.horizon_h, &route)?);
             level_events.push(ruled_events(&ev));
         }
+        // Sums fold from +0: `sum` of no dose gives -0, shown as "-0.0" in the subject table.
         let planned_mg: f64 = level_events
             .first()
-            .map_or(0.0, |v| v.iter().map(|e| e.amount).sum());
+            .map_or(0.0, |v| v.iter().fold(0.0, |s, e| s + e.amount));
         let labs: Vec<f64> = self
             .regimen
             .lab_times(self.horizon_h)
@@ -660,8 +661,7 @@ impl TrialSetup {
             .schedule
             .iter()
             .filter(|&&(t, _)| t < t_treat)
-            .map(|&(_, a)| a)
-            .sum();
+            .fold(0.0, |s, &(_, a)| s + a);
         let t_last_dose = ctl
             .schedule
             .iter()

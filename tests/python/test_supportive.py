@@ -331,3 +331,11 @@ def test_a_per_occurrence_resume_list_of_one_value_is_that_value():
     zero = run(0)[cols]
     pd.testing.assert_frame_equal(run([0])[cols], zero)
     assert not zero.equals(one)
+
+
+def test_a_regimen_without_the_ruled_drug_delivers_zero_not_minus_zero():
+    """Without selinexor and without rules, the primary drug (selinexor) is neither planned nor
+    delivered: the per-week columns are +0, not the -0 of an empty floating-point sum."""
+    s = sp.simulate_population("ird_tourmaline", sp.population("rrmm_early_relapse", 3), days=28).subjects
+    for col in ("dose_intensity_mg_week", "planned_mg_week"):
+        assert (s[col] == 0.0).all() and not np.signbit(s[col]).any(), col
