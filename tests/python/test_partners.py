@@ -128,6 +128,19 @@ def test_ninlaro_holds_act_only_on_held_patients_and_reduce_lenalidomide_first()
     assert (len_first.loc[once, "final_level"] == 1).all()
 
 
+@pytest.mark.parametrize("regimen,rules", [("ird_tourmaline", ["ixazomib_label", "lenalidomide_ixazomib_label"]),
+                                          ("pd_lodex", ["pomalidomide_label"]),
+                                          ("rd_mm009", ["lenalidomide_label"])])
+def test_partner_holds_leave_grade_3_4_unchanged_patient_by_patient(regimen, rules):
+    """A partner's label hold acts below 30 or 25, so never before the first lab below 50: the
+    grade 3-4 targets that the partner fits simulate without the holds are the same with them."""
+    pop = sp.population("rrmm_heavily_pretreated", 400)
+    without, held = (sp.simulate_population(regimen, pop, days=182, seed=11, dose_rules=r).subjects
+                     for r in (None, rules))
+    assert (held["n_interruptions"] > 0).sum() > 10
+    assert ((without["worst_grade_lab"] >= 3) == (held["worst_grade_lab"] >= 3)).all()
+
+
 def test_a_partner_hold_changes_only_patients_whose_count_reached_its_threshold():
     """Selinexor 60 mg + pomalidomide 4 mg + dex with and without pomalidomide's own label hold
     (same patients, same seed): a patient with no lab count below 25 is simulated identically; the
